@@ -1,0 +1,65 @@
+import type { z } from 'zod';
+import type { Target, Via } from '../target/target.js';
+
+/**
+ * How a step rehearses in a dry run:
+ * - probe: read-only, runs for real;
+ * - print: changes something; the dry run shows exactly what it would do;
+ * - cannot-simulate: neither; the dry run says so loudly.
+ */
+export type Rehearsal = 'probe' | 'print' | 'cannot-simulate';
+
+/** One concrete thing a step does to the world, shown in plans, prompts and dry runs. */
+export interface Operation {
+  kind: 'http' | 'sql' | 'file' | 'command' | 'signal' | 'wait' | 'manual';
+  text: string;
+}
+
+/** What a preview needs to know about the target: no connection, no secrets. */
+export interface TargetInfo {
+  via: Via;
+  baseUrl: string;
+  database: string;
+  actor: string;
+}
+
+export type OutcomeStatus = 'succeeded' | 'warned' | 'failed' | 'skipped';
+
+export interface StepOutcome {
+  status: OutcomeStatus;
+  summary: string;
+  evidence?: Record<string, unknown>;
+  warnings?: string[];
+}
+
+export interface ActionContext {
+  target: Target;
+  info: TargetInfo;
+  /** Aborted when the operator presses Ctrl-C; long waits stop on it, writes finish. */
+  signal: AbortSignal;
+  /** Journals a fact (such as the state before a change) before the step acts on it. */
+  observe(name: string, data: unknown): void;
+  progress(text: string): void;
+}
+
+export interface ActionDefinition<P = unknown> {
+  name: string;
+  description: string;
+  rehearsal: Rehearsal;
+  /** Whether a real run asks the operator before this step. */
+  confirm: boolean;
+  params: z.ZodType<P>;
+  describe(params: P, info: TargetInfo): Operation[];
+  /** Who and what the step touches, read from the world now (read-only). */
+  blastRadius?(params: P, ctx: ActionContext): Promise<string[]>;
+  run(params: P, ctx: ActionContext): Promise<StepOutcome>;
+  /**
+   * After an interruption the step may or may not have acted: look at the world and say
+   * whether what it does is already true. Without it, the step simply runs again.
+   */
+  reconcile?(params: P, ctx: ActionContext): Promise<{ done: boolean; summary: string; evidence?: Record<string, unknown> }>;
+}
+
+export function defineAction<P>(definition: ActionDefinition<P>): ActionDefinition<P> {
+  return definition;
+}

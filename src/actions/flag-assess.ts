@@ -1,0 +1,64 @@
+import { open, stat } from 'node:fs/promises';
+import { join } from 'node:path';
+import { z } from 'zod';
+import { messageOf } from '../errors.js';
+import { describeState, USER_TYPES } from '../target/user-types.js';
+import { defineAction } from './action.js';
+import { flagName } from './params.js';
+
+const params = z.object({ flag: flagName, log_lines: z.number().int().min(0).max(1000).default(20) }).strict();
+type Params = z.output<typeof params>;
+
+/**
+ * The seed's "assess situation": the flag as it is, the performance metrics, user feedback and
+ * the tail of the TRIMP log. Only the flag state is required; the rest is evidence when present.
+ */
+export const flagAssess = defineAction<Params>({
+  name: 'flag.assess',
+  description: 'Record the situation before acting: flag states, performance metrics, feedback summary, recent TRIMP log lines.',
+  rehearsal: 'probe',
+  confirm: false,
+  params,
+  describe: () => [],
+  async run({ flag, log_lines }, ctx) {
+    const states = await ctx.target.flags.read(flag);
+    const [metrics, feedback, log] = await Promise.all([
+      optional(() => ctx.target.api.getOk<{ performance_metrics?: { system_metrics?: unknown } }>('api/admin/trimp-performance-metrics')),
+      optional(() => ctx.target.api.getOk<unknown>('api/admin/feedback/summary')),
+      optional(() => tail(join(ctx.target.config.logsDir, 'trimp_calculation.log'), log_lines)),
+    ]);
+    const evidence = {
+      flag,
+      states,
+      system_metrics: metrics.ok ? (metrics.value.performance_metrics?.system_metrics ?? null) : { unavailable: metrics.reason },
+      feedback: feedback.ok ? feedback.value : { unavailable: feedback.reason },
+      trimp_log_tail: log.ok ? log.value : { unavailable: log.reason },
+    };
+    const summary = USER_TYPES.map((type) => `${type} ${describeState(states[type])}`).join(', ');
+    return { status: 'succeeded', summary: `${flag}: ${summary}`, evidence };
+  },
+});
+
+type Optional<T> = { ok: true; value: T } | { ok: false; reason: string };
+
+async function optional<T>(read: () => Promise<T>): Promise<Optional<T>> {
+  try {
+    return { ok: true, value: await read() };
+  } catch (error) {
+    return { ok: false, reason: messageOf(error) };
+  }
+}
+
+/** The last `count` lines of a file, reading at most its last 64 KiB. */
+async function tail(path: string, count: number): Promise<string[]> {
+  const size = (await stat(path)).size;
+  const length = Math.min(size, 64 * 1024);
+  const handle = await open(path, 'r');
+  try {
+    const buffer = Buffer.alloc(length);
+    await handle.read(buffer, 0, length, size - length);
+    return buffer.toString('utf8').split('\n').filter(Boolean).slice(-count);
+  } finally {
+    await handle.close();
+  }
+}

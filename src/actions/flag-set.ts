@@ -1,0 +1,60 @@
+import { z } from 'zod';
+import { apiUrl } from '../target/admin-api.js';
+import { describeTransition, type FlagStates, USER_TYPES, type UserType } from '../target/user-types.js';
+import { defineAction, type Operation, type TargetInfo } from './action.js';
+import { flagName, flagStates } from './params.js';
+
+const params = z.object({ flag: flagName, states: flagStates }).strict();
+type Params = z.output<typeof params>;
+
+function targets(states: FlagStates): [UserType, boolean][] {
+  return USER_TYPES.flatMap((type) => (states[type] === undefined ? [] : [[type, states[type] as boolean] as [UserType, boolean]]));
+}
+
+function operations({ flag, states }: Params, info: TargetInfo): Operation[] {
+  return targets(states).map(([userType, enabled]) =>
+    info.via === 'api'
+      ? {
+          kind: 'http',
+          text: `POST ${apiUrl(info.baseUrl, `api/admin/feature-flags/${flag}/toggle`)} ${JSON.stringify({ user_type: userType, enabled })}`,
+        }
+      : {
+          kind: 'sql',
+          text: `${info.database}: UPDATE feature_flags SET enabled = ${enabled ? 1 : 0}, updated_at = <now>, updated_by = '${info.actor}' WHERE name = '${flag}' AND user_type = '${userType}' (INSERT if no row)`,
+        },
+  );
+}
+
+export const flagSet = defineAction<Params>({
+  name: 'flag.set',
+  description: 'Set a feature flag to a given state per user type (reads and journals the previous state first).',
+  rehearsal: 'print',
+  confirm: true,
+  params,
+  describe: operations,
+  async blastRadius({ flag, states }, ctx) {
+    const current = await ctx.target.flags.read(flag);
+    return [`${flag} via ${ctx.target.via}:`, ...describeTransition(current, states).map((line) => `  ${line}`)];
+  },
+  async run({ flag, states }, ctx) {
+    const before = await ctx.target.flags.read(flag);
+    ctx.observe('flag_states_before', { flag, states: before });
+    for (const [userType, enabled] of targets(states)) {
+      ctx.progress(`${userType} → ${enabled ? 'enabled' : 'disabled'}`);
+      await ctx.target.flags.set(flag, userType, enabled, ctx.info.actor);
+    }
+    const after = await ctx.target.flags.read(flag);
+    const wrong = targets(states).filter(([type, enabled]) => after[type] !== enabled);
+    const evidence = { flag, before, after, via: ctx.target.via };
+    if (wrong.length > 0) {
+      return { status: 'failed', summary: `read back ${wrong.map(([t]) => `${t}=${after[t]}`).join(', ')} after setting`, evidence };
+    }
+    return { status: 'succeeded', summary: describeTransition(before, states).join('; '), evidence };
+  },
+  async reconcile({ flag, states }, ctx) {
+    const now = await ctx.target.flags.read(flag);
+    const done = targets(states).every(([type, enabled]) => now[type] === enabled);
+    const summary = done ? 'the flag already has the target states' : `not yet: ${describeTransition(now, states).join('; ')}`;
+    return { done, summary, evidence: { flag, states: now } };
+  },
+});

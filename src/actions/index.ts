@@ -1,0 +1,20 @@
+import type { ActionDefinition } from './action.js';
+import { appHealth } from './app-health.js';
+import { flagAssess } from './flag-assess.js';
+import { flagSet } from './flag-set.js';
+import { flagVerify } from './flag-verify.js';
+import { manual } from './manual.js';
+import { wait } from './wait.js';
+
+/** Every step kind a runbook may use. */
+export const ACTIONS: Record<string, ActionDefinition<unknown>> = Object.fromEntries(
+  [flagAssess, flagSet, flagVerify, appHealth, wait, manual].map((action) => [action.name, action as ActionDefinition<unknown>]),
+);
+
+export const ACTION_NAMES = Object.keys(ACTIONS);
+
+export function actionNamed(name: string): ActionDefinition<unknown> {
+  const action = ACTIONS[name];
+  if (!action) throw new Error(`unknown action ${name}`); // the runbook loader refuses these first
+  return action;
+}

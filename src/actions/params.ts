@@ -1,0 +1,28 @@
+import { z } from 'zod';
+import { ENHANCED_TRIMP_FLAG, type FlagStates, USER_TYPES } from '../target/user-types.js';
+
+export const flagName = z
+  .string()
+  .regex(/^[a-z][a-z0-9_]*$/, 'a flag name is lower_snake_case')
+  .default(ENHANCED_TRIMP_FLAG);
+
+/** Target states per user type: at least one type. */
+export const flagStates = z
+  .object({ admin: z.boolean().optional(), beta: z.boolean().optional(), regular: z.boolean().optional() })
+  .strict()
+  .refine((states) => USER_TYPES.some((type) => states[type] !== undefined), 'name at least one user type')
+  .transform((states): FlagStates => states);
+
+/** Whether the step needs the app: with `optional`, an unreachable app is a warning. */
+export const appRequirement = z.enum(['required', 'optional']).default('required');
+
+export const duration = z
+  .union([z.number().nonnegative(), z.string().regex(/^\d+(\.\d+)?(ms|s|m|h)$/, 'a duration such as 30s, 5m or 1h')])
+  .transform((value) => (typeof value === 'number' ? value * 1000 : parseDuration(value)));
+
+export function parseDuration(text: string): number {
+  const match = /^(\d+(?:\.\d+)?)(ms|s|m|h)$/.exec(text.trim());
+  if (!match) throw new Error(`not a duration: ${text}`);
+  const unit = { ms: 1, s: 1000, m: 60_000, h: 3_600_000 }[match[2] as 'ms' | 's' | 'm' | 'h'];
+  return Number(match[1]) * unit;
+}

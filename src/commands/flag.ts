@@ -1,0 +1,49 @@
+import type { RunResult } from '../engine/result.js';
+import { usageError } from '../errors.js';
+import { ENHANCED_TRIMP_FLAG, type FlagStates, isUserType, USER_TYPES, type UserType } from '../target/user-types.js';
+import { type CommandResult, type RunCommandOptions, runRunbook } from './run-runbook.js';
+
+export interface FlagOptions extends RunCommandOptions {
+  all?: boolean;
+  userType?: string;
+  enable?: boolean;
+  flag?: string;
+}
+
+/** `trimp-rollback flag --all | --user-type a,b [--enable]`: Scenario 1 of the seed. */
+export async function flagCommand(options: FlagOptions): Promise<CommandResult> {
+  const types = selectedTypes(options);
+  const states: FlagStates = Object.fromEntries(types.map((type) => [type, options.enable ?? false]));
+  const { command } = await runRunbook({
+    runbook: 'flag',
+    inputs: { flag: options.flag ?? ENHANCED_TRIMP_FLAG, states, app: options.via === 'db' ? 'optional' : 'required' },
+    options,
+    footer: undoHint,
+  });
+  return command;
+}
+
+export function selectedTypes(options: { all?: boolean; userType?: string }): UserType[] {
+  if (options.all && options.userType) throw usageError('flag-usage', 'give either --all or --user-type, not both');
+  if (options.all) return [...USER_TYPES];
+  if (!options.userType) {
+    throw usageError('flag-usage', 'say which users: --all, or --user-type with a list such as admin,beta,regular');
+  }
+  const names = options.userType
+    .split(',')
+    .map((name) => name.trim())
+    .filter(Boolean);
+  const unknown = names.filter((name) => !isUserType(name));
+  if (unknown.length > 0 || names.length === 0) {
+    throw usageError(
+      'flag-usage',
+      `unknown user type ${unknown.map((n) => `"${n}"`).join(', ') || '(empty)'}; user types are ${USER_TYPES.join(', ')}`,
+    );
+  }
+  return USER_TYPES.filter((type) => names.includes(type));
+}
+
+export function undoHint(result: RunResult): string[] {
+  const changed = result.steps.some((step) => step.action === 'flag.set' && (step.status === 'succeeded' || step.status === 'warned'));
+  return !result.dry_run && changed ? [`Undo: trimp-rollback flag restore --run ${result.run_id}`] : [];
+}

@@ -1,0 +1,26 @@
+import { usageError } from '../errors.js';
+import { type CommandResult, type RunCommandOptions, runRunbook } from './run-runbook.js';
+
+/** `trimp-rollback run RUNBOOK --input name=value ...`: any runbook, built in or a file. */
+export async function runCommand(runbook: string, options: RunCommandOptions & { input?: string[] }): Promise<CommandResult> {
+  const { command } = await runRunbook({ runbook, inputs: parseInputs(options.input ?? []), options });
+  return command;
+}
+
+/** `name=value`; the value is read as JSON when it parses (true, 3, {"admin":false}), else as text. */
+export function parseInputs(pairs: string[]): Record<string, unknown> {
+  const inputs: Record<string, unknown> = {};
+  for (const pair of pairs) {
+    const eq = pair.indexOf('=');
+    if (eq <= 0) throw usageError('input-syntax', `--input expects name=value, got "${pair}"`);
+    const raw = pair.slice(eq + 1);
+    let value: unknown = raw;
+    try {
+      value = JSON.parse(raw);
+    } catch {
+      // Plain text.
+    }
+    inputs[pair.slice(0, eq)] = value;
+  }
+  return inputs;
+}

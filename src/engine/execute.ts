@@ -1,0 +1,233 @@
+import type { ActionContext, ActionDefinition, StepOutcome } from '../actions/action.js';
+import { actionNamed } from '../actions/index.js';
+import { messageOf } from '../errors.js';
+import type { Target } from '../target/target.js';
+import type { Confirmer } from './confirm.js';
+import type { Interruption } from './interrupt.js';
+import type { Journal } from './journal.js';
+import type { Plan, PlannedStep } from './plan.js';
+import type { Progress } from './progress.js';
+import type { RunStatus, StepReport } from './result.js';
+
+export interface ExecuteServices {
+  target: Target;
+  confirmer: Confirmer;
+  /** Absent in a dry run: a rehearsal records nothing. */
+  journal: Journal | undefined;
+  progress: Progress;
+  interruption: Interruption;
+  attempt: number;
+}
+
+export interface Execution {
+  status: RunStatus;
+  steps: StepReport[];
+  durationMs: number;
+}
+
+/** The seed's escalation path: levels announced as the run crosses them. */
+const ESCALATION = [
+  { afterMs: 15 * 60_000, text: 'escalation level 2 (15 min): involve the Operations Team' },
+  { afterMs: 30 * 60_000, text: 'escalation level 3 (30 min): involve the Management Team' },
+];
+
+export async function executePlan(plan: Plan, services: ExecuteServices): Promise<Execution> {
+  const started = performance.now();
+  const timers = ESCALATION.map((level) => setTimeout(() => services.progress.warn(level.text), level.afterMs).unref());
+  const reports: StepReport[] = [];
+  let status: RunStatus = plan.dryRun ? 'planned' : 'succeeded';
+  let changedEarlier = false;
+  try {
+    for (const step of plan.steps) {
+      if (services.interruption.requested) {
+        status = 'interrupted';
+        break;
+      }
+      const report = plan.dryRun ? await rehearseStep(plan, step, changedEarlier, services) : await runStep(plan, step, services);
+      reports.push(report);
+      changedEarlier ||= step.rehearsal !== 'probe';
+      if (report.status === 'interrupted') status = 'interrupted';
+      else if (report.status === 'failed' && !report.informational) status = 'failed';
+      else if (report.status === 'declined' && report.summary === QUIT) status = 'aborted';
+      services.progress.stepFinished(report, performance.now() - started, plan.runbook.budgetMs);
+      if (status === 'failed' || status === 'aborted' || status === 'interrupted') break;
+    }
+  } finally {
+    for (const timer of timers) clearTimeout(timer);
+  }
+  if (services.interruption.requested && status !== 'failed' && reports.length < plan.steps.length) status = 'interrupted';
+  for (const step of plan.steps.slice(reports.length)) reports.push(notRun(step));
+  return { status, steps: reports, durationMs: performance.now() - started };
+}
+
+const QUIT = 'operator quit the run here';
+
+async function runStep(plan: Plan, step: PlannedStep, services: ExecuteServices): Promise<StepReport> {
+  const { journal, progress, confirmer, interruption } = services;
+  const action = actionNamed(step.action);
+  const ctx = contextFor(plan, step, services);
+  const base = reportBase(step);
+
+  if (step.resume === 'done') return { ...base, status: 'done-before', summary: 'finished in an earlier attempt' };
+  if (step.resume === 'recheck' && action.reconcile) {
+    // The earlier attempt started this step and never said how it ended: look, don't assume.
+    const recheck = await guard(() => action.reconcile!(step.params, ctx));
+    if (!('failed' in recheck)) {
+      journal?.append({ type: 'step.rechecked', step: step.id, done: recheck.done, summary: recheck.summary, evidence: recheck.evidence });
+      progress.note(`${step.id}: re-checked after the interruption: ${recheck.summary}`);
+      if (recheck.done)
+        return {
+          ...base,
+          status: 'succeeded',
+          summary: `already done (re-checked): ${recheck.summary}`,
+          ...(recheck.evidence ? { evidence: recheck.evidence } : {}),
+        };
+    }
+  }
+
+  let blastRadius: string[] = [];
+  if (step.confirm) {
+    if (action.blastRadius) {
+      const read = await guard(() => action.blastRadius!(step.params, ctx));
+      if ('failed' in read) return failedBeforeActing(step, `could not read the current state: ${read.failed}`, services);
+      blastRadius = read;
+    }
+    progress.pause();
+    const answer = await confirmer.confirm({ stepId: step.id, title: step.title, operations: base.operations, blastRadius });
+    if (answer === 'interrupt') {
+      interruption.request();
+      return {
+        ...base,
+        blast_radius: blastRadius,
+        status: 'interrupted',
+        summary: 'interrupted at the confirmation prompt; nothing was done',
+      };
+    }
+    if (answer === 'no' || answer === 'quit') {
+      journal?.append({ type: 'step.declined', step: step.id, answer });
+      return {
+        ...base,
+        blast_radius: blastRadius,
+        status: 'declined',
+        summary: answer === 'quit' ? QUIT : 'declined by the operator; skipped',
+      };
+    }
+  }
+
+  journal?.append({
+    type: 'step.started',
+    step: step.id,
+    index: step.index,
+    action: step.action,
+    params: step.params,
+    attempt: services.attempt,
+  });
+  progress.stepStarted(step);
+  const started = performance.now();
+  const outcome = await outcomeOf(action, step, ctx);
+  const durationMs = performance.now() - started;
+  const interrupted = interruption.requested && outcome.status === 'skipped';
+  const report: StepReport = {
+    ...base,
+    ...(blastRadius.length ? { blast_radius: blastRadius } : {}),
+    status: interrupted ? 'interrupted' : outcome.status,
+    duration_ms: Math.round(durationMs),
+    summary: outcome.summary,
+    ...(outcome.warnings?.length ? { warnings: outcome.warnings } : {}),
+    ...(outcome.evidence ? { evidence: outcome.evidence } : {}),
+  };
+  journal?.append({
+    type: 'step.finished',
+    step: step.id,
+    status: report.status,
+    summary: report.summary,
+    duration_ms: report.duration_ms,
+    ...(report.evidence ? { evidence: report.evidence } : {}),
+    ...(report.warnings ? { warnings: report.warnings } : {}),
+  });
+  return report;
+}
+
+/** Dry run: probes run for real, changing steps show what they would do and to whom. */
+async function rehearseStep(plan: Plan, step: PlannedStep, changedEarlier: boolean, services: ExecuteServices): Promise<StepReport> {
+  const action = actionNamed(step.action);
+  const ctx = contextFor(plan, step, services);
+  const base = reportBase(step);
+  if (step.rehearsal === 'probe') {
+    services.progress.stepStarted(step);
+    const started = performance.now();
+    const outcome = await outcomeOf(action, step, ctx);
+    return {
+      ...base,
+      status: outcome.status,
+      duration_ms: Math.round(performance.now() - started),
+      summary: changedEarlier ? `(today's state; the changes above were not made) ${outcome.summary}` : outcome.summary,
+      ...(changedEarlier ? { informational: true } : {}),
+      ...(outcome.warnings?.length ? { warnings: outcome.warnings } : {}),
+      ...(outcome.evidence ? { evidence: outcome.evidence } : {}),
+    };
+  }
+  let blastRadius: string[] = [];
+  if (action.blastRadius) {
+    const read = await guard(() => action.blastRadius!(step.params, ctx));
+    blastRadius = 'failed' in read ? [`could not read the current state: ${read.failed}`] : read;
+  }
+  const summary =
+    step.rehearsal === 'cannot-simulate'
+      ? 'CANNOT BE SIMULATED: a real run needs the operator to do this by hand'
+      : `would ${base.operations.length === 1 ? 'do 1 operation' : `do ${base.operations.length} operations`}; nothing was changed`;
+  return { ...base, status: 'planned', summary, blast_radius: blastRadius };
+}
+
+function contextFor(plan: Plan, step: PlannedStep, services: ExecuteServices): ActionContext {
+  return {
+    target: services.target,
+    info: plan.info,
+    signal: services.interruption.signal,
+    observe: (name, data) => services.journal?.append({ type: 'step.observed', step: step.id, name, data }),
+    progress: (text) => services.progress.stepDetail(step, text),
+  };
+}
+
+async function outcomeOf(action: ActionDefinition<unknown>, step: PlannedStep, ctx: ActionContext): Promise<StepOutcome> {
+  try {
+    return await action.run(step.params, ctx);
+  } catch (error) {
+    return { status: 'failed', summary: describeError(error) };
+  }
+}
+
+async function guard<T>(work: () => Promise<T>): Promise<T | { failed: string }> {
+  try {
+    return await work();
+  } catch (error) {
+    return { failed: describeError(error) };
+  }
+}
+
+function describeError(error: unknown): string {
+  const remedy = (error as { remedy?: string }).remedy;
+  return remedy ? `${messageOf(error)} (${remedy})` : messageOf(error);
+}
+
+function failedBeforeActing(step: PlannedStep, summary: string, services: ExecuteServices): StepReport {
+  services.journal?.append({ type: 'step.finished', step: step.id, status: 'failed', summary, duration_ms: 0 });
+  return { ...reportBase(step), status: 'failed', summary };
+}
+
+function reportBase(step: PlannedStep): StepReport {
+  return {
+    id: step.id,
+    title: step.title,
+    action: step.action,
+    rehearsal: step.rehearsal,
+    status: 'not-run',
+    duration_ms: 0,
+    summary: '',
+    operations: step.operations.map((op) => op.text),
+  };
+}
+
+function notRun(step: PlannedStep): StepReport {
+  return { ...reportBase(step), summary: 'not run' };
+}

@@ -1,0 +1,115 @@
+import type { Operation, Rehearsal, TargetInfo } from '../actions/action.js';
+import { actionNamed } from '../actions/index.js';
+import { usageError } from '../errors.js';
+import type { Runbook } from '../runbook/load.js';
+import { inputValueSchemas, REFERENCE } from '../runbook/schema.js';
+
+/** What an earlier attempt of the same run did with a step, read from its journal. */
+export type StepHistory = 'finished' | 'started' | 'failed' | 'declined';
+
+export interface PlannedStep {
+  index: number;
+  id: string;
+  title: string;
+  description: string | undefined;
+  action: string;
+  rehearsal: Rehearsal;
+  confirm: boolean;
+  params: unknown;
+  operations: Operation[];
+  /** run: do it; done: finished in an earlier attempt; recheck: started earlier, outcome unknown. */
+  resume: 'run' | 'done' | 'recheck';
+}
+
+export interface Plan {
+  runId: string;
+  runbook: Pick<Runbook, 'id' | 'title' | 'file' | 'hash' | 'budgetMs' | 'use_case' | 'impact' | 'scenario'>;
+  inputs: Record<string, unknown>;
+  info: TargetInfo;
+  dryRun: boolean;
+  steps: PlannedStep[];
+}
+
+/** Given inputs, checked against the runbook's declarations, with defaults filled in. */
+export function resolveInputs(runbook: Runbook, given: Record<string, unknown>): Record<string, unknown> {
+  for (const name of Object.keys(given)) {
+    if (!runbook.inputs[name]) {
+      const declared = Object.keys(runbook.inputs);
+      throw usageError(
+        'input-unknown',
+        `runbook ${runbook.id} has no input "${name}"`,
+        declared.length ? `its inputs: ${declared.join(', ')}` : 'it takes no inputs',
+      );
+    }
+  }
+  const resolved: Record<string, unknown> = {};
+  for (const [name, spec] of Object.entries(runbook.inputs)) {
+    const value = name in given ? given[name] : spec.default;
+    if (value === undefined)
+      throw usageError('input-missing', `runbook ${runbook.id} needs input "${name}" (${spec.type})`, `pass --input ${name}=VALUE`);
+    const result = inputValueSchemas[spec.type].safeParse(value);
+    if (!result.success) {
+      throw usageError(
+        'input-invalid',
+        `input "${name}" must be ${spec.type}: ${result.error.issues[0]?.message}`,
+        `got ${JSON.stringify(value)}`,
+      );
+    }
+    resolved[name] = result.data;
+  }
+  return resolved;
+}
+
+export interface PlanRequest {
+  runbook: Runbook;
+  inputs: Record<string, unknown>;
+  info: TargetInfo;
+  dryRun: boolean;
+  runId: string;
+  history?: ReadonlyMap<string, StepHistory>;
+}
+
+/** Runbook + inputs (+ what an earlier attempt did) → an ordered list of fully resolved steps. */
+export function buildPlan(request: PlanRequest): Plan {
+  const { runbook, info, dryRun, runId, history } = request;
+  const inputs = resolveInputs(runbook, request.inputs);
+  const steps = runbook.steps.map((step, index): PlannedStep => {
+    const action = actionNamed(step.action);
+    const raw = Object.fromEntries(Object.entries(step.with ?? {}).map(([key, value]) => [key, substitute(value, inputs)]));
+    const parsed = action.params.safeParse(raw);
+    if (!parsed.success) {
+      const issue = parsed.error.issues[0];
+      throw usageError(
+        'input-invalid',
+        `step ${step.id}: ${issue?.path.join('.') || 'parameters'}: ${issue?.message}`,
+        `check the inputs given to runbook ${runbook.id}`,
+      );
+    }
+    const before = history?.get(step.id);
+    return {
+      index,
+      id: step.id,
+      title: step.title,
+      description: step.description,
+      action: step.action,
+      rehearsal: action.rehearsal,
+      confirm: action.confirm,
+      params: parsed.data,
+      operations: action.describe(parsed.data, info),
+      resume: before === 'finished' ? 'done' : before === 'started' ? 'recheck' : 'run',
+    };
+  });
+  const { id, title, file, hash, budgetMs, use_case, impact, scenario } = runbook;
+  return { runId, runbook: { id, title, file, hash, budgetMs, use_case, impact, scenario }, inputs, info, dryRun, steps };
+}
+
+function substitute(value: unknown, inputs: Record<string, unknown>): unknown {
+  if (typeof value !== 'string') return value;
+  const ref = REFERENCE.exec(value);
+  return ref ? inputs[ref[1] as string] : value;
+}
+
+/** Whether executing the plan would ask before some step. */
+export function needsConfirmation(plan: Plan): boolean {
+  return plan.steps.some((step) => step.confirm && step.resume !== 'done');
+}

@@ -1,0 +1,40 @@
+import type { Rehearsal } from '../actions/action.js';
+
+export type StepStatus = 'succeeded' | 'warned' | 'failed' | 'skipped' | 'declined' | 'interrupted' | 'planned' | 'not-run' | 'done-before';
+
+export type RunStatus = 'succeeded' | 'failed' | 'aborted' | 'interrupted' | 'planned';
+
+export interface StepReport {
+  id: string;
+  title: string;
+  action: string;
+  rehearsal: Rehearsal;
+  status: StepStatus;
+  duration_ms: number;
+  summary: string;
+  operations: string[];
+  blast_radius?: string[];
+  warnings?: string[];
+  evidence?: Record<string, unknown>;
+  /** Dry run: a probe after a changing step checks today's state, not the state after the change. */
+  informational?: boolean;
+}
+
+export interface RunResult {
+  run_id: string;
+  runbook: string;
+  runbook_file: string;
+  status: RunStatus;
+  dry_run: boolean;
+  via: string;
+  started_at: string;
+  finished_at: string;
+  duration_ms: number;
+  budget_ms: number;
+  within_budget: boolean;
+  steps: StepReport[];
+  journal: string | null;
+  resume_command: string | null;
+}
+
+export const FINISHED_STEP_STATUSES: readonly string[] = ['succeeded', 'warned', 'skipped'];

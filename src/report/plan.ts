@@ -1,0 +1,31 @@
+import type { ChalkInstance } from 'chalk';
+import type { Plan } from '../engine/plan.js';
+import { formatMs } from './format.js';
+
+/** The plan shown before anything runs: what, why, how long it may take, and each step's kind. */
+export function renderPlan(plan: Plan, c: ChalkInstance): string {
+  const lines = [
+    `${c.bold(plan.runbook.title)}${plan.runbook.scenario ? c.dim(` — ${plan.runbook.scenario}`) : ''}`,
+    `  use case: ${plan.runbook.use_case}`,
+    `  impact:   ${plan.runbook.impact}`,
+    `  budget:   ${formatMs(plan.runbook.budgetMs)}; target via ${plan.info.via} (${plan.info.via === 'api' ? plan.info.baseUrl : plan.info.database})`,
+    `  run:      ${plan.runId}${plan.dryRun ? c.yellow(' (dry run: read-only checks run for real, changes are only shown)') : ''}`,
+    'Plan:',
+  ];
+  for (const step of plan.steps) {
+    const resume =
+      step.resume === 'done'
+        ? c.dim(' (done in an earlier attempt)')
+        : step.resume === 'recheck'
+          ? c.yellow(' (started earlier: will re-check)')
+          : '';
+    const kind =
+      step.rehearsal === 'probe'
+        ? c.dim('read-only')
+        : step.rehearsal === 'print'
+          ? c.cyan('changes')
+          : c.yellow('manual, cannot be simulated');
+    lines.push(`  ${step.index + 1}. ${step.id}: ${step.title} [${kind}]${resume}`);
+  }
+  return `${lines.join('\n')}\n`;
+}

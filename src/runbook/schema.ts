@@ -1,0 +1,150 @@
+import { z } from 'zod';
+import { ACTION_NAMES, ACTIONS } from '../actions/index.js';
+import { duration, flagStates } from '../actions/params.js';
+import { USER_TYPES } from '../target/user-types.js';
+
+/**
+ * Runbook schema, version 1. A runbook is data: metadata from the seed (use case, impact, time
+ * budget), typed inputs, and ordered steps, each naming an action and its parameters. A
+ * parameter may be a reference to an input, written as the whole value: "${inputs.NAME}".
+ */
+export const RUNBOOK_SCHEMA_VERSION = 1;
+
+const INPUT_TYPES = ['string', 'boolean', 'number', 'duration', 'user-types', 'flag-states'] as const;
+export type InputType = (typeof INPUT_TYPES)[number];
+
+export const inputValueSchemas: Record<InputType, z.ZodType> = {
+  string: z.string(),
+  boolean: z.boolean(),
+  number: z.number(),
+  duration,
+  'user-types': z.array(z.enum(USER_TYPES)).min(1),
+  'flag-states': flagStates,
+};
+
+const identifier = z.string().regex(/^[a-z][a-z0-9_-]*$/, 'use lower-case letters, digits, "-" and "_", starting with a letter');
+
+const inputSpec = z
+  .object({
+    type: z.enum(INPUT_TYPES),
+    description: z.string().optional(),
+    default: z.unknown().optional(),
+  })
+  .strict();
+
+const step = z
+  .object({
+    id: identifier,
+    title: z.string().min(1),
+    action: z.enum(ACTION_NAMES as [string, ...string[]], {
+      error: (issue) => `unknown action ${JSON.stringify(issue.input)}; expected one of ${ACTION_NAMES.join(', ')}`,
+    }),
+    description: z.string().optional(),
+    with: z.record(z.string(), z.unknown()).optional(),
+  })
+  .strict();
+
+const shape = z
+  .object({
+    version: z.literal(RUNBOOK_SCHEMA_VERSION, { error: `this tool reads runbook schema version ${RUNBOOK_SCHEMA_VERSION}` }),
+    id: identifier,
+    title: z.string().min(1),
+    scenario: z.string().optional(),
+    use_case: z.string().min(1),
+    impact: z.string().min(1),
+    budget: z.string().regex(/^\d+(\.\d+)?(ms|s|m|h)$/, 'a duration such as 5m, 15m or 1h'),
+    description: z.string().optional(),
+    inputs: z.record(identifier, inputSpec).default({}),
+    steps: z.array(step).min(1, 'a runbook needs at least one step'),
+  })
+  .strict();
+
+export const REFERENCE = /^\$\{inputs\.([a-z][a-z0-9_-]*)\}$/;
+
+export const runbookSchema = shape.superRefine((book, ctx) => {
+  for (const [name, spec] of Object.entries(book.inputs)) {
+    if (spec.default === undefined) continue;
+    const result = inputValueSchemas[spec.type].safeParse(spec.default);
+    if (!result.success)
+      ctx.addIssue({
+        code: 'custom',
+        path: ['inputs', name, 'default'],
+        message: `not a ${spec.type}: ${result.error.issues[0]?.message}`,
+      });
+  }
+
+  const firstIndex = new Map<string, number>();
+  book.steps.forEach((s, index) => {
+    const earlier = firstIndex.get(s.id);
+    if (earlier !== undefined) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['steps', index, 'id'],
+        message: `duplicate step id "${s.id}" (first used by steps[${earlier}]); step ids must be unique`,
+      });
+    } else firstIndex.set(s.id, index);
+    checkStepParams(book.inputs, s, index, ctx);
+  });
+});
+
+export type RunbookDocument = z.output<typeof runbookSchema>;
+export type RunbookStep = RunbookDocument['steps'][number];
+
+/** Each parameter: known to the action, a valid value or a reference to a declared input. */
+function checkStepParams(inputs: RunbookDocument['inputs'], s: RunbookStep, index: number, ctx: z.RefinementCtx): void {
+  const action = ACTIONS[s.action];
+  if (!action) return; // already reported as an unknown action
+  const params = (action.params as unknown as z.ZodObject).shape as Record<string, z.ZodType>;
+  const given = s.with ?? {};
+  for (const [key, value] of Object.entries(given)) {
+    const path = ['steps', index, 'with', key];
+    const param = params[key];
+    if (!param) {
+      ctx.addIssue({
+        code: 'custom',
+        path,
+        message: `action ${s.action} has no parameter "${key}"; it takes ${Object.keys(params).join(', ')}`,
+      });
+      continue;
+    }
+    if (typeof value === 'string' && value.includes('${')) {
+      const ref = REFERENCE.exec(value);
+      if (!ref)
+        ctx.addIssue({
+          code: 'custom',
+          path,
+          message: `bad reference ${JSON.stringify(value)}; write the whole value as "\${inputs.NAME}"`,
+        });
+      else if (!inputs[ref[1] as string]) {
+        const declared = Object.keys(inputs);
+        ctx.addIssue({
+          code: 'custom',
+          path,
+          message: `reference to undeclared input "${ref[1]}"${declared.length ? `; declared: ${declared.join(', ')}` : ''}`,
+        });
+      }
+      continue;
+    }
+    const result = param.safeParse(value);
+    if (!result.success) ctx.addIssue({ code: 'custom', path, message: result.error.issues[0]?.message ?? 'invalid value' });
+  }
+  for (const [key, param] of Object.entries(params)) {
+    if (!(key in given) && !param.safeParse(undefined).success) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['steps', index, 'action'],
+        message: `action ${s.action} needs parameter "${key}" under "with"`,
+      });
+    }
+  }
+}
+
+/** The JSON Schema of runbook files, for editors (YAML language servers read it). */
+export function runbookJsonSchema(): unknown {
+  return {
+    $schema: 'https://json-schema.org/draft/2020-12/schema',
+    $id: 'https://trimp-rollback.invalid/schema/runbook-v1.json',
+    title: 'trimp-rollback runbook (schema version 1)',
+    ...(z.toJSONSchema(shape, { io: 'input', unrepresentable: 'any' }) as object),
+  };
+}

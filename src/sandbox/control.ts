@@ -1,0 +1,181 @@
+import { spawn } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { closeSync, existsSync, mkdirSync, openSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { fileURLToPath } from 'node:url';
+import { isProcessAlive } from '../engine/lock.js';
+import { TrimpError, usageError } from '../errors.js';
+import { type SandboxLayout, type SandboxState, sandboxLayout } from './layout.js';
+import { DEFAULT_SEED, type SeedOptions } from './seed.js';
+
+export interface SandboxInfo {
+  base_url: string;
+  pid: number;
+  config: string;
+  database: string;
+  token_file: string;
+  app_dir: string;
+  logs_dir: string;
+}
+
+/** Creates the database (if the directory has none) and the token, then starts the server detached. */
+export async function startSandbox(dir: string, options: { port?: number; seed?: Partial<SeedOptions> } = {}): Promise<SandboxInfo> {
+  const layout = sandboxLayout(dir);
+  const running = readState(layout);
+  if (running && isSandboxProcess(running.pid, layout)) {
+    throw usageError(
+      'sandbox-running',
+      `a sandbox already runs in ${layout.root} (pid ${running.pid}, ${running.base_url})`,
+      `stop it first: trimp-rollback sandbox stop --dir ${dir}`,
+    );
+  }
+  mkdirSync(layout.logsDir, { recursive: true });
+  mkdirSync(layout.stateDir, { recursive: true, mode: 0o700 });
+  if (!existsSync(layout.database)) await createSandboxDatabase(layout.database, { ...DEFAULT_SEED, ...options.seed });
+  if (!existsSync(layout.tokenFile)) writeFileSync(layout.tokenFile, `${randomBytes(24).toString('hex')}\n`, { mode: 0o600 });
+  rmSync(layout.stateFile, { force: true });
+
+  const out = openSync(layout.processLog, 'a');
+  const child = spawn(process.execPath, [serverEntry(), '--dir', layout.root, '--port', String(options.port ?? 0)], {
+    detached: true,
+    stdio: ['ignore', out, out],
+    env: withoutToken(process.env),
+  });
+  closeSync(out);
+  let exited: number | null = null;
+  child.on('exit', (code) => {
+    exited = code ?? -1;
+  });
+  child.unref();
+
+  const deadline = Date.now() + 15_000;
+  for (;;) {
+    const state = readState(layout);
+    if (state && state.pid === child.pid) {
+      writeConfig(layout, state);
+      return infoOf(layout, state);
+    }
+    if (exited !== null || Date.now() > deadline) {
+      if (exited === null && child.pid) process.kill(child.pid, 'SIGKILL');
+      const tail = existsSync(layout.processLog) ? readFileSync(layout.processLog, 'utf8').trim().split('\n').slice(-1)[0] : '';
+      throw new TrimpError(
+        'sandbox-start',
+        `the sandbox did not start${exited !== null ? ` (exit ${exited})` : ' within 15 s'}${tail ? `: ${tail}` : ''}`,
+        {
+          remedy: `see ${layout.processLog}`,
+        },
+      );
+    }
+    await sleep(20);
+  }
+}
+
+export async function createSandboxDatabase(path: string, seed: SeedOptions): Promise<void> {
+  const { default: Database } = await import('better-sqlite3');
+  const { createSchema } = await import('./schema.js');
+  const { seedDatabase } = await import('./seed.js');
+  const db = new Database(path);
+  try {
+    createSchema(db, true);
+    seedDatabase(db, seed);
+  } finally {
+    db.close();
+  }
+}
+
+/** Stops the sandbox by its recorded PID, after checking that the PID really is this sandbox. */
+export async function stopSandbox(dir: string): Promise<{ stopped: boolean; pid?: number; forced?: boolean }> {
+  const layout = sandboxLayout(dir);
+  const pid = readPid(layout);
+  if (pid === undefined || !isSandboxProcess(pid, layout)) {
+    rmSync(layout.stateFile, { force: true });
+    rmSync(layout.pidFile, { force: true });
+    return { stopped: false };
+  }
+  process.kill(pid, 'SIGTERM');
+  for (let waited = 0; waited < 5000; waited += 25) {
+    if (!isProcessAlive(pid)) return { stopped: true, pid, forced: false };
+    await sleep(25);
+  }
+  process.kill(pid, 'SIGKILL');
+  rmSync(layout.stateFile, { force: true });
+  rmSync(layout.pidFile, { force: true });
+  return { stopped: true, pid, forced: true };
+}
+
+export function sandboxStatus(dir: string): { running: boolean; pid?: number; base_url?: string; dir: string } {
+  const layout = sandboxLayout(dir);
+  const state = readState(layout);
+  if (state && isSandboxProcess(state.pid, layout)) return { running: true, pid: state.pid, base_url: state.base_url, dir: layout.root };
+  return { running: false, dir: layout.root };
+}
+
+/** Unlike the seed's `pkill -f`, a PID is only signalled if its command line is this sandbox's. */
+export function isSandboxProcess(pid: number, layout: SandboxLayout): boolean {
+  if (!isProcessAlive(pid)) return false;
+  try {
+    const cmdline = readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0');
+    return cmdline.some((arg) => arg.endsWith('sandbox/server.js')) && cmdline.includes(layout.root);
+  } catch {
+    return false;
+  }
+}
+
+function readState(layout: SandboxLayout): SandboxState | undefined {
+  try {
+    return JSON.parse(readFileSync(layout.stateFile, 'utf8')) as SandboxState;
+  } catch {
+    return undefined;
+  }
+}
+
+function readPid(layout: SandboxLayout): number | undefined {
+  try {
+    const pid = Number(readFileSync(layout.pidFile, 'utf8').trim());
+    return Number.isInteger(pid) && pid > 0 ? pid : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+function writeConfig(layout: SandboxLayout, state: SandboxState): void {
+  const text = [
+    '# Written by `trimp-rollback sandbox start`: points every command at this sandbox.',
+    'state_dir: ./state',
+    'target:',
+    `  base_url: ${state.base_url}`,
+    '  database: ./training_data.db',
+    '  app_dir: ./app',
+    '  logs_dir: ./app/logs',
+    '  token_file: ./admin-token',
+    '',
+  ].join('\n');
+  writeFileSync(layout.config, text);
+}
+
+function infoOf(layout: SandboxLayout, state: SandboxState): SandboxInfo {
+  return {
+    base_url: state.base_url,
+    pid: state.pid,
+    config: layout.config,
+    database: layout.database,
+    token_file: layout.tokenFile,
+    app_dir: layout.appDir,
+    logs_dir: layout.logsDir,
+  };
+}
+
+/** The compiled server next to this module; from the sources (tests), the built copy. */
+function serverEntry(): string {
+  const beside = fileURLToPath(new URL('./server.js', import.meta.url));
+  if (existsSync(beside)) return beside;
+  const built = fileURLToPath(new URL('../../dist/sandbox/server.js', import.meta.url));
+  if (existsSync(built)) return built;
+  throw new TrimpError('sandbox-missing', 'the sandbox server is not built', { remedy: 'run npm run build' });
+}
+
+/** The server reads its token from its file; it need not inherit the operator's. */
+function withoutToken(env: NodeJS.ProcessEnv): NodeJS.ProcessEnv {
+  const { TRIMP_ADMIN_TOKEN: _token, ...rest } = env;
+  return rest;
+}

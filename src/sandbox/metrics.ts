@@ -1,0 +1,59 @@
+/** Request and TRIMP counters over a sliding window, so that a rollback shows within seconds. */
+interface Sample {
+  at: number;
+  latencyMs: number;
+  error: boolean;
+  calculation?: { method: string; failed: boolean };
+}
+
+export class Metrics {
+  private samples: Sample[] = [];
+  private totals = { requests: 0, errors: 0 };
+
+  constructor(private readonly windowMs = 60_000) {}
+
+  record(sample: Omit<Sample, 'at'>): void {
+    this.samples.push({ at: Date.now(), ...sample });
+    this.totals.requests += 1;
+    if (sample.error) this.totals.errors += 1;
+    if (this.samples.length > 50_000) this.trim();
+  }
+
+  snapshot(): Record<string, unknown> {
+    this.trim();
+    const window = this.samples;
+    const errors = window.filter((s) => s.error).length;
+    const latencies = window.map((s) => s.latencyMs).sort((a, b) => a - b);
+    const calcs = window.filter((s) => s.calculation);
+    const perMethod: Record<string, { calculations: number; failures: number }> = {};
+    for (const s of calcs) {
+      const { method, failed } = s.calculation!;
+      const m = perMethod[method] ?? { calculations: 0, failures: 0 };
+      perMethod[method] = { calculations: m.calculations + 1, failures: m.failures + (failed ? 1 : 0) };
+    }
+    return {
+      window_seconds: this.windowMs / 1000,
+      requests: window.length,
+      errors,
+      error_rate: window.length ? errors / window.length : 0,
+      latency_ms: { p50: percentile(latencies, 0.5), p95: percentile(latencies, 0.95), p99: percentile(latencies, 0.99) },
+      trimp_calculations: calcs.length,
+      trimp_failures: calcs.filter((s) => s.calculation!.failed).length,
+      per_method: perMethod,
+      total_requests: this.totals.requests,
+      total_errors: this.totals.errors,
+    };
+  }
+
+  private trim(): void {
+    const since = Date.now() - this.windowMs;
+    const first = this.samples.findIndex((s) => s.at >= since);
+    this.samples = first === -1 ? [] : this.samples.slice(first);
+  }
+}
+
+function percentile(sorted: number[], p: number): number {
+  if (sorted.length === 0) return 0;
+  const value = sorted[Math.min(sorted.length - 1, Math.floor(p * sorted.length))] ?? 0;
+  return Math.round(value * 100) / 100;
+}

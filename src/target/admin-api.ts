@@ -1,0 +1,100 @@
+import type { Secret } from '../config/secret.js';
+import { messageOf, TrimpError } from '../errors.js';
+
+/** `path` (no leading slash) under the base URL, keeping any path prefix the base URL has. */
+export function apiUrl(baseUrl: string, path: string): string {
+  return new URL(path, baseUrl.endsWith('/') ? baseUrl : `${baseUrl}/`).toString();
+}
+
+export interface HttpResponse {
+  status: number;
+  body: unknown;
+}
+
+/**
+ * A small client for the app's admin API. Every request carries the bearer token when there is
+ * one; nothing here ever puts the token in a message.
+ */
+export class AdminApi {
+  constructor(
+    readonly baseUrl: string,
+    private readonly token: Secret | undefined,
+    private readonly timeoutMs: number,
+  ) {}
+
+  url(path: string): string {
+    return apiUrl(this.baseUrl, path);
+  }
+
+  async get(path: string, options: { signal?: AbortSignal } = {}): Promise<HttpResponse> {
+    return this.request('GET', path, undefined, options.signal);
+  }
+
+  async post(path: string, body: unknown, options: { signal?: AbortSignal } = {}): Promise<HttpResponse> {
+    return this.request('POST', path, body, options.signal);
+  }
+
+  /** GET that must answer 2xx with `success: true` (or any JSON for /health). */
+  async getOk<T>(path: string, options: { signal?: AbortSignal } = {}): Promise<T> {
+    const response = await this.get(path, options);
+    return this.expectOk<T>('GET', path, response);
+  }
+
+  async postOk<T>(path: string, body: unknown): Promise<T> {
+    const response = await this.post(path, body);
+    return this.expectOk<T>('POST', path, response);
+  }
+
+  private expectOk<T>(method: string, path: string, response: HttpResponse): T {
+    if (response.status === 401 || response.status === 403) {
+      throw new TrimpError('unauthorized', `the app refused the admin request ${method} ${path} (HTTP ${response.status})`, {
+        remedy: 'set TRIMP_ADMIN_TOKEN or point target.token_file at the admin token file',
+      });
+    }
+    if (response.status < 200 || response.status >= 300) {
+      const detail = errorDetail(response.body);
+      throw new TrimpError('http-error', `${method} ${path} answered HTTP ${response.status}${detail ? `: ${detail}` : ''}`);
+    }
+    return response.body as T;
+  }
+
+  private async request(method: string, path: string, body: unknown, signal?: AbortSignal): Promise<HttpResponse> {
+    const headers: Record<string, string> = { accept: 'application/json' };
+    if (body !== undefined) headers['content-type'] = 'application/json';
+    if (this.token) headers.authorization = `Bearer ${this.token.reveal()}`;
+    const timeout = AbortSignal.timeout(this.timeoutMs);
+    const url = this.url(path);
+    let response: Response;
+    try {
+      response = await fetch(url, {
+        method,
+        headers,
+        ...(body !== undefined ? { body: JSON.stringify(body) } : {}),
+        signal: signal ? AbortSignal.any([signal, timeout]) : timeout,
+      });
+    } catch (error) {
+      throw unreachable(url, error, timeout.aborted ? this.timeoutMs : undefined);
+    }
+    const text = await response.text();
+    let parsed: unknown = text;
+    try {
+      parsed = text ? JSON.parse(text) : undefined;
+    } catch {
+      // Not JSON: keep the text so that the caller can show it.
+    }
+    return { status: response.status, body: parsed };
+  }
+}
+
+function unreachable(url: string, error: unknown, timedOutAfterMs: number | undefined): TrimpError {
+  const cause = (error as { cause?: { code?: string } }).cause?.code ?? messageOf(error);
+  const why = timedOutAfterMs !== undefined ? `no answer within ${timedOutAfterMs} ms` : cause;
+  return new TrimpError('app-unreachable', `cannot reach the app at ${new URL(url).origin} (${why})`, {
+    remedy: 'check that the app is running and target.base_url is right; when the app is down, use --via db',
+  });
+}
+
+function errorDetail(body: unknown): string {
+  if (body && typeof body === 'object' && 'error' in body) return String((body as { error: unknown }).error);
+  return typeof body === 'string' ? body.slice(0, 200) : '';
+}

@@ -1,0 +1,40 @@
+import type { Config, TargetConfig } from '../config/config.js';
+import type { Secret } from '../config/secret.js';
+import { AdminApi } from './admin-api.js';
+import { type OpenOptions, openSqlite, type SqlDatabase } from './database.js';
+import { dryRunGate, type FlagStore, openGate } from './flag-store.js';
+import { apiFlagStore } from './flag-store-api.js';
+import { dbFlagStore } from './flag-store-db.js';
+
+export type Via = 'api' | 'db';
+
+/** The system being rolled back, as the actions reach it. */
+export interface Target {
+  readonly config: TargetConfig;
+  readonly via: Via;
+  readonly api: AdminApi;
+  readonly flags: FlagStore;
+  readonly token: Secret | undefined;
+  openDatabase(options: OpenOptions): Promise<SqlDatabase>;
+  close(): Promise<void>;
+}
+
+/** `dryRun` closes the write gate: adapters refuse any write, whatever an action asks. */
+export function connectTarget(config: Config, via: Via, options: { dryRun: boolean }): Target {
+  const gate = options.dryRun ? dryRunGate : openGate;
+  const api = new AdminApi(config.target.baseUrl, config.token, config.target.httpTimeoutMs);
+  const openDatabase = (open: OpenOptions) => {
+    if (!open.readonly) gate.verifyWritable(`open ${config.target.database} for writing`);
+    return openSqlite(config.target.database, open);
+  };
+  const flags = via === 'api' ? apiFlagStore(api, gate) : dbFlagStore(openDatabase, config.target.database, gate);
+  return {
+    config: config.target,
+    via,
+    api,
+    flags,
+    token: config.token,
+    openDatabase,
+    close: () => flags.close(),
+  };
+}
