@@ -18,6 +18,8 @@ export function createProgram(sink: ResultSink): Command {
     .description('Run, rehearse and prove the TRIMP Enhancement rollback procedures.')
     .version('0.1.0')
     .showSuggestionAfterError(true)
+    // `flag restore --config X`: options after a subcommand belong to the subcommand.
+    .enablePositionalOptions()
     .addHelpText('after', EXIT_CODES);
 
   const flag = withRun(withTarget(program.command('flag')))
@@ -26,6 +28,7 @@ export function createProgram(sink: ResultSink): Command {
     .option('--user-type <types>', 'comma-separated user types, e.g. beta,regular')
     .option('--enable', 'roll forward: turn the flag on instead of off')
     .option('--flag <name>', 'the flag to set', 'enhanced_trimp_calculation')
+    .enablePositionalOptions()
     .action(async (options) => sink(await (await import('./commands/flag.js')).flagCommand(options)));
 
   withRun(withTarget(flag.command('restore')))

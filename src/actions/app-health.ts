@@ -24,7 +24,7 @@ export const appHealth = defineAction<Params>({
     const warnings: string[] = [];
     const started = performance.now();
     const response = await whenAppReachable(app, warnings, 'health check', () => ctx.target.api.get('health', { signal: ctx.signal }));
-    if (!response) return { status: 'warned', summary: warnings.join('; '), warnings };
+    if (!response) return { status: 'warned', summary: 'not checked: the app is unreachable', warnings };
     const latencyMs = Math.round(performance.now() - started);
     const body = (response.body ?? {}) as HealthBody;
     const evidence = {

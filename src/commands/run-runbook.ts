@@ -1,10 +1,11 @@
+import { existsSync } from 'node:fs';
 import { type ConfigFlags, loadConfig } from '../config/config.js';
 import { assumeYes, type Confirmer, terminalConfirmer } from '../engine/confirm.js';
 import { buildPlan, type StepHistory } from '../engine/plan.js';
 import type { RunResult, RunStatus } from '../engine/result.js';
 import { runPlan } from '../engine/run.js';
 import { newRunId } from '../engine/run-id.js';
-import { ExitCode, type ExitCodeValue } from '../errors.js';
+import { ExitCode, type ExitCodeValue, usageError } from '../errors.js';
 import { renderPlan } from '../report/plan.js';
 import { renderRunSummary } from '../report/run-summary.js';
 import { isInteractive, styleFor } from '../report/style.js';
@@ -55,6 +56,9 @@ export async function runRunbook(request: RunRequest): Promise<{ result: RunResu
     ...(request.resume ? { history: request.resume.history } : {}),
   });
 
+  if (via === 'db' && !existsSync(config.target.database)) {
+    throw usageError('database-missing', `database file not found: ${config.target.database}`, 'check target.database or --database');
+  }
   const err = styleFor(process.stderr, output);
   process.stderr.write(renderPlan(plan, err));
   const target = connectTarget(config, via, { dryRun });

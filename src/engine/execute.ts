@@ -47,7 +47,7 @@ export async function executePlan(plan: Plan, services: ExecuteServices): Promis
       reports.push(report);
       changedEarlier ||= step.rehearsal !== 'probe';
       if (report.status === 'interrupted') status = 'interrupted';
-      else if (report.status === 'failed' && !report.informational) status = 'failed';
+      else if (report.status === 'failed') status = 'failed';
       else if (report.status === 'declined' && report.summary === QUIT) status = 'aborted';
       services.progress.stepFinished(report, performance.now() - started, plan.runbook.budgetMs);
       if (status === 'failed' || status === 'aborted' || status === 'interrupted') break;
@@ -157,11 +157,14 @@ async function rehearseStep(plan: Plan, step: PlannedStep, changedEarlier: boole
     services.progress.stepStarted(step);
     const started = performance.now();
     const outcome = await outcomeOf(action, step, ctx);
+    // A check after a change can only see today's state: it ran, but its verdict is not the run's.
     return {
       ...base,
-      status: outcome.status,
+      status: changedEarlier ? 'planned' : outcome.status,
       duration_ms: Math.round(performance.now() - started),
-      summary: changedEarlier ? `(today's state; the changes above were not made) ${outcome.summary}` : outcome.summary,
+      summary: changedEarlier
+        ? `ran against today's state (the changes above were not made): ${outcome.status}: ${outcome.summary}`
+        : outcome.summary,
       ...(changedEarlier ? { informational: true } : {}),
       ...(outcome.warnings?.length ? { warnings: outcome.warnings } : {}),
       ...(outcome.evidence ? { evidence: outcome.evidence } : {}),

@@ -1,0 +1,164 @@
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { cli, jsonOf } from '../helpers/cli.js';
+import { sha256, startTestSandbox, type TestSandbox } from '../helpers/sandbox.js';
+
+interface RunJson {
+  run_id: string;
+  status: string;
+  dry_run: boolean;
+  duration_ms: number;
+  budget_ms: number;
+  journal: string | null;
+  steps: { id: string; status: string; rehearsal: string; duration_ms: number; operations: string[]; evidence?: Record<string, unknown> }[];
+}
+
+let sandbox: TestSandbox;
+const all = { admin: true, beta: true, regular: true };
+
+beforeAll(async () => {
+  sandbox = await startTestSandbox();
+});
+afterAll(async () => {
+  await sandbox?.remove();
+});
+beforeEach(async () => {
+  // Every test starts from the sandbox's initial state: the flag on for everyone.
+  await cli(['flag', '--all', '--enable', '--yes', '--config', sandbox.config]);
+  expect(await sandbox.flags()).toEqual(all);
+});
+
+const journalEvents = (path: string) =>
+  readFileSync(path, 'utf8')
+    .trim()
+    .split('\n')
+    .map((line) => JSON.parse(line) as Record<string, unknown>);
+
+describe('flag scenario against the sandbox, through the admin API', () => {
+  it('turns the flag off for every user type, proves it, and journals it', async () => {
+    const result = await cli(['flag', '--all', '--yes', '--json', '--reason', 'error spike', '--config', sandbox.config]);
+    expect(result.exitCode, result.stderr).toBe(0);
+    const run = jsonOf<RunJson>(result);
+    expect(run).toMatchObject({ status: 'succeeded', dry_run: false, budget_ms: 300_000 });
+    expect(run.steps.map((s) => [s.id, s.status])).toEqual([
+      ['assess', 'succeeded'],
+      ['set-flag', 'succeeded'],
+      ['verify', 'succeeded'],
+      ['health', 'succeeded'],
+    ]);
+    expect(await sandbox.flags()).toEqual({ admin: false, beta: false, regular: false });
+    expect(sandbox.dbFlags()).toEqual({ admin: false, beta: false, regular: false });
+
+    const verify = run.steps.find((s) => s.id === 'verify')!;
+    const answers = verify.evidence!.trimp as { method: string; trimp: number }[];
+    expect(answers.map((a) => a.method)).toEqual(['average', 'average', 'average']);
+    for (const a of answers) expect(Math.abs(a.trimp - 129.36)).toBeLessThanOrEqual(0.01);
+
+    const events = journalEvents(run.journal!);
+    expect(events.map((e) => e.type)).toEqual([
+      'run.started',
+      'step.started',
+      'step.finished',
+      'step.started',
+      'step.observed',
+      'step.finished',
+      'step.started',
+      'step.finished',
+      'step.started',
+      'step.finished',
+      'run.finished',
+    ]);
+    expect(events[0]).toMatchObject({ reason: 'error spike', runbook: { id: 'flag' }, via: 'api' });
+    expect(String(events[0]!.operator)).toMatch(/.+@.+/);
+    expect(events[4]).toMatchObject({ name: 'flag_states_before', data: { states: all } });
+    expect(events[5]).toMatchObject({
+      status: 'succeeded',
+      evidence: { before: all, after: { admin: false, beta: false, regular: false } },
+    });
+  });
+
+  it('touches only the named user types, and rolls forward with --enable', async () => {
+    const off = await cli(['flag', '--user-type', 'beta,regular', '--yes', '--config', sandbox.config]);
+    expect(off.exitCode, off.stderr).toBe(0);
+    expect(await sandbox.flags()).toEqual({ admin: true, beta: false, regular: false });
+    const on = await cli(['flag', '--user-type', 'regular', '--enable', '--yes', '--json', '--config', sandbox.config]);
+    expect(on.exitCode, on.stderr).toBe(0);
+    const verify = jsonOf<RunJson>(on).steps.find((s) => s.id === 'verify')!;
+    expect((verify.evidence!.trimp as { method: string }[]).map((a) => a.method)).toEqual(['stream']);
+    expect(await sandbox.flags()).toEqual({ admin: true, beta: false, regular: true });
+  });
+
+  it('restores exactly the per-type states recorded before a run', async () => {
+    await cli(['flag', '--user-type', 'beta', '--yes', '--config', sandbox.config]);
+    const rollback = jsonOf<RunJson>(await cli(['flag', '--all', '--yes', '--json', '--config', sandbox.config]));
+    expect(await sandbox.flags()).toEqual({ admin: false, beta: false, regular: false });
+    const restore = await cli(['flag', 'restore', '--run', rollback.run_id, '--yes', '--config', sandbox.config]);
+    expect(restore.exitCode, restore.stderr).toBe(0);
+    expect(await sandbox.flags()).toEqual({ admin: true, beta: false, regular: true });
+  });
+
+  it('a dry run shows the exact requests and leaves flags and the database file byte-for-byte unchanged', async () => {
+    const before = sha256(sandbox.database);
+    const result = await cli(['flag', '--all', '--dry-run', '--json', '--config', sandbox.config]);
+    expect(result.exitCode, result.stderr).toBe(0);
+    const run = jsonOf<RunJson>(result);
+    expect(run).toMatchObject({ status: 'planned', dry_run: true, journal: null });
+    const set = run.steps.find((s) => s.id === 'set-flag')!;
+    expect(set.status).toBe('planned');
+    expect(set.operations).toEqual(
+      ['admin', 'beta', 'regular'].map(
+        (type) =>
+          `POST ${sandbox.baseUrl}/api/admin/feature-flags/enhanced_trimp_calculation/toggle {"user_type":"${type}","enabled":false}`,
+      ),
+    );
+    expect(run.steps.find((s) => s.id === 'assess')!.status).toBe('succeeded');
+    expect(await sandbox.flags()).toEqual(all);
+    expect(sha256(sandbox.database)).toBe(before);
+  });
+
+  it('without a terminal and without --yes, refuses with exit 3 and changes nothing', async () => {
+    const runsBefore = existsSync(join(sandbox.stateDir, 'runs')) ? readdirSync(join(sandbox.stateDir, 'runs')).length : 0;
+    const result = await cli(['flag', '--all', '--config', sandbox.config]);
+    expect(result.exitCode).toBe(3);
+    expect(result.stderr).toMatch(/no terminal to ask — add --yes/);
+    expect(result.stderr).not.toMatch(/\n\s+at /);
+    expect(await sandbox.flags()).toEqual(all);
+    expect(readdirSync(join(sandbox.stateDir, 'runs')).length).toBe(runsBefore);
+  });
+});
+
+describe('flag scenario through the database (the app is down)', () => {
+  it('sets the flag in the database, verifies there, and warns that the app could not be asked', async () => {
+    await sandbox.stop();
+    try {
+      const before = sha256(sandbox.database);
+      const dry = await cli(['flag', '--all', '--via', 'db', '--dry-run', '--json', '--config', sandbox.config]);
+      expect(dry.exitCode, dry.stderr).toBe(0);
+      expect(jsonOf<RunJson>(dry).steps[1]!.operations[0]).toContain('UPDATE feature_flags SET enabled = 0');
+      expect(sha256(sandbox.database)).toBe(before);
+      expect(sandbox.dbFlags()).toEqual(all);
+
+      const result = await cli(['flag', '--all', '--via', 'db', '--yes', '--json', '--config', sandbox.config]);
+      expect(result.exitCode, result.stderr).toBe(0);
+      const run = jsonOf<RunJson>(result);
+      expect(run.status).toBe('succeeded');
+      expect(run.steps.find((s) => s.id === 'verify')!.status).toBe('warned');
+      expect(run.steps.find((s) => s.id === 'health')!.status).toBe('warned');
+      expect(sandbox.dbFlags()).toEqual({ admin: false, beta: false, regular: false });
+    } finally {
+      await sandbox.start();
+    }
+    // The restarted app reads the flag from the database: the change holds.
+    expect(await sandbox.flags()).toEqual({ admin: false, beta: false, regular: false });
+  });
+
+  it('with the app up, --via db proves the change through the app too', async () => {
+    const result = await cli(['flag', '--user-type', 'admin', '--via', 'db', '--yes', '--json', '--config', sandbox.config]);
+    expect(result.exitCode, result.stderr).toBe(0);
+    const verify = jsonOf<RunJson>(result).steps.find((s) => s.id === 'verify')!;
+    expect(verify.status).toBe('succeeded');
+    expect((verify.evidence!.trimp as { method: string }[])[0]!.method).toBe('average');
+    expect(await sandbox.flags()).toEqual({ admin: false, beta: true, regular: true });
+  });
+});

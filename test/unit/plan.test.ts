@@ -1,0 +1,68 @@
+import { describe, expect, it } from 'vitest';
+import { buildPlan, needsConfirmation } from '../../src/engine/plan.js';
+import { loadRunbook } from '../../src/runbook/load.js';
+
+const info = { via: 'api' as const, baseUrl: 'http://127.0.0.1:9999', database: '/srv/training_data.db', actor: 'trimp-rollback:R1' };
+const flag = loadRunbook('flag');
+
+describe('plan building', () => {
+  it('resolves inputs into each step and is plain data', () => {
+    const plan = buildPlan({ runbook: flag, inputs: { states: { beta: false, regular: false } }, info, dryRun: false, runId: 'R1' });
+    expect(plan.steps.map((s) => [s.id, s.rehearsal, s.confirm])).toEqual([
+      ['assess', 'probe', false],
+      ['set-flag', 'print', true],
+      ['verify', 'probe', false],
+      ['health', 'probe', false],
+    ]);
+    expect(plan.steps[1]!.params).toEqual({ flag: 'enhanced_trimp_calculation', states: { beta: false, regular: false } });
+    expect(JSON.parse(JSON.stringify(plan))).toEqual(plan);
+    expect(needsConfirmation(plan)).toBe(true);
+  });
+
+  it('shows the exact HTTP requests of a change through the API', () => {
+    const plan = buildPlan({ runbook: flag, inputs: { states: { admin: false } }, info, dryRun: true, runId: 'R1' });
+    expect(plan.steps[1]!.operations).toEqual([
+      {
+        kind: 'http',
+        text: 'POST http://127.0.0.1:9999/api/admin/feature-flags/enhanced_trimp_calculation/toggle {"user_type":"admin","enabled":false}',
+      },
+    ]);
+    expect(plan.steps[3]!.operations).toEqual([{ kind: 'http', text: 'GET http://127.0.0.1:9999/health' }]);
+  });
+
+  it('shows the exact SQL of a change through the database', () => {
+    const plan = buildPlan({
+      runbook: flag,
+      inputs: { states: { regular: true } },
+      info: { ...info, via: 'db' },
+      dryRun: true,
+      runId: 'R1',
+    });
+    const [op] = plan.steps[1]!.operations;
+    expect(op!.kind).toBe('sql');
+    expect(op!.text).toContain('/srv/training_data.db: UPDATE feature_flags SET enabled = 1');
+    expect(op!.text).toContain("user_type = 'regular'");
+  });
+
+  it('marks what an earlier attempt finished and what it left unknown', () => {
+    const history = new Map([
+      ['assess', 'finished' as const],
+      ['set-flag', 'started' as const],
+    ]);
+    const plan = buildPlan({ runbook: flag, inputs: {}, info, dryRun: false, runId: 'R1', history });
+    expect(plan.steps.map((s) => s.resume)).toEqual(['done', 'recheck', 'run', 'run']);
+  });
+
+  it('refuses unknown, missing and mistyped inputs as usage errors', () => {
+    const build = (inputs: Record<string, unknown>) => () => buildPlan({ runbook: flag, inputs, info, dryRun: false, runId: 'R1' });
+    expect(build({ stats: {} })).toThrow(/no input "stats"/);
+    expect(build({ states: {} })).toThrow(/name at least one user type/);
+    expect(build({ states: { admin: 'off' } })).toThrow(/input "states"/);
+    expect(build({ app: 'sometimes' })).toThrow(/step verify: app/);
+    try {
+      build({ stats: {} })();
+    } catch (error) {
+      expect((error as { exitCode: number }).exitCode).toBe(2);
+    }
+  });
+});
