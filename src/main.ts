@@ -11,8 +11,11 @@ import { ExitCode, isTrimpError } from './errors.js';
 export async function main(argv: string[]): Promise<void> {
   const outcome = await run(argv);
   if (outcome.interrupted) {
-    process.removeAllListeners('SIGINT');
-    process.kill(process.pid, 'SIGINT');
+    // End by the signal itself (shells see 130 for Ctrl-C) so that a calling loop stops too.
+    const { interruptingSignal } = await import('./engine/interrupt.js');
+    const signal = interruptingSignal();
+    process.removeAllListeners(signal);
+    process.kill(process.pid, signal);
     return;
   }
   process.exitCode = outcome.exitCode;

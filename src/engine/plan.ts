@@ -55,7 +55,8 @@ export function resolveInputs(runbook: Runbook, given: Record<string, unknown>):
         `got ${JSON.stringify(value)}`,
       );
     }
-    resolved[name] = result.data;
+    // Keep the value as given ("5m", not 300000): the action's own schema parses it, once.
+    resolved[name] = value;
   }
   return resolved;
 }

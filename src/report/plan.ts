@@ -1,5 +1,5 @@
 import type { ChalkInstance } from 'chalk';
-import type { Plan } from '../engine/plan.js';
+import type { Plan, PlannedStep } from '../engine/plan.js';
 import { formatMs } from './format.js';
 
 /** The plan shown before anything runs: what, why, how long it may take, and each step's kind. */
@@ -19,13 +19,13 @@ export function renderPlan(plan: Plan, c: ChalkInstance): string {
         : step.resume === 'recheck'
           ? c.yellow(' (started earlier: will re-check)')
           : '';
-    const kind =
-      step.rehearsal === 'probe'
-        ? c.dim('read-only')
-        : step.rehearsal === 'print'
-          ? c.cyan('changes')
-          : c.yellow('manual, cannot be simulated');
-    lines.push(`  ${step.index + 1}. ${step.id}: ${step.title} [${kind}]${resume}`);
+    lines.push(`  ${step.index + 1}. ${step.id}: ${step.title} [${kindOf(step, c)}]${resume}`);
   }
   return `${lines.join('\n')}\n`;
+}
+
+function kindOf(step: PlannedStep, c: ChalkInstance): string {
+  if (step.rehearsal === 'probe') return c.dim('read-only');
+  if (step.rehearsal === 'cannot-simulate') return c.yellow('manual, cannot be simulated');
+  return step.confirm ? c.cyan('changes, asks first') : c.cyan('not run in a dry run');
 }

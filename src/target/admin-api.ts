@@ -87,7 +87,8 @@ export class AdminApi {
 }
 
 function unreachable(url: string, error: unknown, timedOutAfterMs: number | undefined): TrimpError {
-  const cause = (error as { cause?: { code?: string } }).cause?.code ?? messageOf(error);
+  const inner = (error as { cause?: { code?: string; message?: string } }).cause;
+  const cause = inner?.code ?? inner?.message ?? messageOf(error);
   const why = timedOutAfterMs !== undefined ? `no answer within ${timedOutAfterMs} ms` : cause;
   return new TrimpError('app-unreachable', `cannot reach the app at ${new URL(url).origin} (${why})`, {
     remedy: 'check that the app is running and target.base_url is right; when the app is down, use --via db',

@@ -1,0 +1,125 @@
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { cli, jsonOf, ROOT } from '../helpers/cli.js';
+
+const scratch = mkdtempSync(join(tmpdir(), 'trimp-e2e-'));
+const state = ['--state-dir', join(scratch, 'state')];
+
+/** Exit 2, exactly one line on stderr, no stack trace. */
+function expectUsageError(result: { exitCode: number | undefined; stderr: string }, pattern: RegExp): void {
+  expect(result.exitCode).toBe(2);
+  const lines = result.stderr.trim().split('\n');
+  expect(lines, result.stderr).toHaveLength(1);
+  expect(lines[0]).toMatch(pattern);
+  expect(result.stderr).not.toMatch(/\bat .+:\d+:\d+/);
+}
+
+describe('bad usage: exit 2, one line, no stack', () => {
+  it.each([
+    [['flag', '--all', '--bogus'], /unknown option '--bogus'/],
+    [['flag', '--yes'], /say which users: --all, or --user-type/],
+    [['flag', '--user-type', 'admins'], /unknown user type "admins"; user types are admin, beta, regular/],
+    [['flag', '--all', '--user-type', 'beta'], /either --all or --user-type/],
+    [['flag', '--all', '--via', 'web'], /--via.*(api|choices)/],
+    [['nonsense'], /unknown command 'nonsense'/],
+    [['flag', '--all', '--config', '/nonexistent/trimp.yaml'], /config file not found: \/nonexistent\/trimp.yaml/],
+    [['flag', '--all', '--yes', '--via', 'db', '--database', '/nonexistent/training.db', ...state], /database file not found/],
+    [['flag', '--all', '--yes', '--token-file', '/nonexistent/token', ...state], /admin token file not found/],
+    [['resume', 'no-such-run', ...state], /no journal at/],
+    [
+      ['trimp', '--duration', '60', '--avg-hr', '150', '--resting-hr', '50', '--max-hr', '40', '--sex', 'male'],
+      /max heart rate \(40\) must be above/,
+    ],
+    [
+      ['trimp', '--duration', 'sixty', '--avg-hr', '150', '--resting-hr', '50', '--max-hr', '180', '--sex', 'male'],
+      /--duration must be a number/,
+    ],
+  ])('%j', async (args, pattern) => {
+    expectUsageError(await cli(args), pattern);
+  });
+
+  it('a malformed runbook: the file, the line and what to fix', async () => {
+    const file = join(ROOT, 'test/fixtures/runbooks/bad-reference.yaml');
+    expectUsageError(
+      await cli(['run', file, '--yes', ...state]),
+      /bad-reference\.yaml:12:\d+: steps\[0\]\.with\.app: reference to undeclared input "ap"/,
+    );
+    const lint = await cli(['runbooks', 'lint', file]);
+    expect(lint.exitCode).toBe(2);
+    expect(lint.stdout).toMatch(/bad-reference\.yaml:12:\d+: /);
+  });
+
+  it('a malformed config file: the file and the line', async () => {
+    const config = join(scratch, 'bad.yaml');
+    writeFileSync(config, 'target:\n  base_url: http://localhost:8080\n  databse: x.db\n');
+    expectUsageError(await cli(['flag', '--all', '--config', config]), /bad\.yaml:3:3: target\.databse: unknown key "databse"/);
+  });
+
+  it('--json errors still print exactly one JSON document', async () => {
+    const result = await cli(['flag', '--all', '--json', '--config', '/nonexistent/trimp.yaml']);
+    expect(result.exitCode).toBe(2);
+    expect(jsonOf(result)).toMatchObject({ error: { code: 'config-missing' }, exit_code: 2 });
+  });
+});
+
+describe('an unreachable app', () => {
+  it('fails the run with exit 1, says what is wrong and what to do, and journals it', async () => {
+    const port = await closedPort();
+    const result = await cli(['flag', '--all', '--yes', '--json', '--base-url', `http://127.0.0.1:${port}`, ...state]);
+    expect(result.exitCode).toBe(1);
+    const run = jsonOf<{ status: string; steps: { id: string; status: string; summary: string }[]; resume_command: string }>(result);
+    expect(run.status).toBe('failed');
+    expect(run.steps[0]).toMatchObject({ id: 'assess', status: 'failed' });
+    expect(run.steps[0]!.summary).toMatch(new RegExp(`cannot reach the app at http://127.0.0.1:${port} \\(ECONNREFUSED\\).*use --via db`));
+    expect(run.steps.slice(1).every((s) => s.status === 'not-run')).toBe(true);
+    expect(run.resume_command).toMatch(/^trimp-rollback resume /);
+    expect(result.stderr).not.toMatch(/\bat .+:\d+:\d+/);
+  });
+});
+
+describe('trimp command', () => {
+  const seed = ['trimp', '--duration', '60', '--avg-hr', '150', '--resting-hr', '50', '--max-hr', '180'];
+  it('prints the seed example to two decimals, and full precision in JSON', async () => {
+    expect((await cli([...seed, '--sex', 'male'])).stdout.trim()).toBe('129.36 (average method)');
+    const json = jsonOf<{ trimp: number; method: string }>(await cli([...seed, '--sex', 'male', '--json']));
+    expect(json.method).toBe('average');
+    expect(json.trimp).toBeCloseTo(129.3622, 4);
+  });
+  it('offers the literature female prefactor', async () => {
+    expect((await cli([...seed, '--sex', 'female'])).stdout.trim()).toBe('106.73 (average method)');
+    expect((await cli([...seed, '--sex', 'female', '--constants', 'literature'])).stdout.trim()).toBe('143.42 (average method)');
+  });
+  it('computes from a stream file, and refuses a stream the app would reject', async () => {
+    const stream = join(scratch, 'stream.json');
+    writeFileSync(stream, JSON.stringify(Array.from({ length: 12 }, () => [120, 125, 130, 135, 140]).flat()));
+    const args = ['trimp', '--duration', '1', '--resting-hr', '50', '--max-hr', '180', '--sex', 'male', '--stream', stream, '--json'];
+    expect(jsonOf<{ trimp: number; method: string }>(await cli(args))).toMatchObject({ method: 'stream' });
+    expect(jsonOf<{ trimp: number }>(await cli(args)).trimp).toBeCloseTo(1.3026, 4);
+    writeFileSync(stream, JSON.stringify([0, 0, 0, 0, 0, 0, 0, 0, 0, 150]));
+    expectUsageError(await cli(args), /stream rejected: 9 of 10 samples are invalid/);
+  });
+});
+
+describe('runbooks commands', () => {
+  it('list, show and schema work and exit 0', async () => {
+    expect((await cli(['runbooks', 'list'])).stdout).toMatch(/^flag\s+Feature flag rollback \(budget 5 min, 4 steps\)/m);
+    const show = await cli(['runbooks', 'show', 'flag']);
+    expect(show.stdout).toMatch(/set-flag: Set the feature flag per user type \[flag\.set, print, asks first\]/);
+    const schema = jsonOf<{ title: string }>(await cli(['runbooks', 'schema']));
+    expect(schema.title).toMatch(/runbook/);
+    expect((await cli(['runbooks', 'lint'])).exitCode).toBe(0);
+  });
+});
+
+/** A loopback port that nothing listens on. */
+function closedPort(): Promise<number> {
+  return new Promise((resolve) => {
+    const server = createServer().listen(0, '127.0.0.1', () => {
+      const { port } = server.address() as { port: number };
+      server.close(() => resolve(port));
+    });
+  });
+}
