@@ -45,7 +45,16 @@ console.log(`trimp-rollback bench — node ${process.version}, medians\n`);
 
 // 1. Start-up: the CLI's --help against a bare node process.
 time(node, [BIN, '--help']); // warm the page cache
-row('trimp-rollback --help', compare(21, () => time(node, [BIN, '--help']), () => time(node, ['-e', '0'])), 'node -e 0', 'goal ≤ 1.5×');
+row(
+  'trimp-rollback --help',
+  compare(
+    21,
+    () => time(node, [BIN, '--help']),
+    () => time(node, ['-e', '0']),
+  ),
+  'node -e 0',
+  'goal ≤ 1.5×',
+);
 
 // 2. The headline: flag --all --yes against a running sandbox, verification included.
 const dir = mkdtempSync(join(tmpdir(), 'trimp-bench-'));
@@ -62,13 +71,34 @@ try {
   const seedCurl = () => {
     const started = performance.now();
     for (const type of ['admin', 'beta', 'regular']) {
-      time('curl', ['-sf', '-X', 'POST', `${info.base_url}/api/admin/feature-flags/enhanced_trimp_calculation/toggle`, '-H', 'Content-Type: application/json', '-H', `Authorization: Bearer ${token}`, '-d', JSON.stringify({ user_type: type, enabled: false })]);
+      time('curl', [
+        '-sf',
+        '-X',
+        'POST',
+        `${info.base_url}/api/admin/feature-flags/enhanced_trimp_calculation/toggle`,
+        '-H',
+        'Content-Type: application/json',
+        '-H',
+        `Authorization: Bearer ${token}`,
+        '-d',
+        JSON.stringify({ user_type: type, enabled: false }),
+      ]);
     }
     return performance.now() - started;
   };
   const flag = compare(7, rollBack, seedCurl);
-  row('flag --all --yes (assess, set, verify, health)', flag, "the seed's 3 curl POSTs", `goal ≤ 1000 ms: ${flag.measured <= 1000 ? 'met' : 'NOT met'}`);
-  row('flag --all --yes vs bare node', { measured: flag.measured, baseline: median([0, 1, 2, 3, 4].map(() => time(node, ['-e', '0']))) }, 'node -e 0', '');
+  row(
+    'flag --all --yes (assess, set, verify, health)',
+    flag,
+    "the seed's 3 curl POSTs",
+    `goal ≤ 1000 ms: ${flag.measured <= 1000 ? 'met' : 'NOT met'}`,
+  );
+  row(
+    'flag --all --yes vs bare node',
+    { measured: flag.measured, baseline: median([0, 1, 2, 3, 4].map(() => time(node, ['-e', '0']))) },
+    'node -e 0',
+    '',
+  );
   const dry = compare(7, () => time(node, [BIN, 'flag', '--all', '--dry-run', ...config]), seedCurl);
   row('flag --all --dry-run', dry, "the seed's 3 curl POSTs", '');
 } finally {

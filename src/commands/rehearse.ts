@@ -4,8 +4,7 @@ import { join } from 'node:path';
 import { usageError } from '../errors.js';
 import { formatMs } from '../report/format.js';
 import { startSandbox, stopSandbox } from '../sandbox/control.js';
-import { undoHint } from './flag.js';
-import { type CommandResult, commandResultFor, runRunbook } from './run-runbook.js';
+import { type CommandResult, runRunbook } from './run-runbook.js';
 
 /** The scenarios a rehearsal can run today, with the inputs a rehearsal gives them. */
 const REHEARSALS: Record<string, Record<string, unknown>> = {
@@ -49,7 +48,9 @@ export async function rehearseCommand(scenario: string | undefined, options: Reh
         color: options.color ?? true,
       },
       print: !options.json,
-      footer: undoHint,
+      footer: () => [
+        options.keep ? `The sandbox stays in ${dir}.` : 'The sandbox, its database and this journal are removed now (--keep keeps them).',
+      ],
     });
     const verdict = {
       scenario: name,
@@ -66,7 +67,7 @@ export async function rehearseCommand(scenario: string | undefined, options: Reh
         `Rehearsal of "${name}": ${result.status} in ${formatMs(result.duration_ms)}, ${budget} the seed's budget of ${formatMs(result.budget_ms)}.\n`,
       );
     }
-    return command.interrupted ? command : commandResultFor(result.status);
+    return command;
   } finally {
     await stopSandbox(dir);
     if (options.keep) process.stderr.write(`Kept ${dir}\n`);
