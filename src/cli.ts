@@ -79,17 +79,32 @@ export function createProgram(sink: ResultSink): Command {
   const sandbox = program.command('sandbox').description('The reference TRIMP app, for rehearsals and tests.');
   const sandboxCommand = (name: string, description: string) =>
     sandbox.command(name).description(description).requiredOption('--dir <dir>', 'the sandbox directory').option('--json', 'JSON output');
-  sandboxCommand('start', 'start a sandbox (creating its database and token if the directory has none)')
+  sandboxCommand('start', 'start a sandbox (creating its database, token and app checkout if the directory has none)')
     .option('--port <port>', 'loopback port (default: a free one)')
     .option('--users <n>', 'users in a new database')
     .option('--activities <n>', 'activities in a new database')
+    .option('--traffic <rate>', 'simulated user requests per second (TRIMP calculations and activity syncs)')
     .action(async (options) => sink(await (await import('./commands/sandbox.js')).sandboxStart(options)));
+  sandboxCommand('seed', 'create the database at scale before starting (e.g. --activities 1000000)')
+    .option('--users <n>', 'users', '200')
+    .option('--activities <n>', 'activities', '100000')
+    .option('--force', 'replace an existing database')
+    .action(async (options) => sink(await (await import('./commands/sandbox.js')).sandboxSeed(options)));
   sandboxCommand('stop', 'stop the sandbox (by its recorded PID, checked)').action(async (options) =>
     sink(await (await import('./commands/sandbox.js')).sandboxStop(options)),
   );
-  sandboxCommand('status', 'is it running, and where').action(async (options) =>
+  sandboxCommand('status', 'is it running, where, with which faults').action(async (options) =>
     sink(await (await import('./commands/sandbox.js')).sandboxStatusCommand(options)),
   );
+  sandboxCommand('break', 'inject a fault: trimp-errors, slow, corrupt-db, bad-deploy, crash')
+    .argument('<fault>', 'the fault')
+    .option('--share <fraction>', 'trimp-errors: share of enhanced calculations that fail (default 0.5)')
+    .option('--ms <ms>', 'slow: added latency of enhanced calculations (default 400)')
+    .option('--defect <kind>', 'bad-deploy: health (fails /health, default) or trimp (wrong TRIMP)')
+    .action(async (fault, options) => sink(await (await import('./commands/sandbox.js')).sandboxBreak(fault, options)));
+  sandboxCommand('heal', 'clear one fault, or all of them')
+    .argument('[fault]', 'the fault (default: all)')
+    .action(async (fault, options) => sink(await (await import('./commands/sandbox.js')).sandboxHeal(fault, options)));
 
   program
     .command('trimp')

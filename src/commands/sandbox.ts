@@ -1,5 +1,8 @@
+import { existsSync, rmSync } from 'node:fs';
 import { usageError } from '../errors.js';
 import { sandboxStatus, startSandbox, stopSandbox } from '../sandbox/control.js';
+import { FAULT_NAMES, FAULTS, type FaultName } from '../sandbox/faults.js';
+import { sandboxLayout } from '../sandbox/layout.js';
 import type { CommandResult } from './run-runbook.js';
 
 export interface SandboxOptions {
@@ -8,15 +11,19 @@ export interface SandboxOptions {
   json?: boolean;
   users?: string;
   activities?: string;
+  traffic?: string;
+  force?: boolean;
+  share?: string;
+  ms?: string;
+  defect?: string;
 }
 
 export async function sandboxStart(options: SandboxOptions): Promise<CommandResult> {
-  const port = options.port === undefined ? 0 : integer('--port', options.port, 0, 65535);
-  const seed = {
-    ...(options.users ? { users: integer('--users', options.users, 4, 1_000_000) } : {}),
-    ...(options.activities ? { activities: integer('--activities', options.activities, 0, 100_000_000) } : {}),
-  };
-  const info = await startSandbox(options.dir, { port, seed });
+  const info = await startSandbox(options.dir, {
+    port: options.port === undefined ? 0 : integer('--port', options.port, 0, 65535),
+    seed: seedSize(options),
+    traffic: options.traffic === undefined ? 0 : integer('--traffic', options.traffic, 0, 10_000),
+  });
   if (options.json) process.stdout.write(`${JSON.stringify(info, null, 2)}\n`);
   else {
     process.stdout.write(
@@ -29,6 +36,32 @@ export async function sandboxStart(options: SandboxOptions): Promise<CommandResu
         `try: trimp-rollback flag --all --dry-run --config ${info.config}`,
         '',
       ].join('\n'),
+    );
+  }
+  return { exitCode: 0 };
+}
+
+/** `sandbox seed`: a new database at scale, before `sandbox start` serves it. */
+export async function sandboxSeed(options: SandboxOptions): Promise<CommandResult> {
+  const layout = sandboxLayout(options.dir);
+  if (sandboxStatus(options.dir).running) throw usageError('sandbox-running', `a sandbox runs in ${layout.root}; stop it before seeding`);
+  if (existsSync(layout.database)) {
+    if (!options.force) throw usageError('database-exists', `${layout.database} exists`, 'add --force to replace it');
+    for (const suffix of ['', '-wal', '-shm']) rmSync(`${layout.database}${suffix}`, { force: true });
+  }
+  const { createSandboxDatabase, DEFAULT_SEED } = await import('../sandbox/seed.js');
+  const { mkdirSync } = await import('node:fs');
+  mkdirSync(layout.root, { recursive: true });
+  const seed = { ...DEFAULT_SEED, ...seedSize(options) };
+  const figures = await createSandboxDatabase(layout.database, seed, (done) => {
+    if (!options.json) process.stderr.write(`\r  ${done.toLocaleString('en-US')} of ${seed.activities.toLocaleString('en-US')} activities`);
+  });
+  const rate = Math.round(figures.activities / (figures.ms / 1000));
+  if (options.json) process.stdout.write(`${JSON.stringify({ database: layout.database, ...figures, activities_per_second: rate })}\n`);
+  else {
+    process.stderr.write('\n');
+    process.stdout.write(
+      `seeded ${layout.database}: ${figures.users} users, ${figures.activities} activities (${figures.streams} with streams) in ${(figures.ms / 1000).toFixed(1)} s (${rate} activities/s)\n`,
     );
   }
   return { exitCode: 0 };
@@ -47,8 +80,61 @@ export async function sandboxStop(options: SandboxOptions): Promise<CommandResul
 export async function sandboxStatusCommand(options: SandboxOptions): Promise<CommandResult> {
   const status = sandboxStatus(options.dir);
   if (options.json) process.stdout.write(`${JSON.stringify(status)}\n`);
-  else process.stdout.write(status.running ? `running at ${status.base_url} (pid ${status.pid})\n` : `not running (${status.dir})\n`);
+  else {
+    const faults = status.faults.length ? `; faults: ${status.faults.join(', ')}` : '';
+    if (status.running) process.stdout.write(`running at ${status.base_url} (pid ${status.pid}, traffic ${status.traffic}/s)${faults}\n`);
+    else
+      process.stdout.write(
+        `not running (${status.dir})${status.stale_pid ? `; stale PID file: ${status.stale_pid} is gone (crashed?)` : ''}${faults}\n`,
+      );
+  }
   return { exitCode: status.running ? 0 : 1 };
+}
+
+export async function sandboxBreak(fault: string, options: SandboxOptions): Promise<CommandResult> {
+  const name = faultName(fault);
+  const { breakSandbox } = await import('../sandbox/fault-control.js');
+  await breakSandbox(options.dir, name, {
+    ...(options.share !== undefined ? { share: fraction('--share', options.share) } : {}),
+    ...(options.ms !== undefined ? { ms: integer('--ms', options.ms, 1, 60_000) } : {}),
+    ...(options.defect !== undefined ? { defect: defectOf(options.defect) } : {}),
+  });
+  if (options.json) process.stdout.write(`${JSON.stringify({ fault: name, ...FAULTS[name] })}\n`);
+  else process.stdout.write(`injected ${name}: ${FAULTS[name].symptom}\n  cure: ${FAULTS[name].cure}\n`);
+  return { exitCode: 0 };
+}
+
+export async function sandboxHeal(fault: string | undefined, options: SandboxOptions): Promise<CommandResult> {
+  const { healSandbox } = await import('../sandbox/fault-control.js');
+  const healed = await healSandbox(options.dir, fault === undefined ? undefined : faultName(fault));
+  if (options.json) process.stdout.write(`${JSON.stringify({ healed })}\n`);
+  else process.stdout.write(healed.length ? `healed: ${healed.join(', ')}\n` : 'no fault to heal\n');
+  return { exitCode: 0 };
+}
+
+function seedSize(options: SandboxOptions) {
+  return {
+    ...(options.users ? { users: integer('--users', options.users, 4, 1_000_000) } : {}),
+    ...(options.activities ? { activities: integer('--activities', options.activities, 0, 100_000_000) } : {}),
+  };
+}
+
+function faultName(text: string): FaultName {
+  if (!(FAULT_NAMES as string[]).includes(text))
+    throw usageError('fault-unknown', `unknown fault "${text}"; faults: ${FAULT_NAMES.join(', ')}`);
+  return text as FaultName;
+}
+
+function defectOf(text: string): 'health' | 'trimp' {
+  if (text !== 'health' && text !== 'trimp') throw usageError('sandbox-usage', `--defect must be health or trimp, not "${text}"`);
+  return text;
+}
+
+function fraction(flag: string, text: string): number {
+  const value = Number(text);
+  if (!Number.isFinite(value) || value <= 0 || value > 1)
+    throw usageError('sandbox-usage', `${flag} must be a number in (0, 1], not "${text}"`);
+  return value;
 }
 
 function integer(flag: string, text: string, min: number, max: number): number {

@@ -5,8 +5,10 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
 import { isProcessAlive } from '../engine/lock.js';
 import { TrimpError, usageError } from '../errors.js';
+import { activeFaults, type FaultName, readFaults } from './faults.js';
 import { type SandboxLayout, type SandboxState, sandboxLayout } from './layout.js';
-import { DEFAULT_SEED, type SeedOptions } from './seed.js';
+import { initAppRepo } from './release.js';
+import { createSandboxDatabase, DEFAULT_SEED, type SeedOptions } from './seed.js';
 
 export interface SandboxInfo {
   base_url: string;
@@ -18,8 +20,17 @@ export interface SandboxInfo {
   logs_dir: string;
 }
 
-/** Creates the database (if the directory has none) and the token, then starts the server detached. */
-export async function startSandbox(dir: string, options: { port?: number; seed?: Partial<SeedOptions> } = {}): Promise<SandboxInfo> {
+export interface StartOptions {
+  port?: number;
+  seed?: Partial<SeedOptions>;
+  /** Simulated requests per second (0: none). */
+  traffic?: number;
+  /** Start from a copy of this database file instead of a seeded one. */
+  dbFrom?: string;
+}
+
+/** Creates what the directory lacks (database, token, app checkout), then starts the server detached. */
+export async function startSandbox(dir: string, options: StartOptions = {}): Promise<SandboxInfo> {
   const layout = sandboxLayout(dir);
   const running = readState(layout);
   if (running && isSandboxProcess(running.pid, layout)) {
@@ -31,12 +42,31 @@ export async function startSandbox(dir: string, options: { port?: number; seed?:
   }
   mkdirSync(layout.logsDir, { recursive: true });
   mkdirSync(layout.stateDir, { recursive: true, mode: 0o700 });
-  if (!existsSync(layout.database)) await createSandboxDatabase(layout.database, { ...DEFAULT_SEED, ...options.seed });
+  initAppRepo(layout.appDir);
+  if (options.dbFrom) {
+    const { importDatabase } = await import('./import.js');
+    await importDatabase(options.dbFrom, layout.database);
+  } else if (!existsSync(layout.database)) {
+    await createSandboxDatabase(layout.database, { ...DEFAULT_SEED, ...options.seed });
+  }
   if (!existsSync(layout.tokenFile)) writeFileSync(layout.tokenFile, `${randomBytes(24).toString('hex')}\n`, { mode: 0o600 });
   rmSync(layout.stateFile, { force: true });
+  const state = await spawnServer(layout, options.port ?? 0, options.traffic ?? 0);
+  writeConfig(layout, state);
+  return infoOf(layout, state);
+}
 
+/** Stops and starts the server on the same port (the config stays valid), keeping its traffic. */
+export async function restartSandbox(dir: string, port: number, traffic: number): Promise<SandboxInfo> {
+  const layout = sandboxLayout(dir);
+  await stopSandbox(dir);
+  const state = await spawnServer(layout, port, traffic);
+  return infoOf(layout, state);
+}
+
+async function spawnServer(layout: SandboxLayout, port: number, traffic: number): Promise<SandboxState> {
   const out = openSync(layout.processLog, 'a');
-  const child = spawn(process.execPath, [serverEntry(), '--dir', layout.root, '--port', String(options.port ?? 0)], {
+  const child = spawn(process.execPath, [serverEntry(), '--dir', layout.root, '--port', String(port), '--traffic', String(traffic)], {
     detached: true,
     stdio: ['ignore', out, out],
     env: withoutToken(process.env),
@@ -51,10 +81,7 @@ export async function startSandbox(dir: string, options: { port?: number; seed?:
   const deadline = Date.now() + 15_000;
   for (;;) {
     const state = readState(layout);
-    if (state && state.pid === child.pid) {
-      writeConfig(layout, state);
-      return infoOf(layout, state);
-    }
+    if (state && state.pid === child.pid) return state;
     if (exited !== null || Date.now() > deadline) {
       if (exited === null && child.pid) process.kill(child.pid, 'SIGKILL');
       const tail = existsSync(layout.processLog) ? readFileSync(layout.processLog, 'utf8').trim().split('\n').slice(-1)[0] : '';
@@ -67,19 +94,6 @@ export async function startSandbox(dir: string, options: { port?: number; seed?:
       );
     }
     await sleep(20);
-  }
-}
-
-export async function createSandboxDatabase(path: string, seed: SeedOptions): Promise<void> {
-  const { default: Database } = await import('better-sqlite3');
-  const { createSchema } = await import('./schema.js');
-  const { seedDatabase } = await import('./seed.js');
-  const db = new Database(path);
-  try {
-    createSchema(db, true);
-    seedDatabase(db, seed);
-  } finally {
-    db.close();
   }
 }
 
@@ -103,11 +117,25 @@ export async function stopSandbox(dir: string): Promise<{ stopped: boolean; pid?
   return { stopped: true, pid, forced: true };
 }
 
-export function sandboxStatus(dir: string): { running: boolean; pid?: number; base_url?: string; dir: string } {
+export interface SandboxStatus {
+  running: boolean;
+  dir: string;
+  pid?: number;
+  base_url?: string;
+  traffic?: number;
+  /** A PID file whose process is gone: the app crashed. */
+  stale_pid?: number;
+  faults: FaultName[];
+}
+
+export function sandboxStatus(dir: string): SandboxStatus {
   const layout = sandboxLayout(dir);
   const state = readState(layout);
-  if (state && isSandboxProcess(state.pid, layout)) return { running: true, pid: state.pid, base_url: state.base_url, dir: layout.root };
-  return { running: false, dir: layout.root };
+  const faults = activeFaults(readFaults(layout.root));
+  if (state && isSandboxProcess(state.pid, layout))
+    return { running: true, pid: state.pid, base_url: state.base_url, traffic: state.traffic ?? 0, dir: layout.root, faults };
+  const pid = readPid(layout);
+  return { running: false, dir: layout.root, ...(pid !== undefined ? { stale_pid: pid } : {}), faults };
 }
 
 /** Unlike the seed's `pkill -f`, a PID is only signalled if its command line is this sandbox's. */
@@ -121,7 +149,7 @@ export function isSandboxProcess(pid: number, layout: SandboxLayout): boolean {
   }
 }
 
-function readState(layout: SandboxLayout): SandboxState | undefined {
+export function readState(layout: SandboxLayout): SandboxState | undefined {
   try {
     return JSON.parse(readFileSync(layout.stateFile, 'utf8')) as SandboxState;
   } catch {

@@ -26,4 +26,6 @@ export interface SandboxState {
   base_url: string;
   started_at: string;
   dir: string;
+  /** Simulated requests per second. */
+  traffic?: number;
 }

@@ -19,9 +19,11 @@ export class Metrics {
     if (this.samples.length > 50_000) this.trim();
   }
 
-  snapshot(): Record<string, unknown> {
+  /** Figures over the window (default the whole window; a shorter one to see a change at once). */
+  snapshot(windowMs = this.windowMs): Record<string, unknown> {
     this.trim();
-    const window = this.samples;
+    const since = Date.now() - Math.min(windowMs, this.windowMs);
+    const window = this.samples.filter((s) => s.at >= since);
     const errors = window.filter((s) => s.error).length;
     const latencies = window.map((s) => s.latencyMs).sort((a, b) => a - b);
     const calcs = window.filter((s) => s.calculation);
@@ -32,7 +34,7 @@ export class Metrics {
       perMethod[method] = { calculations: m.calculations + 1, failures: m.failures + (failed ? 1 : 0) };
     }
     return {
-      window_seconds: this.windowMs / 1000,
+      window_seconds: Math.min(windowMs, this.windowMs) / 1000,
       requests: window.length,
       errors,
       error_rate: window.length ? errors / window.length : 0,

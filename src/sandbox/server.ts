@@ -1,31 +1,60 @@
 /**
- * The sandbox process: `node server.js --dir D --port P`. Started detached by `sandbox start`;
- * the admin token is read from D/admin-token, never from the command line.
+ * The sandbox process: `node server.js --dir D [--port P] [--traffic RATE]`. Started detached by
+ * `sandbox start`; the admin token is read from D/admin-token, never from the command line.
  */
-import { readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:http';
+import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { parseArgs } from 'node:util';
-import Database from 'better-sqlite3';
 import { createSandboxApp } from './app.js';
+import { type FaultState, faultsFile, readFaults } from './faults.js';
 import { type SandboxState, sandboxLayout } from './layout.js';
 import { AppLogs } from './logs.js';
 import { Metrics } from './metrics.js';
+import { currentRelease } from './release.js';
+import { SandboxStore } from './store.js';
+import { startTraffic } from './traffic.js';
 
-const { values } = parseArgs({ options: { dir: { type: 'string' }, port: { type: 'string', default: '0' } } });
+const { values } = parseArgs({
+  options: { dir: { type: 'string' }, port: { type: 'string', default: '0' }, traffic: { type: 'string', default: '0' } },
+});
 if (!values.dir) {
-  process.stderr.write('usage: server.js --dir DIR [--port PORT]\n');
+  process.stderr.write('usage: server.js --dir DIR [--port PORT] [--traffic RATE]\n');
   process.exit(2);
 }
 const layout = sandboxLayout(values.dir);
 const token = readFileSync(layout.tokenFile, 'utf8').trim();
-const db = new Database(layout.database, { fileMustExist: true, timeout: 5000 });
-db.pragma('journal_mode = WAL');
-db.pragma('synchronous = NORMAL');
+const store = new SandboxStore(layout.database);
 const logs = new AppLogs(layout.logsDir);
-const version = process.env.TRIMP_SANDBOX_VERSION ?? 'sandbox-0.1.0';
-const app = createSandboxApp({ db, logs, metrics: new Metrics(), token, version });
+const release = currentRelease(layout.appDir);
+const eventLoop = monitorEventLoopDelay({ resolution: 20 });
+eventLoop.enable();
+
+// Runtime faults: re-read faults.json when it changes; reopen the database when asked to.
+let faults: FaultState = readFaults(layout.root);
+let faultsMtime = 0;
+let generation = faults.db_generation ?? 0;
+setInterval(() => {
+  let mtime = 0;
+  try {
+    mtime = statSync(faultsFile(layout.root)).mtimeMs;
+  } catch {
+    // No faults file: no faults.
+  }
+  if (mtime === faultsMtime) return;
+  faultsMtime = mtime;
+  faults = readFaults(layout.root);
+  if ((faults.db_generation ?? 0) !== generation) {
+    generation = faults.db_generation ?? 0;
+    store.reopen();
+    logs.info('database connection reopened');
+  }
+}, 100).unref();
+
+const app = createSandboxApp({ store, logs, metrics: new Metrics(), token, release, faults: () => faults, eventLoop, dir: layout.root });
 const server = createServer(app);
 server.keepAliveTimeout = 2000;
+let stopTraffic = () => {};
 
 server.listen(Number(values.port), '127.0.0.1', () => {
   const address = server.address();
@@ -37,19 +66,31 @@ server.listen(Number(values.port), '127.0.0.1', () => {
     started_at: new Date().toISOString(),
     dir: layout.root,
   };
+  const rate = Number(values.traffic);
+  if (rate > 0) stopTraffic = startTraffic(state.base_url, rate, () => userIds);
   writeFileSync(layout.pidFile, `${process.pid}\n`);
-  writeFileSync(layout.stateFile, `${JSON.stringify(state, null, 2)}\n`);
-  logs.info(`sandbox started pid=${process.pid} port=${port} version=${version}`);
+  writeFileSync(layout.stateFile, `${JSON.stringify({ ...state, traffic: rate }, null, 2)}\n`);
+  logs.info(
+    `sandbox started pid=${process.pid} port=${port} version=${release.version} commit=${release.commit ?? 'none'} traffic=${rate}/s`,
+  );
 });
+
+let userIds: number[] = [];
+try {
+  userIds = store.userIds();
+} catch (error) {
+  logs.error(`could not list users: ${error instanceof Error ? error.message : String(error)}`);
+}
 
 let stopping = false;
 function shutdown(signal: string): void {
   if (stopping) return;
   stopping = true;
+  stopTraffic();
   logs.info(`sandbox stopping on ${signal}`);
   server.close();
   server.closeAllConnections();
-  db.close();
+  store.close();
   rmSync(layout.stateFile, { force: true });
   rmSync(layout.pidFile, { force: true });
   void logs.close().then(() => process.exit(0));

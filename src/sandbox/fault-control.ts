@@ -1,0 +1,153 @@
+import { randomBytes } from 'node:crypto';
+import { closeSync, fsyncSync, openSync, readSync, writeSync } from 'node:fs';
+import { usageError } from '../errors.js';
+import { readState, restartSandbox, sandboxStatus } from './control.js';
+import { type FaultName, type FaultState, readFaults, writeFaults } from './faults.js';
+import { sandboxLayout } from './layout.js';
+import { checkoutCommit, commitRelease, headCommit } from './release.js';
+
+export interface BreakOptions {
+  share?: number;
+  ms?: number;
+  defect?: 'health' | 'trimp';
+}
+
+/** Injects a fault into the sandbox in `dir`; returns the symptom an operator would see. */
+export async function breakSandbox(dir: string, fault: FaultName, options: BreakOptions = {}): Promise<FaultState> {
+  const layout = sandboxLayout(dir);
+  const faults = readFaults(layout.root);
+  const since = new Date().toISOString();
+  const status = sandboxStatus(dir);
+  switch (fault) {
+    case 'trimp-errors':
+      faults['trimp-errors'] = { share: options.share ?? 0.5, since };
+      break;
+    case 'slow':
+      faults.slow = { ms: options.ms ?? 400, since };
+      break;
+    case 'corrupt-db': {
+      if (faults['corrupt-db']) throw usageError('fault-active', 'corrupt-db is already injected; heal it first');
+      faults['corrupt-db'] = { since, pages: await corruptPages(layout.database) };
+      faults.db_generation = (faults.db_generation ?? 0) + 1;
+      break;
+    }
+    case 'bad-deploy': {
+      if (faults['bad-deploy']) throw usageError('fault-active', 'bad-deploy is already injected; heal it first');
+      const previous = headCommit(layout.appDir);
+      const defect = options.defect ?? 'health';
+      commitRelease(layout.appDir, { version: '1.1.0', defect }, `release 1.1.0 (defect: ${defect})`);
+      faults['bad-deploy'] = { since, previous_commit: previous, defect };
+      writeFaults(layout.root, faults);
+      if (status.running && status.base_url) await restartSandbox(dir, Number(new URL(status.base_url).port), status.traffic ?? 0);
+      return faults;
+    }
+    case 'crash': {
+      const state = readState(layout);
+      if (!status.running || !state) throw usageError('sandbox-not-running', `no sandbox runs in ${layout.root}; nothing to crash`);
+      faults.crash = { since, port: state.port };
+      writeFaults(layout.root, faults);
+      process.kill(state.pid, 'SIGKILL'); // no clean-up: the PID file stays behind, as after a real crash
+      return faults;
+    }
+  }
+  writeFaults(layout.root, faults);
+  return faults;
+}
+
+/** Clears one fault or all of them, undoing exactly what `breakSandbox` did. */
+export async function healSandbox(dir: string, fault?: FaultName): Promise<FaultName[]> {
+  const layout = sandboxLayout(dir);
+  const faults = readFaults(layout.root);
+  const healed: FaultName[] = [];
+  const wants = (name: FaultName) => (fault === undefined || fault === name) && faults[name] !== undefined;
+  let restartPort: number | undefined;
+
+  if (wants('trimp-errors')) {
+    delete faults['trimp-errors'];
+    healed.push('trimp-errors');
+  }
+  if (wants('slow')) {
+    delete faults.slow;
+    healed.push('slow');
+  }
+  const corrupt = faults['corrupt-db'];
+  if (wants('corrupt-db') && corrupt) {
+    restorePages(layout.database, corrupt.pages);
+    delete faults['corrupt-db'];
+    faults.db_generation = (faults.db_generation ?? 0) + 1;
+    healed.push('corrupt-db');
+  }
+  const deploy = faults['bad-deploy'];
+  if (wants('bad-deploy') && deploy) {
+    checkoutCommit(layout.appDir, deploy.previous_commit);
+    delete faults['bad-deploy'];
+    healed.push('bad-deploy');
+    const status = sandboxStatus(dir);
+    if (status.running && status.base_url) restartPort = Number(new URL(status.base_url).port);
+  }
+  const crash = faults.crash;
+  if (wants('crash') && crash) {
+    delete faults.crash;
+    healed.push('crash');
+    if (!sandboxStatus(dir).running) restartPort = crash.port;
+  }
+  writeFaults(layout.root, faults);
+  if (restartPort !== undefined) await restartSandbox(dir, restartPort, readState(layout)?.traffic ?? 0);
+  return healed;
+}
+
+const PAGE_HEADER = 100;
+
+/**
+ * Real damage: random bytes over the first b-tree page of `activities` and a few pages spread
+ * over the file, after moving the WAL's pages into the main file (damage hidden behind a newer
+ * WAL copy would not be seen). The original bytes are kept so that `heal` can put them back.
+ */
+async function corruptPages(path: string): Promise<{ offset: number; original: string }[]> {
+  const { default: Database } = await import('better-sqlite3');
+  const db = new Database(path, { fileMustExist: true, timeout: 5000 });
+  let pageSize: number;
+  let pageCount: number;
+  let root: number;
+  try {
+    for (let attempt = 0; ; attempt++) {
+      const [result] = db.pragma('wal_checkpoint(TRUNCATE)') as { busy: number }[];
+      if (result?.busy === 0) break;
+      if (attempt > 50) throw usageError('corrupt-busy', 'could not checkpoint the WAL (the app keeps a read open)');
+      await new Promise((resolve) => setTimeout(resolve, 20));
+    }
+    pageSize = db.pragma('page_size', { simple: true }) as number;
+    pageCount = db.pragma('page_count', { simple: true }) as number;
+    root = (db.prepare("SELECT rootpage FROM sqlite_master WHERE name = 'activities'").get() as { rootpage: number }).rootpage;
+  } finally {
+    db.close();
+  }
+  const pages = [root, Math.floor(pageCount * 0.3), Math.floor(pageCount * 0.6), Math.floor(pageCount * 0.9)].filter((p) => p > 1);
+  const fd = openSync(path, 'r+');
+  try {
+    return [...new Set(pages)].map((page) => {
+      // Keep the page's first bytes (on page 1, the file header) so the file still opens.
+      const offset = (page - 1) * pageSize + (page === 1 ? PAGE_HEADER : 0);
+      const original = Buffer.alloc(pageSize - (page === 1 ? PAGE_HEADER : 0));
+      readSync(fd, original, 0, original.length, offset);
+      writeSync(fd, randomBytes(original.length), 0, original.length, offset);
+      return { offset, original: original.toString('base64') };
+    });
+  } finally {
+    fsyncSync(fd);
+    closeSync(fd);
+  }
+}
+
+function restorePages(path: string, pages: { offset: number; original: string }[]): void {
+  const fd = openSync(path, 'r+');
+  try {
+    for (const page of pages) {
+      const bytes = Buffer.from(page.original, 'base64');
+      writeSync(fd, bytes, 0, bytes.length, page.offset);
+    }
+    fsyncSync(fd);
+  } finally {
+    closeSync(fd);
+  }
+}

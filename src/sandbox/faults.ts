@@ -1,0 +1,67 @@
+import { readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+
+/**
+ * The failures each scenario of the seed's decision matrix exists for. The running app reads
+ * the runtime ones (trimp-errors, slow) from `faults.json`; the others are done to it from the
+ * outside (damaged pages, a bad release, a killed process) and recorded there so that `heal`
+ * can undo them exactly.
+ */
+export const FAULTS = {
+  'trimp-errors': {
+    symptom: 'a share of enhanced (stream) TRIMP calculations fail with HTTP 500; error rate and error.log spike',
+    cure: 'flag or gradual rollback: the errors stop once the flag is off for the affected users',
+  },
+  slow: {
+    symptom: 'enhanced TRIMP calculations take hundreds of milliseconds; p95/p99 latency rise in the metrics',
+    cure: 'flag rollback (decision matrix: performance degradation)',
+  },
+  'corrupt-db': {
+    symptom: 'database pages are damaged: /health answers 503, integrity checks fail, reads of activities error',
+    cure: 'database rollback: restore a verified backup',
+  },
+  'bad-deploy': {
+    symptom: 'a new release (a commit in the app directory) starts but fails /health (or answers wrong TRIMP)',
+    cure: 'application rollback: deploy the previous commit',
+  },
+  crash: {
+    symptom: 'the app process is gone: connection refused, a stale PID file',
+    cure: 'application rollback, or restart the app',
+  },
+} as const;
+
+export type FaultName = keyof typeof FAULTS;
+export const FAULT_NAMES = Object.keys(FAULTS) as FaultName[];
+
+export interface FaultState {
+  'trimp-errors'?: { share: number; since: string };
+  slow?: { ms: number; since: string };
+  'corrupt-db'?: { since: string; pages: { offset: number; original: string }[] };
+  'bad-deploy'?: { since: string; previous_commit: string; defect: 'health' | 'trimp' };
+  crash?: { since: string; port: number };
+  /** Bumped to make the app reopen its database (it must see damage, not its page cache). */
+  db_generation?: number;
+}
+
+export function faultsFile(dir: string): string {
+  return join(dir, 'faults.json');
+}
+
+export function readFaults(dir: string): FaultState {
+  try {
+    return JSON.parse(readFileSync(faultsFile(dir), 'utf8')) as FaultState;
+  } catch {
+    return {};
+  }
+}
+
+/** Written whole and renamed into place, so the app never reads half a file. */
+export function writeFaults(dir: string, state: FaultState): void {
+  const path = faultsFile(dir);
+  writeFileSync(`${path}.tmp`, `${JSON.stringify(state, null, 2)}\n`);
+  renameSync(`${path}.tmp`, path);
+}
+
+export function activeFaults(state: FaultState): FaultName[] {
+  return FAULT_NAMES.filter((name) => state[name] !== undefined);
+}

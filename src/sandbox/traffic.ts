@@ -1,0 +1,43 @@
+import { REFERENCE_REQUEST } from '../checks/app-trimp.js';
+
+/**
+ * Simulated users at a steady rate: most calculate TRIMP with a heart-rate stream (so the flag
+ * decides the method), the rest sync a new activity (a write). They go through the app's own
+ * HTTP endpoints, so metrics, logs and the database move as they do in production.
+ */
+export function startTraffic(baseUrl: string, ratePerSecond: number, userIds: () => number[]): () => void {
+  const tickMs = 100;
+  let budget = 0;
+  let inFlight = 0;
+  const maxInFlight = Math.max(8, ratePerSecond);
+  const timer = setInterval(() => {
+    budget += (ratePerSecond * tickMs) / 1000;
+    const ids = userIds();
+    while (budget >= 1 && inFlight < maxInFlight && ids.length > 0) {
+      budget -= 1;
+      inFlight += 1;
+      const userId = ids[Math.floor(Math.random() * ids.length)] as number;
+      const sync = Math.random() < 0.3;
+      const avgHr = 120 + Math.round(Math.random() * 40);
+      const body = {
+        user_id: userId,
+        duration_minutes: 30 + Math.round(Math.random() * 60),
+        avg_hr: avgHr,
+        hr_stream: REFERENCE_REQUEST.hr_stream.map((hr) => hr - 150 + avgHr),
+      };
+      fetch(`${baseUrl}/api/${sync ? 'activities' : 'trimp/calculate'}`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify(body),
+      })
+        .then((response) => response.arrayBuffer())
+        .catch(() => undefined)
+        .finally(() => {
+          inFlight -= 1;
+        });
+    }
+    budget = Math.min(budget, ratePerSecond); // never a burst after a stall
+  }, tickMs);
+  timer.unref();
+  return () => clearInterval(timer);
+}
