@@ -49,12 +49,16 @@ export function createProgram(sink: ResultSink): Command {
 
   program
     .command('rehearse')
-    .description('Start a throwaway sandbox, run the scenario for real (--yes), time it against the budget, tear down.')
-    .argument('[scenario]', 'the scenario to rehearse', 'flag')
+    .description(
+      'Game day: per scenario a throwaway sandbox under live traffic, its fault injected, the scenario run for real (--yes), the fault proven gone, timed against the budget.',
+    )
+    .argument('[scenarios...]', 'flag, gradual, application, database (default: flag)')
+    .option('--all', 'every scenario')
+    .option('--db-from <file>', 'start each sandbox from a copy of this database')
     .option('--json', 'one JSON document on stdout')
     .option('--no-color', 'no colours or spinners')
-    .option('--keep', 'keep the sandbox directory afterwards')
-    .action(async (scenario, options) => sink(await (await import('./commands/rehearse.js')).rehearseCommand(scenario, options)));
+    .option('--keep', 'keep the sandbox directories afterwards')
+    .action(async (scenarios, options) => sink(await (await import('./commands/rehearse.js')).rehearseCommand(scenarios, options)));
 
   const runbooks = program.command('runbooks').description('List, show, lint runbooks, or print their JSON Schema.');
   runbooks

@@ -1,76 +1,208 @@
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { usageError } from '../errors.js';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { Secret } from '../config/secret.js';
+import type { RunResult } from '../engine/result.js';
+import { ExitCode, messageOf, usageError } from '../errors.js';
 import { formatMs } from '../report/format.js';
 import { startSandbox, stopSandbox } from '../sandbox/control.js';
+import { breakSandbox } from '../sandbox/fault-control.js';
+import type { FaultName } from '../sandbox/faults.js';
+import { AdminApi } from '../target/admin-api.js';
 import { type CommandResult, runRunbook } from './run-runbook.js';
 
-/** The scenarios a rehearsal can run today, with the inputs a rehearsal gives them. */
-const REHEARSALS: Record<string, Record<string, unknown>> = {
-  flag: { states: { admin: false, beta: false, regular: false } },
+/** Each scenario of the seed's decision matrix, the fault it exists for, and how to rehearse it. */
+interface GameDay {
+  fault: FaultName;
+  /** The runbook, once the scenario exists. */
+  runbook?: string;
+  inputs: Record<string, unknown>;
+}
+
+const GAME_DAYS: Record<string, GameDay> = {
+  flag: { fault: 'trimp-errors', runbook: 'flag', inputs: { states: { admin: false, beta: false, regular: false } } },
+  gradual: { fault: 'trimp-errors', inputs: {} },
+  application: { fault: 'bad-deploy', inputs: {} },
+  database: { fault: 'corrupt-db', inputs: {} },
 };
-const PLANNED = ['gradual', 'application', 'database'];
+export const SCENARIOS = Object.keys(GAME_DAYS);
+
+const TRAFFIC_PER_SECOND = 40;
+const PROOF_WINDOW_S = 2;
 
 export interface RehearseOptions {
   json?: boolean;
   color?: boolean;
   keep?: boolean;
+  all?: boolean;
+  dbFrom?: string;
+}
+
+export interface ScoreRow {
+  scenario: string;
+  fault: FaultName;
+  status: 'passed' | 'failed' | 'unavailable';
+  symptom_before: string | null;
+  run_status: string | null;
+  duration_ms: number | null;
+  budget_ms: number | null;
+  within_budget: boolean | null;
+  fault_gone: boolean | null;
+  proof: string | null;
+  note: string | null;
+  run?: RunResult;
 }
 
 /**
- * `trimp-rollback rehearse [flag]`: a throwaway sandbox, the scenario run for real with --yes,
- * the time against the seed's budget, then everything torn down.
+ * `trimp-rollback rehearse [scenario...] | --all`: for each scenario a throwaway sandbox under
+ * live traffic, the matching fault injected and seen, the scenario run for real with --yes, the
+ * fault proven gone, the time against the seed's budget; then everything torn down.
  */
-export async function rehearseCommand(scenario: string | undefined, options: RehearseOptions): Promise<CommandResult> {
-  const name = scenario ?? 'flag';
-  if (PLANNED.includes(name))
-    throw usageError(
-      'rehearse-unavailable',
-      `scenario "${name}" cannot be rehearsed yet; available: ${Object.keys(REHEARSALS).join(', ')}`,
+export async function rehearseCommand(names: string[], options: RehearseOptions): Promise<CommandResult> {
+  if (options.all && names.length > 0) throw usageError('rehearse-usage', 'give scenario names or --all, not both');
+  const scenarios = options.all ? SCENARIOS : names.length > 0 ? names : ['flag'];
+  for (const name of scenarios) {
+    if (!GAME_DAYS[name]) throw usageError('rehearse-unknown', `unknown scenario "${name}"; scenarios: ${SCENARIOS.join(', ')}`);
+  }
+  const rows: ScoreRow[] = [];
+  for (const name of scenarios) {
+    const row = await rehearse(name, GAME_DAYS[name] as GameDay, options);
+    rows.push(row);
+    if (row.run_status === 'interrupted') break;
+  }
+  if (options.json) {
+    const count = (status: ScoreRow['status']) => rows.filter((r) => r.status === status).length;
+    process.stdout.write(
+      `${JSON.stringify({ scenarios: rows, passed: count('passed'), failed: count('failed'), unavailable: count('unavailable') }, null, 2)}\n`,
     );
-  const inputs = REHEARSALS[name];
-  if (!inputs) throw usageError('rehearse-unknown', `unknown scenario "${name}"; available: ${Object.keys(REHEARSALS).join(', ')}`);
+  } else {
+    process.stdout.write(renderScorecard(rows));
+  }
+  if (rows.some((r) => r.run_status === 'interrupted')) return { exitCode: ExitCode.failed, interrupted: true };
+  return { exitCode: rows.some((r) => r.status === 'failed') ? ExitCode.failed : ExitCode.ok };
+}
 
-  const dir = mkdtempSync(join(tmpdir(), 'trimp-rehearsal-'));
-  process.stderr.write(`Starting a sandbox in ${dir} ...\n`);
+async function rehearse(name: string, gameDay: GameDay, options: RehearseOptions): Promise<ScoreRow> {
+  const row: ScoreRow = {
+    scenario: name,
+    fault: gameDay.fault,
+    status: 'unavailable',
+    symptom_before: null,
+    run_status: null,
+    duration_ms: null,
+    budget_ms: null,
+    within_budget: null,
+    fault_gone: null,
+    proof: null,
+    note: null,
+  };
+  if (!gameDay.runbook) {
+    row.note = `the ${name} scenario has no runbook yet; not rehearsed`;
+    return row;
+  }
+  const dir = mkdtempSync(join(tmpdir(), `trimp-gameday-${name}-`));
+  process.stderr.write(`\n== Game day: ${name} (fault: ${gameDay.fault}) in ${dir}\n`);
   try {
-    const sandbox = await startSandbox(dir);
-    process.stderr.write(`Sandbox at ${sandbox.base_url} (pid ${sandbox.pid}); rehearsing "${name}" for real with --yes.\n`);
-    const { result, command } = await runRunbook({
-      runbook: name,
-      inputs,
+    const sandbox = await startSandbox(dir, { traffic: TRAFFIC_PER_SECOND, ...(options.dbFrom ? { dbFrom: options.dbFrom } : {}) });
+    const api = new AdminApi(sandbox.base_url, new Secret(readFileSync(sandbox.token_file, 'utf8').trim(), 'sandbox token'), 5000);
+    await breakSandbox(dir, gameDay.fault);
+    const before = await waitForErrors(api, true);
+    row.symptom_before = before.text;
+    process.stderr.write(`Symptom: ${before.text}\n`);
+
+    const { result } = await runRunbook({
+      runbook: gameDay.runbook,
+      inputs: gameDay.inputs,
       options: {
         config: sandbox.config,
         yes: true,
-        reason: `rehearsal of ${name}`,
+        reason: `game day: ${name} against ${gameDay.fault}`,
         json: options.json ?? false,
         color: options.color ?? true,
       },
       print: !options.json,
       footer: () => [
-        options.keep ? `The sandbox stays in ${dir}.` : 'The sandbox, its database and this journal are removed now (--keep keeps them).',
+        options.keep
+          ? `The sandbox stays in ${dir}.`
+          : 'The sandbox, its database and this journal are removed after the game day (--keep keeps them).',
       ],
     });
-    const verdict = {
-      scenario: name,
-      status: result.status,
+    Object.assign(row, {
+      run_status: result.status,
       duration_ms: result.duration_ms,
       budget_ms: result.budget_ms,
       within_budget: result.within_budget,
       run: result,
-    };
-    if (options.json) process.stdout.write(`${JSON.stringify(verdict, null, 2)}\n`);
-    else {
-      const budget = result.within_budget ? 'within' : 'OVER';
-      process.stdout.write(
-        `Rehearsal of "${name}": ${result.status} in ${formatMs(result.duration_ms)}, ${budget} the seed's budget of ${formatMs(result.budget_ms)}.\n`,
-      );
-    }
-    return command;
+    });
+
+    // Proof: a fresh window of live traffic after the run shows no errors.
+    await sleep(PROOF_WINDOW_S * 1000 + 300);
+    const after = await errorsInWindow(api);
+    row.fault_gone = after.errors === 0 && after.requests > 0;
+    row.proof = after.text;
+    row.status = result.status === 'succeeded' && result.within_budget && row.fault_gone ? 'passed' : 'failed';
+  } catch (error) {
+    row.status = 'failed';
+    row.note = messageOf(error);
   } finally {
     await stopSandbox(dir);
-    if (options.keep) process.stderr.write(`Kept ${dir}\n`);
-    else rmSync(dir, { recursive: true, force: true });
+    if (!options.keep) rmSync(dir, { recursive: true, force: true });
   }
+  return row;
+}
+
+interface Window {
+  errors: number;
+  requests: number;
+  text: string;
+}
+
+async function errorsInWindow(api: AdminApi): Promise<Window> {
+  const body = await api.getOk<{ performance_metrics: { system_metrics: { errors: number; requests: number; error_rate: number } } }>(
+    `api/admin/trimp-performance-metrics?window=${PROOF_WINDOW_S}`,
+  );
+  const m = body.performance_metrics.system_metrics;
+  return {
+    errors: m.errors,
+    requests: m.requests,
+    text: `${m.errors} errors in ${m.requests} requests over ${PROOF_WINDOW_S} s (${(m.error_rate * 100).toFixed(0)}%)`,
+  };
+}
+
+/** Waits (up to 10 s) until live traffic shows the fault, so the rehearsal starts from a real incident. */
+async function waitForErrors(api: AdminApi, expected: boolean): Promise<Window> {
+  let last: Window = { errors: 0, requests: 0, text: 'no traffic seen' };
+  for (let i = 0; i < 40; i++) {
+    await sleep(250);
+    try {
+      last = await errorsInWindow(api);
+      if (last.errors > 0 === expected && last.requests > 0) return last;
+    } catch (error) {
+      last = { errors: 1, requests: 0, text: messageOf(error) };
+      if (expected) return last;
+    }
+  }
+  return last;
+}
+
+function renderScorecard(rows: ScoreRow[]): string {
+  const header = ['scenario', 'fault', 'symptom before', 'run', 'time / budget', 'fault gone', 'verdict'];
+  const table = rows.map((r) => [
+    r.scenario,
+    r.fault,
+    r.symptom_before ?? '—',
+    r.run_status ?? '—',
+    r.duration_ms === null || r.budget_ms === null ? '—' : `${formatMs(r.duration_ms)} / ${formatMs(r.budget_ms)}`,
+    r.fault_gone === null ? '—' : r.fault_gone ? `yes: ${r.proof}` : `NO: ${r.proof}`,
+    r.status === 'unavailable' ? 'not available yet' : r.status.toUpperCase(),
+  ]);
+  const widths = header.map((h, i) => Math.max(h.length, ...table.map((cells) => (cells[i] as string).length)));
+  const line = (cells: string[]) =>
+    cells
+      .map((cell, i) => cell.padEnd(widths[i] as number))
+      .join('  ')
+      .trimEnd();
+  const notes = rows.filter((r) => r.note).map((r) => `  ${r.scenario}: ${r.note}`);
+  return `\nGame day scorecard\n${line(header)}\n${widths.map((w) => '-'.repeat(w)).join('  ')}\n${table.map(line).join('\n')}\n${notes.length ? `${notes.join('\n')}\n` : ''}`;
 }

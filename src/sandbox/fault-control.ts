@@ -1,8 +1,8 @@
 import { randomBytes } from 'node:crypto';
-import { closeSync, fsyncSync, openSync, readSync, writeSync } from 'node:fs';
-import { usageError } from '../errors.js';
+import { closeSync, fsyncSync, openSync, readFileSync, readSync, writeSync } from 'node:fs';
+import { TrimpError, usageError } from '../errors.js';
 import { readState, restartSandbox, sandboxStatus } from './control.js';
-import { type FaultName, type FaultState, readFaults, writeFaults } from './faults.js';
+import { activeFaults, type FaultName, type FaultState, readFaults, writeFaults } from './faults.js';
 import { sandboxLayout } from './layout.js';
 import { checkoutCommit, commitRelease, headCommit } from './release.js';
 
@@ -51,7 +51,31 @@ export async function breakSandbox(dir: string, fault: FaultName, options: Break
     }
   }
   writeFaults(layout.root, faults);
+  await waitUntilApplied(dir, faults);
   return faults;
+}
+
+/**
+ * The app picks up faults.json within a tenth of a second; wait until it says so (its dashboard
+ * lists the faults it applies), so that the symptom is there when this returns.
+ */
+async function waitUntilApplied(dir: string, faults: FaultState): Promise<void> {
+  const layout = sandboxLayout(dir);
+  const state = readState(layout);
+  if (!state || !sandboxStatus(dir).running) return;
+  const token = readFileSync(layout.tokenFile, 'utf8').trim();
+  const want = JSON.stringify({ faults: activeFaults(faults).filter((f) => f !== 'crash'), generation: faults.db_generation ?? 0 });
+  for (let i = 0; i < 100; i++) {
+    try {
+      const response = await fetch(`${state.base_url}/api/admin/monitoring/dashboard`, { headers: { authorization: `Bearer ${token}` } });
+      const body = (await response.json()) as { active_faults?: string[]; db_generation?: number };
+      if (JSON.stringify({ faults: body.active_faults, generation: body.db_generation }) === want) return;
+    } catch {
+      // Restarting: try again.
+    }
+    await new Promise((resolve) => setTimeout(resolve, 30));
+  }
+  throw new TrimpError('fault-not-applied', `the sandbox at ${state.base_url} did not pick up the fault change within 3 s`);
 }
 
 /** Clears one fault or all of them, undoing exactly what `breakSandbox` did. */
@@ -93,6 +117,7 @@ export async function healSandbox(dir: string, fault?: FaultName): Promise<Fault
   }
   writeFaults(layout.root, faults);
   if (restartPort !== undefined) await restartSandbox(dir, restartPort, readState(layout)?.traffic ?? 0);
+  await waitUntilApplied(dir, faults);
   return healed;
 }
 

@@ -98,6 +98,7 @@ export function adminRoutes(ctx: AdminRouteContext): Route[] {
         host: { load_average: loadavg().map(round), disk_free_bytes: disk.bavail * disk.bsize, disk_total_bytes: disk.blocks * disk.bsize },
         release: ctx.release,
         active_faults: activeFaults(ctx.faults()),
+        db_generation: ctx.faults().db_generation ?? 0,
       });
     }),
   ];

@@ -82,7 +82,7 @@ describe('runbook schema', () => {
   });
 
   it('refuses another schema version', () => {
-    const [issue] = lint(HEADER.replace('version: 1', 'version: 2') + 'steps:\n  - id: a\n    title: A\n    action: app.health\n');
+    const [issue] = lint(`${HEADER.replace('version: 1', 'version: 2')}steps:\n  - id: a\n    title: A\n    action: app.health\n`);
     expect(issue).toMatchObject({ line: 1, path: 'version' });
   });
 
