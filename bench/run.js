@@ -1,8 +1,9 @@
 #!/usr/bin/env node
 // npm run bench: wall-clock figures with a baseline measured in the same run, printed as ratios.
 // Not a test: nothing here passes or fails; it tells how fast the real thing is on this machine.
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import http from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -104,4 +105,94 @@ try {
 } finally {
   spawnSync(node, [BIN, 'sandbox', 'stop', '--dir', dir]);
   rmSync(dir, { recursive: true, force: true });
+}
+
+// 3. Seeding at scale: `sandbox seed` against the sqlite3 CLI inserting as many bare rows.
+const ACTIVITIES = Number(process.env.BENCH_ACTIVITIES ?? 1_000_000);
+const seedDir = mkdtempSync(join(tmpdir(), 'trimp-bench-seed-'));
+try {
+  const started = performance.now();
+  const seeded = JSON.parse(
+    spawnSync(node, [BIN, 'sandbox', 'seed', '--dir', seedDir, '--users', '2000', '--activities', String(ACTIVITIES), '--json'], {
+      encoding: 'utf8',
+    }).stdout,
+  );
+  const seedMs = performance.now() - started;
+  const sqlStarted = performance.now();
+  spawnSync('sqlite3', [
+    join(seedDir, 'baseline.db'),
+    `PRAGMA journal_mode=OFF; PRAGMA synchronous=OFF; CREATE TABLE activities (activity_id INTEGER PRIMARY KEY, user_id INTEGER, date TEXT, name TEXT, type TEXT, avg_heart_rate REAL, max_heart_rate REAL, duration_minutes REAL, trimp REAL, z1 REAL, z2 REAL, z3 REAL, z4 REAL, z5 REAL, method TEXT, samples INTEGER, processed TEXT);
+     WITH RECURSIVE c(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM c WHERE x < ${ACTIVITIES})
+     INSERT INTO activities SELECT x, x % 2000, '2025-01-01 10:00:00', 'Morning run', 'Run', 140 + x % 30, 170, 60, 100.5, 1, 2, 3, 4, 5, 'average', NULL, '2025-01-01 10:00:00' FROM c;`,
+  ]);
+  const sqlMs = performance.now() - sqlStarted;
+  row(
+    `sandbox seed ${ACTIVITIES.toLocaleString('en-US')} activities`,
+    { measured: seedMs, baseline: sqlMs },
+    'sqlite3 CLI, bare rows',
+    `${Math.round(ACTIVITIES / (seedMs / 1000)).toLocaleString('en-US')} activities/s (goal 1M < 30 s), ${seeded.streams} streams`,
+  );
+} finally {
+  rmSync(seedDir, { recursive: true, force: true });
+}
+
+// 4. Request throughput on POST /api/trimp/calculate at a fixed concurrency, against a bare
+// node HTTP server answering the same JSON.
+const CONCURRENCY = 16;
+const SECONDS = 3;
+const agent = new http.Agent({ keepAlive: true, maxSockets: CONCURRENCY });
+function load(url, body) {
+  return new Promise((resolve) => {
+    let done = 0;
+    let failed = 0;
+    const until = performance.now() + SECONDS * 1000;
+    let active = CONCURRENCY;
+    const next = () => {
+      if (performance.now() > until) {
+        if (--active === 0) resolve({ perSecond: done / SECONDS, failed });
+        return;
+      }
+      const req = http.request(url, { method: 'POST', agent, headers: { 'content-type': 'application/json' } }, (res) => {
+        res.resume();
+        res.on('end', () => {
+          if (res.statusCode === 200) done++;
+          else failed++;
+          next();
+        });
+      });
+      req.on('error', () => {
+        failed++;
+        next();
+      });
+      req.end(body);
+    };
+    for (let i = 0; i < CONCURRENCY; i++) next();
+  });
+}
+const loadDir = mkdtempSync(join(tmpdir(), 'trimp-bench-load-'));
+const bare = spawn(node, [
+  '-e',
+  `require('http').createServer((q, s) => { q.resume(); q.on('end', () => { s.writeHead(200, {'content-type': 'application/json'}); s.end('{"success":true,"trimp":129.36,"method":"average"}'); }); }).listen(0, '127.0.0.1', function () { console.log(this.address().port); })`,
+]);
+try {
+  const bareUrl = await new Promise((resolve) => bare.stdout.once('data', (d) => resolve(`http://127.0.0.1:${String(d).trim()}/`)));
+  const info = JSON.parse(spawnSync(node, [BIN, 'sandbox', 'start', '--dir', loadDir, '--json'], { encoding: 'utf8' }).stdout);
+  const body = JSON.stringify({
+    user_id: 4,
+    duration_minutes: 60,
+    avg_hr: 150,
+    hr_stream: Array.from({ length: 60 }, (_, i) => 130 + (i % 5) * 10),
+  });
+  await load(`${info.base_url}/api/trimp/calculate`, body); // warm up
+  const sandboxLoad = await load(`${info.base_url}/api/trimp/calculate`, body);
+  const bareLoad = await load(bareUrl, body);
+  const ratio = sandboxLoad.perSecond / bareLoad.perSecond;
+  console.log(
+    `${`POST /api/trimp/calculate, ${CONCURRENCY} concurrent`.padEnd(44)} ${sandboxLoad.perSecond.toFixed(0).padStart(8)} req/s   ${'bare node http server'.padEnd(28)} ${bareLoad.perSecond.toFixed(0).padStart(8)} req/s   ratio ${ratio.toFixed(2)}×   ${sandboxLoad.failed} failed`,
+  );
+} finally {
+  bare.kill();
+  spawnSync(node, [BIN, 'sandbox', 'stop', '--dir', loadDir]);
+  rmSync(loadDir, { recursive: true, force: true });
+  agent.destroy();
 }
