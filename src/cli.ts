@@ -47,6 +47,16 @@ export function createProgram(sink: ResultSink): Command {
     .argument('[run_id]', 'the run to resume (default: the newest unfinished one)')
     .action(async (runId, options) => sink(await (await import('./commands/resume.js')).resumeCommand(runId, options)));
 
+  withTarget(program.command('validate'))
+    .description("The seed's post-rollback checklist as named checks (pass / warn / fail / skip); exit 1 if any fails.")
+    .option('--checks <names>', 'comma-separated check names (default: all)')
+    .option('--since <run_id|time>', 'a run (its start, last change and baseline) or an ISO time (default: the newest run)')
+    .addOption(new Option('--via <store>', 'read the flag through the admin API or the database').choices(['api', 'db']).default('api'))
+    .option('--junit <file>', 'also write JUnit XML, one testcase per check')
+    .option('--json', 'one JSON document on stdout')
+    .option('--no-color', 'no colours')
+    .action(async (options) => sink(await (await import('./commands/validate.js')).validateCommand(options)));
+
   program
     .command('rehearse')
     .description(

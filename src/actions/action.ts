@@ -32,9 +32,19 @@ export interface StepOutcome {
   warnings?: string[];
 }
 
+/** What the run knows so far, for steps that judge the run (validation). */
+export interface RunFacts {
+  startedAt: Date;
+  /** When the last changing step finished. */
+  lastChangeAt: Date | undefined;
+  /** Facts journaled by earlier steps (such as the baseline), by name. */
+  observed: ReadonlyMap<string, unknown>;
+}
+
 export interface ActionContext {
   target: Target;
   info: TargetInfo;
+  run: RunFacts;
   /** Aborted when the operator presses Ctrl-C; long waits stop on it, writes finish. */
   signal: AbortSignal;
   /** Journals a fact (such as the state before a change) before the step acts on it. */

@@ -1,14 +1,19 @@
 import type { ActionDefinition } from './action.js';
 import { appHealth } from './app-health.js';
+import { baselineRecord } from './baseline-record.js';
 import { flagAssess } from './flag-assess.js';
 import { flagSet } from './flag-set.js';
 import { flagVerify } from './flag-verify.js';
 import { manual } from './manual.js';
+import { validate } from './validate.js';
 import { wait } from './wait.js';
 
 /** Every step kind a runbook may use. */
 export const ACTIONS: Record<string, ActionDefinition<unknown>> = Object.fromEntries(
-  [flagAssess, flagSet, flagVerify, appHealth, wait, manual].map((action) => [action.name, action as ActionDefinition<unknown>]),
+  [baselineRecord, flagAssess, flagSet, flagVerify, appHealth, validate, wait, manual].map((action) => [
+    action.name,
+    action as ActionDefinition<unknown>,
+  ]),
 );
 
 export const ACTION_NAMES = Object.keys(ACTIONS);

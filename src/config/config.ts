@@ -2,6 +2,7 @@ import { existsSync, readFileSync, statSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { dirname, resolve } from 'node:path';
 import { z } from 'zod';
+import { DEFAULT_THRESHOLDS, type Thresholds } from '../checks/check.js';
 import { TrimpError, usageError } from '../errors.js';
 import { SEED_SAMPLE_USERS, type UserType } from '../target/user-types.js';
 import { Secret } from './secret.js';
@@ -23,6 +24,7 @@ export interface Config {
   stateDir: string;
   target: TargetConfig;
   token: Secret | undefined;
+  thresholds: Thresholds;
 }
 
 /** Options every command accepts; they win over the environment and the file. */
@@ -36,9 +38,28 @@ export interface ConfigFlags {
 
 export const DEFAULT_CONFIG_NAME = 'trimp-rollback.yaml';
 
+const positive = z.number().positive().optional();
+const validationSchema = z
+  .object({
+    check_timeout_ms: positive,
+    error_rate_warn: positive,
+    error_rate_fail: positive,
+    latency_p95_ms: positive,
+    latency_p99_ms: positive,
+    log_errors_warn: positive,
+    log_errors_fail: positive,
+    disk_free_min_bytes: positive,
+    memory_free_min_bytes: positive,
+    load_per_core_max: positive,
+    stored_sample: z.number().int().positive().optional(),
+    min_error_window_s: positive,
+  })
+  .strict();
+
 const fileSchema = z
   .object({
     state_dir: z.string().min(1).optional(),
+    validation: validationSchema.optional(),
     target: z
       .object({
         base_url: z.url().optional(),
@@ -83,7 +104,26 @@ export function loadConfig(flags: ConfigFlags, env: NodeJS.ProcessEnv = process.
     resolve(env.XDG_STATE_HOME ?? resolve(homedir(), '.local/state'), 'trimp-rollback');
 
   const token = readToken(fromCwd(flags.tokenFile), env, fromFileDir(t.token_file));
-  return { file, stateDir, target, token };
+  return { file, stateDir, target, token, thresholds: thresholdsOf(fromFile.validation ?? {}) };
+}
+
+/** snake_case keys of the file onto the defaults. */
+function thresholdsOf(v: z.output<typeof validationSchema>): Thresholds {
+  const d = DEFAULT_THRESHOLDS;
+  return {
+    checkTimeoutMs: v.check_timeout_ms ?? d.checkTimeoutMs,
+    errorRateWarn: v.error_rate_warn ?? d.errorRateWarn,
+    errorRateFail: v.error_rate_fail ?? d.errorRateFail,
+    latencyP95Ms: v.latency_p95_ms ?? d.latencyP95Ms,
+    latencyP99Ms: v.latency_p99_ms ?? d.latencyP99Ms,
+    logErrorsWarn: v.log_errors_warn ?? d.logErrorsWarn,
+    logErrorsFail: v.log_errors_fail ?? d.logErrorsFail,
+    diskFreeMinBytes: v.disk_free_min_bytes ?? d.diskFreeMinBytes,
+    memoryFreeMinBytes: v.memory_free_min_bytes ?? d.memoryFreeMinBytes,
+    loadPerCoreMax: v.load_per_core_max ?? d.loadPerCoreMax,
+    storedSample: v.stored_sample ?? d.storedSample,
+    minErrorWindowS: v.min_error_window_s ?? d.minErrorWindowS,
+  };
 }
 
 function configFilePath(flags: ConfigFlags, env: NodeJS.ProcessEnv, cwd: string): string | undefined {

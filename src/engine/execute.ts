@@ -17,6 +17,8 @@ export interface ExecuteServices {
   progress: Progress;
   interruption: Interruption;
   attempt: number;
+  /** Facts an earlier attempt journaled (on resume). */
+  observed?: ReadonlyMap<string, unknown>;
 }
 
 export interface Execution {
@@ -33,6 +35,7 @@ const ESCALATION = [
 
 export async function executePlan(plan: Plan, services: ExecuteServices): Promise<Execution> {
   const started = performance.now();
+  const facts: MutableFacts = { startedAt: new Date(), lastChangeAt: undefined, observed: new Map(services.observed ?? []) };
   const timers = ESCALATION.map((level) => setTimeout(() => services.progress.warn(level.text), level.afterMs).unref());
   const reports: StepReport[] = [];
   let status: RunStatus = plan.dryRun ? 'planned' : 'succeeded';
@@ -43,9 +46,13 @@ export async function executePlan(plan: Plan, services: ExecuteServices): Promis
         status = 'interrupted';
         break;
       }
-      const report = plan.dryRun ? await rehearseStep(plan, step, changedEarlier, services) : await runStep(plan, step, services);
+      const report = plan.dryRun
+        ? await rehearseStep(plan, step, changedEarlier, services, facts)
+        : await runStep(plan, step, services, facts);
       reports.push(report);
       changedEarlier ||= step.rehearsal !== 'probe';
+      if (step.confirm && step.rehearsal === 'print' && (report.status === 'succeeded' || report.status === 'warned'))
+        facts.lastChangeAt = new Date();
       if (report.status === 'interrupted') status = 'interrupted';
       else if (report.status === 'failed') status = 'failed';
       else if (report.status === 'declined' && report.summary === QUIT) status = 'aborted';
@@ -62,10 +69,10 @@ export async function executePlan(plan: Plan, services: ExecuteServices): Promis
 
 const QUIT = 'operator quit the run here';
 
-async function runStep(plan: Plan, step: PlannedStep, services: ExecuteServices): Promise<StepReport> {
+async function runStep(plan: Plan, step: PlannedStep, services: ExecuteServices, facts: MutableFacts): Promise<StepReport> {
   const { journal, progress, confirmer, interruption } = services;
   const action = actionNamed(step.action);
-  const ctx = contextFor(plan, step, services);
+  const ctx = contextFor(plan, step, services, facts);
   const base = reportBase(step);
 
   if (step.resume === 'done') return { ...base, status: 'done-before', summary: 'finished in an earlier attempt' };
@@ -149,9 +156,15 @@ async function runStep(plan: Plan, step: PlannedStep, services: ExecuteServices)
 }
 
 /** Dry run: probes run for real, changing steps show what they would do and to whom. */
-async function rehearseStep(plan: Plan, step: PlannedStep, changedEarlier: boolean, services: ExecuteServices): Promise<StepReport> {
+async function rehearseStep(
+  plan: Plan,
+  step: PlannedStep,
+  changedEarlier: boolean,
+  services: ExecuteServices,
+  facts: MutableFacts,
+): Promise<StepReport> {
   const action = actionNamed(step.action);
-  const ctx = contextFor(plan, step, services);
+  const ctx = contextFor(plan, step, services, facts);
   const base = reportBase(step);
   if (step.rehearsal === 'probe') {
     services.progress.stepStarted(step);
@@ -182,12 +195,18 @@ async function rehearseStep(plan: Plan, step: PlannedStep, changedEarlier: boole
   return { ...base, status: 'planned', summary, blast_radius: blastRadius };
 }
 
-function contextFor(plan: Plan, step: PlannedStep, services: ExecuteServices): ActionContext {
+type MutableFacts = { startedAt: Date; lastChangeAt: Date | undefined; observed: Map<string, unknown> };
+
+function contextFor(plan: Plan, step: PlannedStep, services: ExecuteServices, facts: MutableFacts): ActionContext {
   return {
     target: services.target,
     info: plan.info,
+    run: facts,
     signal: services.interruption.signal,
-    observe: (name, data) => services.journal?.append({ type: 'step.observed', step: step.id, name, data }),
+    observe: (name, data) => {
+      facts.observed.set(name, data);
+      services.journal?.append({ type: 'step.observed', step: step.id, name, data });
+    },
     progress: (text) => services.progress.stepDetail(step, text),
   };
 }

@@ -1,3 +1,4 @@
+import type { Thresholds } from '../checks/check.js';
 import type { Config, TargetConfig } from '../config/config.js';
 import type { Secret } from '../config/secret.js';
 import { AdminApi } from './admin-api.js';
@@ -15,6 +16,8 @@ export interface Target {
   readonly api: AdminApi;
   readonly flags: FlagStore;
   readonly token: Secret | undefined;
+  /** What the validation checks accept as normal for this target. */
+  readonly thresholds: Thresholds;
   openDatabase(options: OpenOptions): Promise<SqlDatabase>;
   close(): Promise<void>;
 }
@@ -34,6 +37,7 @@ export function connectTarget(config: Config, via: Via, options: { dryRun: boole
     api,
     flags,
     token: config.token,
+    thresholds: config.thresholds,
     openDatabase,
     close: () => flags.close(),
   };

@@ -1,0 +1,107 @@
+import { withDatabase } from './app-access.js';
+import { newestActivity, rowCounts, schemaHash } from './baseline.js';
+import { type CheckDefinition, fail, pass, skip } from './check.js';
+
+export const noCorruption: CheckDefinition = {
+  name: 'no-corruption',
+  group: 'data-integrity',
+  title: 'No data corruption',
+  run: (ctx) =>
+    withDatabase(ctx, async () => {
+      const db = await ctx.target.openDatabase({ readonly: true });
+      try {
+        const rows = await db.all<{ quick_check: string }>('PRAGMA quick_check(20)');
+        const messages = rows.map((r) => r.quick_check);
+        if (messages.length === 1 && messages[0] === 'ok') return pass('PRAGMA quick_check: ok');
+        return fail(
+          `quick_check found ${messages.length} problem(s): ${messages.slice(0, 3).join('; ')}`,
+          'the database is damaged: run the database rollback to a verified backup',
+          {
+            quick_check: messages,
+          },
+        );
+      } finally {
+        await db.close();
+      }
+    }),
+};
+
+const NO_BASELINE = 'no baseline: pass --since RUN_ID of a run that recorded one (every scenario does, before it changes anything)';
+
+export const schemaConsistent: CheckDefinition = {
+  name: 'schema-consistent',
+  group: 'data-integrity',
+  title: 'Database schema is consistent',
+  run: (ctx) =>
+    withDatabase(ctx, async () => {
+      if (!ctx.baseline) return skip(NO_BASELINE);
+      const db = await ctx.target.openDatabase({ readonly: true });
+      try {
+        const now = await schemaHash(db);
+        const evidence = { baseline: ctx.baseline.schema_hash, now };
+        if (now !== ctx.baseline.schema_hash)
+          return fail('the schema differs from the baseline', 'compare sqlite_master with the backup the baseline came from', evidence);
+        return pass(`schema hash ${now.slice(0, 12)} matches the baseline of ${ctx.baseline.recorded_at}`, evidence);
+      } finally {
+        await db.close();
+      }
+    }),
+};
+
+export const historicalData: CheckDefinition = {
+  name: 'historical-data',
+  group: 'data-integrity',
+  title: 'Historical data is intact',
+  run: (ctx) =>
+    withDatabase(ctx, async () => {
+      const baseline = ctx.baseline;
+      if (!baseline) return skip(NO_BASELINE);
+      const db = await ctx.target.openDatabase({ readonly: true });
+      try {
+        const counts = await rowCounts(db);
+        const newest = await newestActivity(db);
+        const lost = Object.entries(baseline.row_counts).filter(([table, before]) => (counts[table] ?? 0) < before);
+        const evidence = { baseline: baseline.row_counts, now: counts, newest_before: baseline.newest_activity, newest_now: newest };
+        const problems = lost.map(([table, before]) => `${table}: ${counts[table] ?? 0} rows, ${before} before`);
+        if (baseline.newest_activity && (!newest || newest < baseline.newest_activity))
+          problems.push(`newest activity ${newest}, was ${baseline.newest_activity}`);
+        if (problems.length > 0)
+          return fail(problems.join('; '), 'rows were lost since the baseline: find out why before going on', evidence);
+        return pass(`no table lost rows since ${baseline.recorded_at}; newest activity ${newest}`, evidence);
+      } finally {
+        await db.close();
+      }
+    }),
+};
+
+class RolledBack extends Error {}
+
+/** A real write (an activity row), read back, then rolled back: it leaves no trace. */
+export const newDataCanBeCreated: CheckDefinition = {
+  name: 'new-data',
+  group: 'data-integrity',
+  title: 'New data can be created',
+  run: (ctx) =>
+    withDatabase(ctx, async () => {
+      const db = await ctx.target.openDatabase({ readonly: false });
+      const userId = ctx.target.config.sampleUsers.regular;
+      let readBack: unknown;
+      try {
+        await db.transaction(async () => {
+          await db.run(
+            "INSERT INTO activities (user_id, date, name, type, duration_minutes, avg_heart_rate, trimp, trimp_calculation_method) VALUES (?, ?, 'trimp-rollback write check', 'Run', 1, 120, 0, 'average')",
+            [userId, new Date().toISOString().slice(0, 19).replace('T', ' ')],
+          );
+          [readBack] = await db.all("SELECT activity_id FROM activities WHERE name = 'trimp-rollback write check'");
+          throw new RolledBack();
+        });
+      } catch (error) {
+        if (!(error instanceof RolledBack)) throw error;
+      } finally {
+        await db.close();
+      }
+      if (!readBack)
+        return fail('an inserted activity could not be read back', 'check the database for triggers or constraints that drop rows');
+      return pass(`inserted and read back an activity for user ${userId}, then rolled it back`);
+    }),
+};

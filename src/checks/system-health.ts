@@ -1,0 +1,162 @@
+import { open, stat, statfs } from 'node:fs/promises';
+import { cpus, freemem, loadavg } from 'node:os';
+import { dirname, join } from 'node:path';
+import { withApp, withDatabase } from './app-access.js';
+import { type CheckDefinition, fail, pass, skip, warn } from './check.js';
+
+/** The seed's list of endpoints (its curl lines), all of which must answer. */
+export const SEED_ENDPOINTS = [
+  'health',
+  'api/admin/feature-flags',
+  'api/admin/trimp-performance-metrics',
+  'api/admin/trimp-calculation-stats',
+  'api/admin/trimp-settings',
+  'api/admin/feedback/summary',
+  'api/admin/monitoring/dashboard',
+];
+
+export const EXPECTED_TABLES = ['activities', 'user_settings', 'feature_flags', 'hr_streams'];
+
+export const appResponsive: CheckDefinition = {
+  name: 'app-responsive',
+  group: 'system-health',
+  title: 'Application is running and responsive',
+  run: (ctx) =>
+    withApp(ctx, async () => {
+      const started = performance.now();
+      const response = await ctx.target.api.get('health', { signal: ctx.signal });
+      const ms = Math.round(performance.now() - started);
+      const body = (response.body ?? {}) as { status?: string; version?: string };
+      const evidence = { http_status: response.status, status: body.status, version: body.version, latency_ms: ms };
+      if (response.status !== 200 || body.status !== 'healthy') {
+        return fail(
+          `/health answered HTTP ${response.status}, status ${String(body.status)}`,
+          'look at error.log; if a release broke it, run the application rollback',
+          evidence,
+        );
+      }
+      if (ms > ctx.thresholds.latencyP99Ms) return warn(`healthy but slow: ${ms} ms`, 'check host load and the database', evidence);
+      return pass(`healthy in ${ms} ms (version ${body.version ?? 'unknown'})`, evidence);
+    }),
+};
+
+export const apiEndpoints: CheckDefinition = {
+  name: 'api-endpoints',
+  group: 'system-health',
+  title: 'All API endpoints are accessible',
+  run: (ctx) =>
+    withApp(ctx, async () => {
+      const answers = await Promise.all(
+        SEED_ENDPOINTS.map(async (path) => [path, (await ctx.target.api.get(path, { signal: ctx.signal })).status] as const),
+      );
+      const broken = answers.filter(([, status]) => status !== 200);
+      const evidence = Object.fromEntries(answers);
+      if (broken.length > 0) {
+        const unauthorized = broken.some(([, status]) => status === 401 || status === 403);
+        return fail(
+          `${broken.length} of ${answers.length} endpoints failed: ${broken.map(([p, s]) => `/${p} ${s}`).join(', ')}`,
+          unauthorized ? 'check the admin token (TRIMP_ADMIN_TOKEN or target.token_file)' : 'see the application and error logs',
+          evidence,
+        );
+      }
+      return pass(`all ${answers.length} endpoints answer 200`, evidence);
+    }),
+};
+
+export const databaseAccessible: CheckDefinition = {
+  name: 'database',
+  group: 'system-health',
+  title: 'Database is accessible and consistent',
+  run: (ctx) =>
+    withDatabase(ctx, async () => {
+      const db = await ctx.target.openDatabase({ readonly: true });
+      try {
+        const tables = (await db.all<{ name: string }>("SELECT name FROM sqlite_master WHERE type = 'table'")).map((t) => t.name);
+        const missing = EXPECTED_TABLES.filter((t) => !tables.includes(t));
+        const evidence = { tables };
+        if (missing.length > 0)
+          return fail(`expected tables missing: ${missing.join(', ')}`, 'restore a verified backup (database rollback)', evidence);
+        return pass(`opens; ${tables.length} tables including ${EXPECTED_TABLES.join(', ')}`, evidence);
+      } finally {
+        await db.close();
+      }
+    }),
+};
+
+/** ERROR/CRITICAL lines in the app's logs since the run began. */
+export const logsClean: CheckDefinition = {
+  name: 'logs-clean',
+  group: 'system-health',
+  title: 'No critical errors in logs',
+  async run(ctx) {
+    const files = ['error.log', 'application.log', 'trimp_calculation.log'].map((name) => join(ctx.target.config.logsDir, name));
+    // After a change, the logs must be clean from then on; the errors before it are the incident.
+    const since = ctx.changedAt ?? ctx.since ?? new Date(Date.now() - 15 * 60_000);
+    const found: string[] = [];
+    let read = 0;
+    for (const file of files) {
+      const lines = await tailLines(file, 4 * 1024 * 1024);
+      if (lines === undefined) continue;
+      read += 1;
+      for (const line of lines) {
+        const match = /^(\S+) (ERROR|CRITICAL)\b/.exec(line);
+        if (match && new Date(match[1] as string) >= since && !found.includes(line)) found.push(line);
+      }
+    }
+    if (read === 0) return skip(`no logs under ${ctx.target.config.logsDir}`, 'set target.logs_dir');
+    const critical = found.filter((line) => / CRITICAL /.test(line)).length;
+    const evidence = { since: since.toISOString(), errors: found.length, critical, last: found.slice(-5) };
+    const remedy = 'read the lines in the evidence; grep -i error app/logs/*.log';
+    if (critical > 0 || found.length >= ctx.thresholds.logErrorsFail)
+      return fail(`${found.length} error lines since ${since.toISOString()} (${critical} critical)`, remedy, evidence);
+    if (found.length >= ctx.thresholds.logErrorsWarn)
+      return warn(`${found.length} error lines since ${since.toISOString()}`, remedy, evidence);
+    return pass(`no error lines since ${since.toISOString()}`, evidence);
+  },
+};
+
+export const hostResources: CheckDefinition = {
+  name: 'host-resources',
+  group: 'system-health',
+  title: 'System resources are normal',
+  async run(ctx) {
+    const dir = dirname(ctx.target.config.database);
+    const disk = await statfs(dir).catch(() => statfs('.'));
+    const diskFree = disk.bavail * disk.bsize;
+    const memory = freemem();
+    const loadPerCore = (loadavg()[0] ?? 0) / Math.max(1, cpus().length);
+    const evidence = { disk_free_bytes: diskFree, memory_free_bytes: memory, load_per_core: Math.round(loadPerCore * 100) / 100 };
+    const problems: string[] = [];
+    if (diskFree < ctx.thresholds.diskFreeMinBytes) problems.push(`disk free ${gib(diskFree)} < ${gib(ctx.thresholds.diskFreeMinBytes)}`);
+    if (memory < ctx.thresholds.memoryFreeMinBytes) problems.push(`memory free ${gib(memory)} < ${gib(ctx.thresholds.memoryFreeMinBytes)}`);
+    if (loadPerCore > ctx.thresholds.loadPerCoreMax)
+      problems.push(`load ${loadPerCore.toFixed(2)} per core > ${ctx.thresholds.loadPerCoreMax}`);
+    if (problems.length > 0) return warn(problems.join('; '), 'free disk space or find what loads the host', evidence);
+    return pass(`disk free ${gib(diskFree)}, memory free ${gib(memory)}, load ${loadPerCore.toFixed(2)} per core`, evidence);
+  },
+};
+
+function gib(bytes: number): string {
+  return `${(bytes / 1024 ** 3).toFixed(1)} GiB`;
+}
+
+/** The last `maxBytes` of a file as lines, or undefined when it does not exist. */
+export async function tailLines(path: string, maxBytes: number): Promise<string[] | undefined> {
+  let size: number;
+  try {
+    size = (await stat(path)).size;
+  } catch {
+    return undefined;
+  }
+  const length = Math.min(size, maxBytes);
+  const handle = await open(path, 'r');
+  try {
+    const buffer = Buffer.alloc(length);
+    await handle.read(buffer, 0, length, size - length);
+    const lines = buffer.toString('utf8').split('\n');
+    if (length < size) lines.shift(); // a partial first line
+    return lines.filter(Boolean);
+  } finally {
+    await handle.close();
+  }
+}

@@ -1,0 +1,224 @@
+import { setTimeout as sleep } from 'node:timers/promises';
+import { ENHANCED_TRIMP_FLAG, USER_TYPES } from '../target/user-types.js';
+import { banisterAverage, roundTrimp } from '../trimp/banister.js';
+import { REFERENCE_VECTORS } from '../trimp/reference-vectors.js';
+import { banisterStream } from '../trimp/stream.js';
+import { withApp, withDatabase } from './app-access.js';
+import { checkAppTrimp } from './app-trimp.js';
+import { type CheckContext, type CheckDefinition, fail, pass, warn } from './check.js';
+
+export const usersCanReach: CheckDefinition = {
+  name: 'users-can-reach',
+  group: 'user-experience',
+  title: 'Users can access the application',
+  run: (ctx) =>
+    withApp(ctx, async () => {
+      const userId = ctx.target.config.sampleUsers.regular;
+      const response = await ctx.target.api.post(
+        'api/trimp/calculate',
+        { user_id: userId, duration_minutes: 30, avg_hr: 140 },
+        { signal: ctx.signal },
+      );
+      if (response.status !== 200)
+        return fail(`POST /api/trimp/calculate for user ${userId} answered HTTP ${response.status}`, 'see error.log', {
+          http_status: response.status,
+        });
+      return pass(`the user-facing TRIMP endpoint answers user ${userId}`);
+    }),
+};
+
+/** (a) The formulas themselves: the seed's example and the reference vectors that need no stream file. */
+export const trimpReference: CheckDefinition = {
+  name: 'trimp-reference',
+  group: 'user-experience',
+  title: 'TRIMP calculations are working (reference values)',
+  async run() {
+    const seed = banisterAverage({ durationMin: 60, avgHr: 150, restingHr: 50, maxHr: 180, sex: 'male' });
+    const problems: string[] = [];
+    if (Math.abs(seed - 129.36) > 0.01) problems.push(`seed example gives ${seed.toFixed(4)}, expected 129.36 ± 0.01`);
+    let checked = 1;
+    for (const v of REFERENCE_VECTORS) {
+      const profile = { durationMin: v.inputs.duration_min, restingHr: v.inputs.resting_hr, maxHr: v.inputs.max_hr, sex: v.inputs.sex };
+      let got: number;
+      if (v.kind === 'banister_average') got = banisterAverage({ ...profile, avgHr: v.inputs.avg_hr ?? 0 });
+      else {
+        const outcome = banisterStream({ ...profile, hr: v.inputs.hr ?? [] });
+        got = outcome.kind === 'rejected' ? outcome.appValue : outcome.trimp;
+      }
+      checked += 1;
+      if (roundTrimp(got) !== v.app_output_2dp) problems.push(`${v.id}: ${roundTrimp(got)} ≠ ${v.app_output_2dp}`);
+    }
+    if (problems.length > 0) return fail(problems.join('; '), 'the TRIMP formulas are wrong: this is a bug in trimp-rollback');
+    return pass(`seed example 129.36 ± 0.01 and ${checked - 1} reference vectors hold`, { seed_example: roundTrimp(seed) });
+  },
+};
+
+/** (b) The app's own answer for each user type, against the method the flag selects for it now. */
+export const trimpAppAnswer: CheckDefinition = {
+  name: 'trimp-app-answer',
+  group: 'user-experience',
+  title: "TRIMP calculations are working (the app's answer)",
+  run: (ctx) =>
+    withApp(ctx, async () => {
+      const states = await ctx.target.flags.read(ENHANCED_TRIMP_FLAG);
+      const answers = await Promise.all(
+        USER_TYPES.map((type) => checkAppTrimp(ctx.target.api, ctx.target.config.sampleUsers[type], states[type] ?? false)),
+      );
+      const wrong = answers.filter((a) => !a.ok);
+      const evidence = { flag: states, answers };
+      if (wrong.length > 0)
+        return fail(
+          wrong.map((a) => a.problem).join('; '),
+          'the app does not compute what the flag says: check the deployed version and the flag store',
+          evidence,
+        );
+      return pass(answers.map((a) => `user ${a.userId}: ${String(a.method)} ${String(a.trimp)}`).join(', '), evidence);
+    }),
+};
+
+interface StoredRow {
+  activity_id: number;
+  user_type: string;
+  duration_minutes: number;
+  avg_heart_rate: number;
+  trimp: number;
+  trimp_calculation_method: string;
+  trimp_processed_at: string | null;
+  resting_hr: number;
+  max_hr: number;
+  gender: 'male' | 'female';
+  hr_data: string | null;
+}
+
+/** (c) Stored values: a sample of recent activities recomputed from their stored inputs. */
+export const trimpStoredValues: CheckDefinition = {
+  name: 'trimp-stored-values',
+  group: 'user-experience',
+  title: 'TRIMP calculations are working (stored values)',
+  run(ctx) {
+    return withDatabase(ctx, async () => {
+      const db = await ctx.target.openDatabase({ readonly: true });
+      try {
+        const rows = await db.all<StoredRow>(
+          `SELECT a.activity_id, u.user_type, a.duration_minutes, a.avg_heart_rate, a.trimp, a.trimp_calculation_method, a.trimp_processed_at,
+                  u.resting_hr, u.max_hr, u.gender, s.hr_data
+           FROM activities a JOIN user_settings u ON u.id = a.user_id LEFT JOIN hr_streams s ON s.activity_id = a.activity_id
+           WHERE a.trimp_calculation_method IN ('average', 'stream') ORDER BY a.activity_id DESC LIMIT ?`,
+          [ctx.thresholds.storedSample],
+        );
+        const flags = await db.all<{ user_type: string; enabled: number; updated_at: string }>(
+          'SELECT user_type, enabled, updated_at FROM feature_flags WHERE name = ?',
+          [ENHANCED_TRIMP_FLAG],
+        );
+        const mismatches: string[] = [];
+        const wrongMethod: string[] = [];
+        for (const row of rows) {
+          const expected = recompute(row);
+          if (expected !== undefined && Math.abs(expected - row.trimp) > 0.01)
+            mismatches.push(`activity ${row.activity_id}: stored ${row.trimp}, recomputed ${expected}`);
+          const flag = flags.find((f) => f.user_type === row.user_type);
+          // Computed with the enhanced method after the flag was turned off for this user's type.
+          if (
+            row.trimp_calculation_method === 'stream' &&
+            flag &&
+            flag.enabled === 0 &&
+            row.trimp_processed_at &&
+            row.trimp_processed_at > flag.updated_at
+          ) {
+            wrongMethod.push(
+              `activity ${row.activity_id} (${row.user_type}) used the stream method at ${row.trimp_processed_at}, after the flag went off at ${flag.updated_at}`,
+            );
+          }
+        }
+        const evidence = { sampled: rows.length, mismatches: mismatches.slice(0, 10), wrong_method: wrongMethod.slice(0, 10) };
+        if (mismatches.length > 0 || wrongMethod.length > 0) {
+          return fail(
+            `${mismatches.length} of ${rows.length} recent activities do not recompute, ${wrongMethod.length} used a method the flag had turned off`,
+            'recompute the listed activities once the app is fixed',
+            evidence,
+          );
+        }
+        return pass(`${rows.length} recent activities recompute within ± 0.01 and agree with the flag`, evidence);
+      } finally {
+        await db.close();
+      }
+    });
+  },
+};
+
+function recompute(row: StoredRow): number | undefined {
+  const profile = { durationMin: row.duration_minutes, restingHr: row.resting_hr, maxHr: row.max_hr, sex: row.gender };
+  if (row.trimp_calculation_method === 'stream') {
+    if (!row.hr_data) return undefined;
+    const outcome = banisterStream({ ...profile, hr: JSON.parse(row.hr_data) as unknown[] });
+    return roundTrimp(outcome.kind === 'rejected' ? outcome.appValue : outcome.trimp);
+  }
+  return roundTrimp(banisterAverage({ ...profile, avgHr: row.avg_heart_rate }));
+}
+
+interface SystemMetrics {
+  requests: number;
+  errors: number;
+  error_rate: number;
+  window_seconds: number;
+  latency_ms: { p50: number; p95: number; p99: number };
+}
+
+/**
+ * The metrics over a window that starts at the last change (waiting first if the configured
+ * minimum window has not passed), so errors from before the rollback do not count against it.
+ */
+async function metricsSinceChange(ctx: CheckContext): Promise<SystemMetrics> {
+  let windowS = 60;
+  if (ctx.changedAt) {
+    const elapsedS = (Date.now() - ctx.changedAt.getTime()) / 1000;
+    if (elapsedS < ctx.thresholds.minErrorWindowS)
+      await sleep((ctx.thresholds.minErrorWindowS - elapsedS) * 1000, undefined, { signal: ctx.signal });
+    windowS = Math.min(60, Math.max(0.05, (Date.now() - ctx.changedAt.getTime()) / 1000));
+  }
+  const body = await ctx.target.api.getOk<{ performance_metrics: { system_metrics: SystemMetrics } }>(
+    `api/admin/trimp-performance-metrics?window=${windowS.toFixed(2)}`,
+    {
+      signal: ctx.signal,
+    },
+  );
+  return body.performance_metrics.system_metrics;
+}
+
+export const noUserErrors: CheckDefinition = {
+  name: 'user-errors',
+  group: 'user-experience',
+  title: 'No user-facing errors',
+  run: (ctx) =>
+    withApp(ctx, async () => {
+      const m = await metricsSinceChange(ctx);
+      const evidence = { window_seconds: m.window_seconds, requests: m.requests, errors: m.errors, error_rate: m.error_rate };
+      const text = `${m.errors} errors in ${m.requests} requests over ${m.window_seconds} s (${(m.error_rate * 100).toFixed(1)}%)`;
+      const remedy = 'see error.log; if the enhanced method fails, roll the flag back for the affected users';
+      if (m.error_rate >= ctx.thresholds.errorRateFail) return fail(text, remedy, evidence);
+      if (m.error_rate >= ctx.thresholds.errorRateWarn) return warn(text, remedy, evidence);
+      return pass(text, evidence);
+    }),
+};
+
+export const performanceAcceptable: CheckDefinition = {
+  name: 'performance',
+  group: 'user-experience',
+  title: 'Performance is acceptable',
+  run: (ctx) =>
+    withApp(ctx, async () => {
+      const m = await metricsSinceChange(ctx);
+      const { p95, p99 } = m.latency_ms;
+      const evidence = { window_seconds: m.window_seconds, ...m.latency_ms };
+      const text = `p95 ${p95} ms, p99 ${p99} ms over ${m.window_seconds} s`;
+      if (p95 > ctx.thresholds.latencyP95Ms)
+        return fail(
+          `${text} (p95 limit ${ctx.thresholds.latencyP95Ms} ms)`,
+          "a performance degradation: the flag rollback is the seed's remedy",
+          evidence,
+        );
+      if (p99 > ctx.thresholds.latencyP99Ms)
+        return warn(`${text} (p99 limit ${ctx.thresholds.latencyP99Ms} ms)`, 'watch the latency; check host load', evidence);
+      return pass(text, evidence);
+    }),
+};
