@@ -42,10 +42,12 @@ describe('flag scenario against the sandbox, through the admin API', () => {
     const run = jsonOf<RunJson>(result);
     expect(run).toMatchObject({ status: 'succeeded', dry_run: false, budget_ms: 300_000 });
     expect(run.steps.map((s) => [s.id, s.status])).toEqual([
+      ['baseline', 'succeeded'],
       ['assess', 'succeeded'],
       ['set-flag', 'succeeded'],
       ['verify', 'succeeded'],
       ['health', 'succeeded'],
+      ['validate', 'succeeded'],
     ]);
     expect(await sandbox.flags()).toEqual({ admin: false, beta: false, regular: false });
     expect(sandbox.dbFlags()).toEqual({ admin: false, beta: false, regular: false });
@@ -56,26 +58,27 @@ describe('flag scenario against the sandbox, through the admin API', () => {
     for (const a of answers) expect(Math.abs(a.trimp - 129.36)).toBeLessThanOrEqual(0.01);
 
     const events = journalEvents(run.journal!);
-    expect(events.map((e) => e.type)).toEqual([
-      'run.started',
-      'step.started',
-      'step.finished',
-      'step.started',
-      'step.observed',
-      'step.finished',
-      'step.started',
-      'step.finished',
-      'step.started',
-      'step.finished',
-      'run.finished',
-    ]);
+    const types = (step: string) => events.filter((e) => e.step === step).map((e) => e.type);
+    expect(events[0]!.type).toBe('run.started');
+    expect(events.at(-1)).toMatchObject({ type: 'run.finished', status: 'succeeded' });
+    expect(types('baseline')).toEqual(['step.started', 'step.observed', 'step.finished']);
+    expect(types('set-flag')).toEqual(['step.started', 'step.observed', 'step.finished']);
+    for (const step of ['assess', 'verify', 'health', 'validate']) expect(types(step)).toEqual(['step.started', 'step.finished']);
     expect(events[0]).toMatchObject({ reason: 'error spike', runbook: { id: 'flag' }, via: 'api' });
     expect(String(events[0]!.operator)).toMatch(/.+@.+/);
-    expect(events[4]).toMatchObject({ name: 'flag_states_before', data: { states: all } });
-    expect(events[5]).toMatchObject({
+    const observed = events.find((e) => e.type === 'step.observed' && e.step === 'set-flag');
+    expect(observed).toMatchObject({ name: 'flag_states_before', data: { states: all } });
+    expect(events.find((e) => e.type === 'step.finished' && e.step === 'set-flag')).toMatchObject({
       status: 'succeeded',
       evidence: { before: all, after: { admin: false, beta: false, regular: false } },
     });
+    // The baseline is recorded before the change, the validation after it.
+    const baseline = events.find((e) => e.type === 'step.observed' && e.step === 'baseline')!;
+    expect(baseline).toMatchObject({
+      name: 'baseline',
+      data: { row_counts: { activities: expect.any(Number) }, schema_hash: expect.any(String) },
+    });
+    expect(events.indexOf(baseline)).toBeLessThan(events.indexOf(observed!));
   });
 
   it('touches only the named user types, and rolls forward with --enable', async () => {
@@ -135,7 +138,7 @@ describe('flag scenario through the database (the app is down)', () => {
       const before = sha256(sandbox.database);
       const dry = await cli(['flag', '--all', '--via', 'db', '--dry-run', '--json', '--config', sandbox.config]);
       expect(dry.exitCode, dry.stderr).toBe(0);
-      expect(jsonOf<RunJson>(dry).steps[1]!.operations[0]).toContain('UPDATE feature_flags SET enabled = 0');
+      expect(jsonOf<RunJson>(dry).steps.find((s) => s.id === 'set-flag')!.operations[0]).toContain('UPDATE feature_flags SET enabled = 0');
       expect(sha256(sandbox.database)).toBe(before);
       expect(sandbox.dbFlags()).toEqual(all);
 

@@ -72,10 +72,12 @@ describe('faults: each shows its symptom, and the matching cure removes it', () 
 
   it('slow: enhanced calculations are slow and p95 rises; off the enhanced method they are fast again', async () => {
     await brk('slow', '--ms', '300');
-    const slow = await calculate(4);
-    expect(slow.status).toBe(200);
-    expect(slow.ms).toBeGreaterThan(200);
-    const metrics = (await admin('/api/admin/trimp-performance-metrics?window=5')) as {
+    for (let i = 0; i < 3; i++) {
+      const slow = await calculate(4);
+      expect(slow.status).toBe(200);
+      expect(slow.ms).toBeGreaterThan(200);
+    }
+    const metrics = (await admin('/api/admin/trimp-performance-metrics?window=1')) as {
       performance_metrics: { system_metrics: { latency_ms: { p99: number } } };
     };
     expect(metrics.performance_metrics.system_metrics.latency_ms.p99).toBeGreaterThan(200);

@@ -1,33 +1,36 @@
 import { describe, expect, it } from 'vitest';
-import { buildPlan, needsConfirmation } from '../../src/engine/plan.js';
+import { buildPlan, needsConfirmation, type Plan } from '../../src/engine/plan.js';
 import { loadRunbook } from '../../src/runbook/load.js';
 
 const info = { via: 'api' as const, baseUrl: 'http://127.0.0.1:9999', database: '/srv/training_data.db', actor: 'trimp-rollback:R1' };
 const flag = loadRunbook('flag');
+const step = (plan: Plan, id: string) => plan.steps.find((s) => s.id === id)!;
 
 describe('plan building', () => {
   it('resolves inputs into each step and is plain data', () => {
     const plan = buildPlan({ runbook: flag, inputs: { states: { beta: false, regular: false } }, info, dryRun: false, runId: 'R1' });
     expect(plan.steps.map((s) => [s.id, s.rehearsal, s.confirm])).toEqual([
+      ['baseline', 'probe', false],
       ['assess', 'probe', false],
       ['set-flag', 'print', true],
       ['verify', 'probe', false],
       ['health', 'probe', false],
+      ['validate', 'probe', false],
     ]);
-    expect(plan.steps[1]!.params).toEqual({ flag: 'enhanced_trimp_calculation', states: { beta: false, regular: false } });
+    expect(step(plan, 'set-flag').params).toEqual({ flag: 'enhanced_trimp_calculation', states: { beta: false, regular: false } });
     expect(JSON.parse(JSON.stringify(plan))).toEqual(plan);
     expect(needsConfirmation(plan)).toBe(true);
   });
 
   it('shows the exact HTTP requests of a change through the API', () => {
     const plan = buildPlan({ runbook: flag, inputs: { states: { admin: false } }, info, dryRun: true, runId: 'R1' });
-    expect(plan.steps[1]!.operations).toEqual([
+    expect(step(plan, 'set-flag').operations).toEqual([
       {
         kind: 'http',
         text: 'POST http://127.0.0.1:9999/api/admin/feature-flags/enhanced_trimp_calculation/toggle {"user_type":"admin","enabled":false}',
       },
     ]);
-    expect(plan.steps[3]!.operations).toEqual([{ kind: 'http', text: 'GET http://127.0.0.1:9999/health' }]);
+    expect(step(plan, 'health').operations).toEqual([{ kind: 'http', text: 'GET http://127.0.0.1:9999/health' }]);
   });
 
   it('shows the exact SQL of a change through the database', () => {
@@ -38,7 +41,7 @@ describe('plan building', () => {
       dryRun: true,
       runId: 'R1',
     });
-    const [op] = plan.steps[1]!.operations;
+    const [op] = step(plan, 'set-flag').operations;
     expect(op!.kind).toBe('sql');
     expect(op!.text).toContain('/srv/training_data.db: UPDATE feature_flags SET enabled = 1');
     expect(op!.text).toContain("user_type = 'regular'");
@@ -46,11 +49,12 @@ describe('plan building', () => {
 
   it('marks what an earlier attempt finished and what it left unknown', () => {
     const history = new Map([
+      ['baseline', 'finished' as const],
       ['assess', 'finished' as const],
       ['set-flag', 'started' as const],
     ]);
     const plan = buildPlan({ runbook: flag, inputs: {}, info, dryRun: false, runId: 'R1', history });
-    expect(plan.steps.map((s) => s.resume)).toEqual(['done', 'recheck', 'run', 'run']);
+    expect(plan.steps.map((s) => s.resume)).toEqual(['done', 'done', 'recheck', 'run', 'run', 'run']);
   });
 
   it('refuses unknown, missing and mistyped inputs as usage errors', () => {

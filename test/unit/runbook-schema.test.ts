@@ -30,7 +30,7 @@ describe('runbook schema', () => {
     for (const file of builtinRunbookFiles()) expect(lintRunbookFile(file).ok).toBe(true);
     const flag = loadRunbook('flag');
     expect(flag.budgetMs).toBe(300_000);
-    expect(flag.steps.map((s) => s.id)).toEqual(['assess', 'set-flag', 'verify', 'health']);
+    expect(flag.steps.map((s) => s.id)).toEqual(['baseline', 'assess', 'set-flag', 'verify', 'health', 'validate']);
   });
 
   it('refuses an unknown key with its line', () => {
