@@ -106,7 +106,7 @@ describe('trimp command', () => {
 
 describe('runbooks commands', () => {
   it('list, show and schema work and exit 0', async () => {
-    expect((await cli(['runbooks', 'list'])).stdout).toMatch(/^flag\s+Feature flag rollback \(budget 5 min, 4 steps\)/m);
+    expect((await cli(['runbooks', 'list'])).stdout).toMatch(/^flag\s+Feature flag rollback \(budget 5 min, 6 steps\)/m);
     const show = await cli(['runbooks', 'show', 'flag']);
     expect(show.stdout).toMatch(/set-flag: Set the feature flag per user type \[flag\.set, print, asks first\]/);
     const schema = jsonOf<{ title: string }>(await cli(['runbooks', 'schema']));
