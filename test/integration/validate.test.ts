@@ -1,0 +1,213 @@
+import { appendFileSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { createServer, type Server } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { execa } from 'execa';
+import { XMLParser, XMLValidator } from 'fast-xml-parser';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { cli, jsonOf } from '../helpers/cli.js';
+import { startTestSandbox, type TestSandbox } from '../helpers/sandbox.js';
+
+interface Validation {
+  status: string;
+  reference_run: string | null;
+  counts: Record<string, number>;
+  checks: { name: string; status: string; summary: string; remedy?: string; evidence?: Record<string, unknown> }[];
+}
+
+let sandbox: TestSandbox;
+let runId: string;
+const scratch = mkdtempSync(join(tmpdir(), 'trimp-validate-'));
+
+beforeAll(async () => {
+  sandbox = await startTestSandbox('trimp-validate-');
+  runId = jsonOf<{ run_id: string }>(await cli(['flag', '--all', '--yes', '--json', '--config', sandbox.config])).run_id;
+});
+afterAll(async () => {
+  await sandbox?.remove();
+});
+
+async function validate(...args: string[]): Promise<{ exitCode: number | undefined; doc: Validation; stderr: string }> {
+  const result = await cli(['validate', '--json', '--config', sandbox.config, ...args]);
+  return { exitCode: result.exitCode, doc: jsonOf<Validation>(result), stderr: result.stderr };
+}
+const statusOf = (doc: Validation, name: string) => doc.checks.find((c) => c.name === name)?.status;
+const check = (doc: Validation, name: string) => doc.checks.find((c) => c.name === name)!;
+const calculate = (userId: number) =>
+  fetch(`${sandbox.baseUrl}/api/trimp/calculate`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({ user_id: userId, duration_minutes: 60, avg_hr: 150, hr_stream: Array(60).fill(150) }),
+  }).then((r) => r.status);
+
+describe('validate on a healthy sandbox', () => {
+  it('passes every check of the checklist, compared with the run baseline', async () => {
+    const { exitCode, doc } = await validate('--since', runId);
+    expect(exitCode).toBe(0);
+    expect(doc.reference_run).toBe(runId);
+    expect(doc.checks).toHaveLength(15);
+    // host-resources may warn on a crowded machine; nothing fails, and everything else passes.
+    expect(doc.counts.fail).toBe(0);
+    for (const c of doc.checks.filter((x) => x.name !== 'host-resources')) expect(c.status, `${c.name}: ${c.summary}`).toBe('pass');
+    expect(check(doc, 'trimp-app-answer').summary).toMatch(/user 1: average 129.36, user 2: average 129.36, user 4: average 129.36/);
+  });
+
+  it('writes JUnit XML that a real parser reads, one testcase per check', async () => {
+    const file = join(scratch, 'validate.xml');
+    const result = await cli([
+      'validate',
+      '--junit',
+      file,
+      '--checks',
+      'app-responsive,trimp-reference,schema-consistent',
+      '--since',
+      '2026-01-01T00:00:00Z',
+      '--config',
+      sandbox.config,
+    ]);
+    expect(result.exitCode, result.stdout).toBe(0);
+    const xml = readFileSync(file, 'utf8');
+    expect(XMLValidator.validate(xml)).toBe(true);
+    const suite = new XMLParser({ ignoreAttributes: false, attributeNamePrefix: '' }).parse(xml).testsuites.testsuite;
+    expect(suite).toMatchObject({ tests: '3', failures: '0', skipped: '1' });
+    expect(result.stdout).toMatch(/System health\n {2}✓ app-responsive/);
+  });
+
+  it('refuses unknown checks and a bad --since with exit 2', async () => {
+    const unknown = await cli(['validate', '--checks', 'vibes', '--config', sandbox.config]);
+    expect(unknown.exitCode).toBe(2);
+    expect(unknown.stderr.trim()).toMatch(/unknown check "vibes"; checks: app-responsive, api-endpoints/);
+    const since = await cli(['validate', '--since', 'yesterday', '--config', sandbox.config]);
+    expect(since.exitCode).toBe(2);
+  });
+});
+
+describe('validate fails for the right reason', () => {
+  it('a stopped app: the app checks fail, the data checks still pass; GitHub gets annotations and a summary', async () => {
+    await sandbox.stop();
+    try {
+      const summary = join(scratch, 'summary.md');
+      writeFileSync(summary, '');
+      const result = await cli(['validate', '--json', '--config', sandbox.config, '--since', runId], {
+        env: { GITHUB_ACTIONS: 'true', GITHUB_STEP_SUMMARY: summary },
+      });
+      expect(result.exitCode).toBe(1);
+      const doc = jsonOf<Validation>(result);
+      for (const name of ['app-responsive', 'api-endpoints', 'users-can-reach', 'trimp-app-answer', 'user-errors', 'performance']) {
+        expect(statusOf(doc, name), name).toBe('fail');
+        expect(check(doc, name).summary).toMatch(/cannot reach the app/);
+      }
+      for (const name of ['database', 'no-corruption', 'historical-data', 'schema-consistent', 'new-data', 'trimp-stored-values'])
+        expect(statusOf(doc, name), name).toBe('pass');
+      expect(result.stderr).toMatch(/^::error title=trimp-rollback app-responsive::cannot reach the app at/m);
+      expect(readFileSync(summary, 'utf8')).toMatch(/## trimp-rollback post-rollback validation[\s\S]*\| ❌ \| `app-responsive` \|/);
+    } finally {
+      await sandbox.start();
+    }
+  });
+
+  it('a corrupt database: no-corruption fails with what quick_check found', async () => {
+    await cli(['sandbox', 'break', '--dir', sandbox.dir, 'corrupt-db']);
+    try {
+      const { exitCode, doc } = await validate('--checks', 'no-corruption,app-responsive');
+      expect(exitCode).toBe(1);
+      expect(check(doc, 'no-corruption')).toMatchObject({
+        status: 'fail',
+        summary: expect.stringMatching(/quick_check found \d+ problem/),
+        remedy: expect.stringMatching(/database rollback/),
+      });
+      expect(statusOf(doc, 'app-responsive')).toBe('fail');
+    } finally {
+      await cli(['sandbox', 'heal', '--dir', sandbox.dir]);
+    }
+  });
+
+  it('an error spike: user-errors fails on the error rate, logs-clean on the ERROR lines', async () => {
+    const before = new Date().toISOString();
+    await cli(['flag', '--all', '--enable', '--yes', '--config', sandbox.config]);
+    await cli(['sandbox', 'break', '--dir', sandbox.dir, 'trimp-errors', '--share', '1']);
+    try {
+      for (let i = 0; i < 12; i++) expect(await calculate(4)).toBe(500);
+      const { exitCode, doc } = await validate('--checks', 'user-errors,logs-clean', '--since', before);
+      expect(exitCode).toBe(1);
+      expect(check(doc, 'user-errors').summary).toMatch(/^1[2-9] errors in \d+ requests/);
+      expect(check(doc, 'logs-clean')).toMatchObject({ status: 'fail', summary: expect.stringMatching(/^1[2-9] error lines since/) });
+    } finally {
+      await cli(['sandbox', 'heal', '--dir', sandbox.dir]);
+    }
+  });
+
+  it('slow responses: performance fails on p95', async () => {
+    const before = new Date().toISOString();
+    await cli(['sandbox', 'break', '--dir', sandbox.dir, 'slow', '--ms', '700']);
+    try {
+      for (let i = 0; i < 3; i++) await calculate(4);
+      const { doc } = await validate('--checks', 'performance', '--since', before);
+      expect(check(doc, 'performance')).toMatchObject({ status: 'fail', summary: expect.stringMatching(/p95 [5-9]\d\d(\.\d+)? ms/) });
+    } finally {
+      await cli(['sandbox', 'heal', '--dir', sandbox.dir]);
+    }
+  });
+
+  it('full logs of errors: logs-clean fails and shows the lines', async () => {
+    const now = new Date().toISOString();
+    appendFileSync(join(sandbox.logsDir, 'error.log'), `${now} CRITICAL database connection pool exhausted\n`);
+    const { doc } = await validate('--checks', 'logs-clean', '--since', now);
+    expect(check(doc, 'logs-clean')).toMatchObject({ status: 'fail', evidence: { critical: 1 } });
+  });
+
+  it('wrong TRIMP: a defective release fails trimp-app-answer; an activity computed by the enhanced method after the flag went off fails trimp-stored-values', async () => {
+    await cli(['flag', '--all', '--yes', '--config', sandbox.config]);
+    await cli(['sandbox', 'break', '--dir', sandbox.dir, 'bad-deploy', '--defect', 'trimp']);
+    try {
+      const { doc } = await validate('--checks', 'trimp-app-answer');
+      expect(check(doc, 'trimp-app-answer').summary).toMatch(/user 1: the app answered TRIMP 64.68, expected 129.36/);
+    } finally {
+      await cli(['sandbox', 'heal', '--dir', sandbox.dir]);
+    }
+    const later = new Date(Date.now() + 1000).toISOString();
+    await execa('sqlite3', [
+      sandbox.database,
+      `INSERT INTO activities (user_id, date, duration_minutes, avg_heart_rate, trimp, trimp_calculation_method, trimp_processed_at) VALUES (4, '2026-11-28 10:00:00', 60, 150, 1.0, 'stream', '${later}')`,
+    ]);
+    const { doc } = await validate('--checks', 'trimp-stored-values');
+    expect(check(doc, 'trimp-stored-values').status).toBe('fail');
+    expect(JSON.stringify(check(doc, 'trimp-stored-values').evidence)).toMatch(/used the stream method at .* after the flag went off/);
+  });
+
+  it('deleted rows: historical-data fails against the baseline', async () => {
+    await execa('sqlite3', [sandbox.database, 'DELETE FROM activities WHERE activity_id <= 25']);
+    const { exitCode, doc } = await validate('--checks', 'historical-data,schema-consistent', '--since', runId);
+    expect(exitCode).toBe(1);
+    expect(check(doc, 'historical-data').summary).toMatch(/^activities: \d+ rows, \d+ before/);
+    expect(statusOf(doc, 'schema-consistent')).toBe('pass');
+  });
+});
+
+describe('a hanging endpoint', () => {
+  let server: Server;
+  afterAll(() => server?.close());
+
+  it('cannot hang the command: the check fails when its time is up', async () => {
+    const sockets: import('node:net').Socket[] = [];
+    server = createServer((socket) => sockets.push(socket)); // accepts, never answers
+    const port = await new Promise<number>((resolve) =>
+      server.listen(0, '127.0.0.1', () => resolve((server.address() as { port: number }).port)),
+    );
+    const config = join(scratch, 'hanging.yaml');
+    writeFileSync(
+      config,
+      `state_dir: ${join(scratch, 'state')}\ntarget:\n  base_url: http://127.0.0.1:${port}\n  database: ${sandbox.database}\nvalidation:\n  check_timeout_ms: 500\n`,
+    );
+    const started = performance.now();
+    const result = await cli(['validate', '--json', '--checks', 'app-responsive,api-endpoints,trimp-reference', '--config', config]);
+    const elapsed = performance.now() - started;
+    expect(result.exitCode).toBe(1);
+    const doc = jsonOf<Validation>(result);
+    expect(check(doc, 'app-responsive')).toMatchObject({ status: 'fail', summary: 'no result within 500 ms' });
+    expect(check(doc, 'api-endpoints')).toMatchObject({ status: 'fail', summary: 'no result within 500 ms' });
+    expect(statusOf(doc, 'trimp-reference')).toBe('pass');
+    expect(elapsed).toBeLessThan(4000);
+    for (const socket of sockets) socket.destroy();
+  });
+});
