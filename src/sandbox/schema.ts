@@ -63,6 +63,7 @@ CREATE TABLE IF NOT EXISTS user_feedback (
 const INDEXES = `
 CREATE INDEX IF NOT EXISTS idx_activities_user_date ON activities (user_id, date);
 CREATE INDEX IF NOT EXISTS idx_activities_date ON activities (date);
+CREATE INDEX IF NOT EXISTS idx_activities_method_trimp ON activities (trimp_calculation_method, trimp);
 `;
 
 export function createSchema(db: Database, flagEnabled: boolean): void {
