@@ -1,5 +1,6 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { z } from 'zod';
+import { formatMs } from '../report/format.js';
 import { defineAction } from './action.js';
 import { duration } from './params.js';
 
@@ -23,11 +24,3 @@ export const wait = defineAction<Params>({
     return { status: 'succeeded', summary: `waited ${formatMs(ms)}` };
   },
 });
-
-export function formatMs(ms: number): string {
-  if (ms < 1000) return `${Math.round(ms)} ms`;
-  if (ms < 60_000) return `${(ms / 1000).toFixed(ms < 10_000 ? 1 : 0)} s`;
-  const minutes = Math.floor(ms / 60_000);
-  const seconds = Math.round((ms % 60_000) / 1000);
-  return seconds ? `${minutes} min ${seconds} s` : `${minutes} min`;
-}

@@ -107,7 +107,7 @@ async function rehearse(name: string, gameDay: GameDay, options: RehearseOptions
     const sandbox = await startSandbox(dir, { traffic: TRAFFIC_PER_SECOND, ...(options.dbFrom ? { dbFrom: options.dbFrom } : {}) });
     const api = new AdminApi(sandbox.base_url, new Secret(readFileSync(sandbox.token_file, 'utf8').trim(), 'sandbox token'), 5000);
     await breakSandbox(dir, gameDay.fault);
-    const before = await waitForErrors(api, true);
+    const before = await waitForErrors(api);
     row.symptom_before = before.text;
     process.stderr.write(`Symptom: ${before.text}\n`);
 
@@ -171,16 +171,15 @@ async function errorsInWindow(api: AdminApi): Promise<Window> {
 }
 
 /** Waits (up to 10 s) until live traffic shows the fault, so the rehearsal starts from a real incident. */
-async function waitForErrors(api: AdminApi, expected: boolean): Promise<Window> {
+async function waitForErrors(api: AdminApi): Promise<Window> {
   let last: Window = { errors: 0, requests: 0, text: 'no traffic seen' };
   for (let i = 0; i < 40; i++) {
     await sleep(250);
     try {
       last = await errorsInWindow(api);
-      if (last.errors > 0 === expected && last.requests > 0) return last;
+      if (last.errors > 0 && last.requests > 0) return last;
     } catch (error) {
-      last = { errors: 1, requests: 0, text: messageOf(error) };
-      if (expected) return last;
+      return { errors: 1, requests: 0, text: messageOf(error) }; // the app itself is failing: that is the symptom
     }
   }
   return last;

@@ -3,7 +3,7 @@ import { journalPath, listRunIds, readJournal } from '../engine/journal.js';
 import { usageError } from '../errors.js';
 import { lintRunbookFile } from '../runbook/load.js';
 import { undoHint } from './flag.js';
-import { attemptsOf, finalStatus, runStartedOf, stepHistory } from './run-history.js';
+import { attemptsOf, finalStatus, observedFacts, runStartedOf, stepHistory } from './run-history.js';
 import { type CommandResult, type RunCommandOptions, runRunbook } from './run-runbook.js';
 
 /**
@@ -34,7 +34,7 @@ export async function resumeCommand(runIdArg: string | undefined, options: RunCo
       via: started.via === 'db' ? 'db' : 'api',
       ...(options.config || !started.config_file ? {} : { config: started.config_file }),
     },
-    resume: { runId, attempt: attemptsOf(events) + 1, history: stepHistory(events) },
+    resume: { runId, attempt: attemptsOf(events) + 1, history: stepHistory(events), observed: observedFacts(events) },
     footer: undoHint,
   });
   return command;

@@ -37,3 +37,10 @@ export function finalStatus(events: StampedEvent[]): string | undefined {
 export function attemptsOf(events: StampedEvent[]): number {
   return events.filter((event) => event.type === 'run.started' || event.type === 'run.resumed').length;
 }
+
+/** Facts earlier attempts journaled (the baseline among them), the first of each name. */
+export function observedFacts(events: StampedEvent[]): Map<string, unknown> {
+  const facts = new Map<string, unknown>();
+  for (const event of events) if (event.type === 'step.observed' && !facts.has(event.name)) facts.set(event.name, event.data);
+  return facts;
+}

@@ -31,7 +31,7 @@ export interface RunRequest {
   inputs: Record<string, unknown>;
   options: RunCommandOptions;
   /** Continuing an earlier attempt: its id, attempt number and what each step got to. */
-  resume?: { runId: string; attempt: number; history: ReadonlyMap<string, StepHistory> };
+  resume?: { runId: string; attempt: number; history: ReadonlyMap<string, StepHistory>; observed: ReadonlyMap<string, unknown> };
   /** Lines added under the summary, such as the undo command. */
   footer?: (result: RunResult) => string[];
   /** False when the caller reports the result itself (rehearse). */
@@ -72,7 +72,7 @@ export async function runRunbook(request: RunRequest): Promise<{ result: RunResu
       reason: options.reason ?? null,
       forceUnlock: options.forceUnlock ?? false,
       resumeCommand: resumeCommandFor(runId, config.file, options.stateDir ? config.stateDir : undefined),
-      ...(request.resume ? { resume: { attempt: request.resume.attempt } } : {}),
+      ...(request.resume ? { resume: { attempt: request.resume.attempt, observed: request.resume.observed } } : {}),
     });
     const footer = request.footer?.(result) ?? [];
     if (request.print === false) {

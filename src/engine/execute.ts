@@ -55,7 +55,7 @@ export async function executePlan(plan: Plan, services: ExecuteServices): Promis
         facts.lastChangeAt = new Date();
       if (report.status === 'interrupted') status = 'interrupted';
       else if (report.status === 'failed') status = 'failed';
-      else if (report.status === 'declined' && report.summary === QUIT) status = 'aborted';
+      else if (report.status === 'aborted') status = 'aborted';
       services.progress.stepFinished(report, performance.now() - started, plan.runbook.budgetMs);
       if (status === 'failed' || status === 'aborted' || status === 'interrupted') break;
     }
@@ -66,8 +66,6 @@ export async function executePlan(plan: Plan, services: ExecuteServices): Promis
   for (const step of plan.steps.slice(reports.length)) reports.push(notRun(step));
   return { status, steps: reports, durationMs: performance.now() - started };
 }
-
-const QUIT = 'operator quit the run here';
 
 async function runStep(plan: Plan, step: PlannedStep, services: ExecuteServices, facts: MutableFacts): Promise<StepReport> {
   const { journal, progress, confirmer, interruption } = services;
@@ -112,12 +110,9 @@ async function runStep(plan: Plan, step: PlannedStep, services: ExecuteServices,
     }
     if (answer === 'no' || answer === 'quit') {
       journal?.append({ type: 'step.declined', step: step.id, answer });
-      return {
-        ...base,
-        blast_radius: blastRadius,
-        status: 'declined',
-        summary: answer === 'quit' ? QUIT : 'declined by the operator; skipped',
-      };
+      return answer === 'quit'
+        ? { ...base, blast_radius: blastRadius, status: 'aborted', summary: 'the operator quit the run here; nothing was done' }
+        : { ...base, blast_radius: blastRadius, status: 'declined', summary: 'declined by the operator; skipped' };
     }
   }
 

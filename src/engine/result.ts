@@ -1,6 +1,16 @@
 import type { Rehearsal } from '../actions/action.js';
 
-export type StepStatus = 'succeeded' | 'warned' | 'failed' | 'skipped' | 'declined' | 'interrupted' | 'planned' | 'not-run' | 'done-before';
+export type StepStatus =
+  | 'succeeded'
+  | 'warned'
+  | 'failed'
+  | 'skipped'
+  | 'declined'
+  | 'aborted'
+  | 'interrupted'
+  | 'planned'
+  | 'not-run'
+  | 'done-before';
 
 export type RunStatus = 'succeeded' | 'failed' | 'aborted' | 'interrupted' | 'planned';
 

@@ -24,7 +24,7 @@ export interface RunOptions {
   /** How to continue this run if it stops early; shown to the operator and in the result. */
   resumeCommand: string;
   /** Set when continuing an earlier attempt of the same run. */
-  resume?: { attempt: number };
+  resume?: { attempt: number; observed: ReadonlyMap<string, unknown> };
 }
 
 /**
@@ -108,6 +108,7 @@ export async function runPlan(options: RunOptions): Promise<RunResult> {
       progress,
       interruption,
       attempt: options.resume?.attempt ?? 1,
+      ...(options.resume ? { observed: options.resume.observed } : {}),
     });
     const durationMs = Math.round(execution.durationMs);
     if (execution.status === 'interrupted') {

@@ -22,6 +22,7 @@ const MARKS: Record<StepStatus, string> = {
   failed: '✗',
   skipped: '-',
   declined: '-',
+  aborted: '■',
   interrupted: '⏸',
   planned: '○',
   'not-run': '·',
@@ -32,6 +33,6 @@ export function statusMark(status: StepStatus, c: ChalkInstance): string {
   const mark = MARKS[status];
   if (status === 'succeeded' || status === 'done-before') return c.green(mark);
   if (status === 'failed') return c.red(mark);
-  if (status === 'warned' || status === 'interrupted' || status === 'declined') return c.yellow(mark);
+  if (status === 'warned' || status === 'interrupted' || status === 'declined' || status === 'aborted') return c.yellow(mark);
   return c.dim(mark);
 }

@@ -27,32 +27,31 @@ export interface UserRouteContext {
 
 /** The user-facing side: calculate TRIMP, and sync (store) a new activity. */
 export function userRoutes(ctx: UserRouteContext): Route[] {
+  /** Both endpoints compute TRIMP for a user first; a failed computation answers for itself. */
+  const computing =
+    (then: (b: TrimpBody, user: UserRow, result: { trimp: number; method: 'average' | 'stream' }) => Reply): Route['handler'] =>
+    async ({ body }) => {
+      const b = (body ?? {}) as TrimpBody;
+      const user = ctx.store.user(b.user_id);
+      const result = await trimpFor(ctx, user, b);
+      return 'failed' in result ? result.failed : then(b, user, result);
+    };
   return [
     {
       method: 'POST',
       pattern: /^\/api\/trimp\/calculate$/,
       admin: false,
-      handler: async ({ body }) => {
-        const b = (body ?? {}) as TrimpBody;
-        const user = ctx.store.user(b.user_id);
-        const result = await trimpFor(ctx, user, b);
-        if ('failed' in result) return result.failed;
-        return {
-          status: 200,
-          body: { success: true, trimp: result.trimp, method: result.method },
-          calculation: { method: result.method, failed: false },
-        };
-      },
+      handler: computing((_b, _user, result) => ({
+        status: 200,
+        body: { success: true, trimp: result.trimp, method: result.method },
+        calculation: { method: result.method, failed: false },
+      })),
     },
     {
       method: 'POST',
       pattern: /^\/api\/activities$/,
       admin: false,
-      handler: async ({ body }) => {
-        const b = (body ?? {}) as TrimpBody;
-        const user = ctx.store.user(b.user_id);
-        const result = await trimpFor(ctx, user, b);
-        if ('failed' in result) return result.failed;
+      handler: computing((b, user, result) => {
         const activityId = ctx.store.insertActivity({
           userId: user.id,
           date: typeof b.date === 'string' ? b.date : new Date().toISOString().slice(0, 19).replace('T', ' '),
@@ -67,7 +66,7 @@ export function userRoutes(ctx: UserRouteContext): Route[] {
           body: { success: true, activity_id: activityId, trimp: result.trimp, method: result.method },
           calculation: { method: result.method, failed: false },
         };
-      },
+      }),
     },
   ];
 }
