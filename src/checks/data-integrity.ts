@@ -83,6 +83,7 @@ export const newDataCanBeCreated: CheckDefinition = {
   title: 'New data can be created',
   run: (ctx) =>
     withDatabase(ctx, async () => {
+      if (ctx.target.dryRun) return skip('a dry run writes nothing, not even a write that is rolled back');
       const db = await ctx.target.openDatabase({ readonly: false });
       const userId = ctx.target.config.sampleUsers.regular;
       let readBack: unknown;

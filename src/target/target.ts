@@ -16,6 +16,8 @@ export interface Target {
   readonly api: AdminApi;
   readonly flags: FlagStore;
   readonly token: Secret | undefined;
+  /** A dry run: every write is refused at the gate. */
+  readonly dryRun: boolean;
   /** What the validation checks accept as normal for this target. */
   readonly thresholds: Thresholds;
   openDatabase(options: OpenOptions): Promise<SqlDatabase>;
@@ -38,6 +40,7 @@ export function connectTarget(config: Config, via: Via, options: { dryRun: boole
     flags,
     token: config.token,
     thresholds: config.thresholds,
+    dryRun: options.dryRun,
     openDatabase,
     close: () => flags.close(),
   };
