@@ -135,7 +135,25 @@ export function createProgram(sink: ResultSink): Command {
     .option('--json', 'full precision as {"trimp", "method"}')
     .action(async (options) => sink(await (await import('./commands/trimp.js')).trimpCommand(options)));
 
+  for (const command of allCommands(program)) acceptConfig(command);
   return program;
+}
+
+function allCommands(command: Command): Command[] {
+  return command.commands.flatMap((sub) => [sub, ...allCommands(sub)]);
+}
+
+/**
+ * Every command accepts --config (scripts pass it uniformly). Commands that do not read the
+ * target still load it, so that a missing or malformed file is reported the same way everywhere.
+ */
+function acceptConfig(command: Command): void {
+  if (command.options.some((option) => option.long === '--config') || command.commands.length > 0) return;
+  command.option('--config <file>', 'config file (validated; this command does not need the target)');
+  command.hook('preAction', async (cmd) => {
+    const file = cmd.opts().config as string | undefined;
+    if (file) (await import('./config/config.js')).loadConfig({ config: file });
+  });
 }
 
 /** Where the target is. Every command that touches it takes these. */

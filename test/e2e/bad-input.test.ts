@@ -26,6 +26,7 @@ describe('bad usage: exit 2, one line, no stack', () => {
     [['flag', '--all', '--via', 'web'], /--via.*(api|choices)/],
     [['nonsense'], /unknown command 'nonsense'/],
     [['flag', '--all', '--config', '/nonexistent/trimp.yaml'], /config file not found: \/nonexistent\/trimp.yaml/],
+    [['runbooks', 'list', '--config', '/nonexistent/trimp.yaml'], /config file not found: \/nonexistent\/trimp.yaml/],
     [['flag', '--all', '--yes', '--via', 'db', '--database', '/nonexistent/training.db', ...state], /database file not found/],
     [['flag', '--all', '--yes', '--token-file', '/nonexistent/token', ...state], /admin token file not found/],
     [['resume', 'no-such-run', ...state], /no journal at/],
