@@ -7,6 +7,7 @@ import { runPlan } from '../engine/run.js';
 import { newRunId } from '../engine/run-id.js';
 import { ExitCode, type ExitCodeValue, usageError } from '../errors.js';
 import { renderPlan } from '../report/plan.js';
+import { writeRunReport } from '../report/run-report.js';
 import { renderRunSummary } from '../report/run-summary.js';
 import { isInteractive, styleFor } from '../report/style.js';
 import { terminalProgress } from '../report/terminal-progress.js';
@@ -74,7 +75,8 @@ export async function runRunbook(request: RunRequest): Promise<{ result: RunResu
       resumeCommand: resumeCommandFor(runId, config.file, options.stateDir ? config.stateDir : undefined),
       ...(request.resume ? { resume: { attempt: request.resume.attempt, observed: request.resume.observed } } : {}),
     });
-    const footer = request.footer?.(result) ?? [];
+    const report = writeRunReport(result, [config.token]);
+    const footer = [...(report ? [`Report: ${report}`] : []), ...(request.footer?.(result) ?? [])];
     if (request.print === false) {
       // The caller reports.
     } else if (output.json) process.stdout.write(`${JSON.stringify(result, null, 2)}\n`);

@@ -1,5 +1,5 @@
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { cli, jsonOf } from '../helpers/cli.js';
 import { sha256, startTestSandbox, type TestSandbox } from '../helpers/sandbox.js';
@@ -56,6 +56,15 @@ describe('flag scenario against the sandbox, through the admin API', () => {
     const answers = verify.evidence!.trimp as { method: string; trimp: number }[];
     expect(answers.map((a) => a.method)).toEqual(['average', 'average', 'average']);
     for (const a of answers) expect(Math.abs(a.trimp - 129.36)).toBeLessThanOrEqual(0.01);
+
+    const report = readFileSync(join(dirname(run.journal!), 'report.md'), 'utf8');
+    expect(report).toMatch(
+      /# Rollback run .*\n[\s\S]*Status: \*\*succeeded\*\*[\s\S]*\| set-flag \| print \| succeeded \|[\s\S]*## Validation[\s\S]*## Post-rollback analysis/,
+    );
+    expect(JSON.parse(readFileSync(join(dirname(run.journal!), 'report.json'), 'utf8'))).toMatchObject({
+      run_id: run.run_id,
+      status: 'succeeded',
+    });
 
     const events = journalEvents(run.journal!);
     const types = (step: string) => events.filter((e) => e.step === step).map((e) => e.type);

@@ -160,9 +160,11 @@ describe('secrets', () => {
     expect(wrong.stdout + wrong.stderr).not.toContain('not-the-token-4f2a');
 
     for (const id of runIds(sandbox.stateDir)) {
-      const text = readFileSync(join(sandbox.stateDir, 'runs', id, 'journal.jsonl'), 'utf8');
-      expect(text).not.toContain(sandbox.token);
-      expect(text).not.toContain('not-the-token-4f2a');
+      for (const file of readdirSync(join(sandbox.stateDir, 'runs', id))) {
+        const text = readFileSync(join(sandbox.stateDir, 'runs', id, file), 'utf8');
+        expect(text, file).not.toContain(sandbox.token);
+        expect(text, file).not.toContain('not-the-token-4f2a');
+      }
     }
     for (const name of readdirSync(sandbox.logsDir)) expect(readFileSync(join(sandbox.logsDir, name), 'utf8')).not.toContain(sandbox.token);
     expect(statSync(sandbox.tokenFile).mode & 0o777).toBe(0o600);

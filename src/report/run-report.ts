@@ -1,0 +1,59 @@
+import { writeFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { redact, type Secret } from '../config/secret.js';
+import type { RunResult } from '../engine/result.js';
+import { againstBudget, formatMs } from './format.js';
+
+/** The seed's "Post-Rollback Analysis" questions, left for the team to answer in the report. */
+const ANALYSIS_QUESTIONS = [
+  'What was the root cause of the issue?',
+  'Could the issue have been prevented?',
+  'Was the rollback procedure effective?',
+  'What improvements can be made?',
+  'How can we prevent similar issues?',
+];
+
+/**
+ * Beside the journal, every real run leaves report.json (the result as --json prints it) and
+ * report.md (for the incident channel and the post-mortem). Returns the Markdown path.
+ */
+export function writeRunReport(result: RunResult, secrets: readonly (Secret | undefined)[]): string | undefined {
+  if (!result.journal) return undefined;
+  const dir = dirname(result.journal);
+  writeFileSync(join(dir, 'report.json'), redact(`${JSON.stringify(result, null, 2)}\n`, secrets), { mode: 0o600 });
+  const path = join(dir, 'report.md');
+  writeFileSync(path, redact(renderMarkdown(result), secrets), { mode: 0o600 });
+  return path;
+}
+
+export function renderMarkdown(result: RunResult): string {
+  const cell = (value: string) => value.replace(/\|/g, '\\|').replace(/\n/g, ' ');
+  const lines = [
+    `# Rollback run ${result.run_id}`,
+    '',
+    `- Runbook: \`${result.runbook}\` (${result.runbook_file}), via ${result.via}`,
+    `- Status: **${result.status}**`,
+    `- Started ${result.started_at}, finished ${result.finished_at}`,
+    `- Time to execute: ${againstBudget(result.duration_ms, result.budget_ms)}`,
+    ...(result.resume_command ? [`- Resume with: \`${result.resume_command}\``] : []),
+    '',
+    '## Steps',
+    '',
+    '| step | kind | status | duration | result |',
+    '|---|---|---|---|---|',
+    ...result.steps.map(
+      (s) => `| ${s.id} | ${s.rehearsal} | ${s.status} | ${s.duration_ms ? formatMs(s.duration_ms) : ''} | ${cell(s.summary)} |`,
+    ),
+  ];
+  const before = result.steps.find((s) => s.action === 'flag.assess')?.evidence?.system_metrics;
+  const checks = result.steps.find((s) => s.action === 'validate')?.evidence?.checks as
+    | { name: string; status: string; summary: string }[]
+    | undefined;
+  if (before) lines.push('', '## Metrics before', '', '```json', JSON.stringify(before, null, 2), '```');
+  if (checks) {
+    lines.push('', '## Validation', '', '| check | status | result |', '|---|---|---|');
+    for (const c of checks) lines.push(`| ${c.name} | ${c.status} | ${cell(c.summary)} |`);
+  }
+  lines.push('', '## Post-rollback analysis', '', ...ANALYSIS_QUESTIONS.flatMap((q) => [`### ${q}`, '', '_to be answered_', '']));
+  return `${lines.join('\n')}\n`;
+}
