@@ -11,12 +11,3 @@ export interface Progress {
   /** Stops any spinner before a prompt or a child process writes to the terminal. */
   pause(): void;
 }
-
-export const silentProgress: Progress = {
-  stepStarted() {},
-  stepDetail() {},
-  stepFinished() {},
-  note() {},
-  warn() {},
-  pause() {},
-};
