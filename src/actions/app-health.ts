@@ -1,18 +1,16 @@
 import { z } from 'zod';
+import type { CheckResult } from '../checks/check.js';
+import { appResponsive } from '../checks/system-health.js';
 import { apiUrl } from '../target/admin-api.js';
-import { defineAction } from './action.js';
-import { whenAppReachable } from './app-reachability.js';
+import { defineAction, type OutcomeStatus } from './action.js';
 import { appRequirement } from './params.js';
 
 const params = z.object({ app: appRequirement }).strict();
 type Params = z.output<typeof params>;
 
-interface HealthBody {
-  status?: string;
-  version?: string;
-  database_connection_status?: string;
-}
+const OUTCOME: Record<CheckResult['status'], OutcomeStatus> = { pass: 'succeeded', warn: 'warned', fail: 'failed', skip: 'warned' };
 
+/** The seed's "check system health" step: the same check as validation's `app-responsive`. */
 export const appHealth = defineAction<Params>({
   name: 'app.health',
   description: 'GET /health: the app answers 200 with status "healthy".',
@@ -21,26 +19,21 @@ export const appHealth = defineAction<Params>({
   params,
   describe: (_params, info) => [{ kind: 'http', text: `GET ${apiUrl(info.baseUrl, 'health')}` }],
   async run({ app }, ctx) {
-    const warnings: string[] = [];
-    const started = performance.now();
-    const response = await whenAppReachable(app, warnings, 'health check', () => ctx.target.api.get('health', { signal: ctx.signal }));
-    if (!response) return { status: 'warned', summary: 'not checked: the app is unreachable', warnings };
-    const latencyMs = Math.round(performance.now() - started);
-    const body = (response.body ?? {}) as HealthBody;
-    const evidence = {
-      http_status: response.status,
-      status: body.status,
-      version: body.version,
-      database: body.database_connection_status,
-      latency_ms: latencyMs,
-    };
-    if (response.status !== 200 || body.status !== 'healthy') {
-      return { status: 'failed', summary: `health answered HTTP ${response.status}, status ${String(body.status)}`, evidence };
-    }
+    const result = await appResponsive.run({
+      target: ctx.target,
+      thresholds: ctx.target.thresholds,
+      since: ctx.run.startedAt,
+      changedAt: ctx.run.lastChangeAt,
+      baseline: undefined,
+      app,
+      signal: ctx.signal,
+    });
+    const summary = result.remedy && result.status !== 'pass' ? `${result.summary} (${result.remedy})` : result.summary;
     return {
-      status: 'succeeded',
-      summary: `healthy (HTTP 200 in ${latencyMs} ms${body.version ? `, version ${body.version}` : ''})`,
-      evidence,
+      status: OUTCOME[result.status],
+      summary,
+      ...(result.evidence ? { evidence: result.evidence } : {}),
+      ...(result.status === 'skip' ? { warnings: [result.summary] } : {}),
     };
   },
 });
