@@ -1,6 +1,6 @@
-import { open, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { z } from 'zod';
+import { tailLines } from '../checks/system-health.js';
 import { messageOf } from '../errors.js';
 import { describeState, USER_TYPES } from '../target/user-types.js';
 import { defineAction } from './action.js';
@@ -25,7 +25,12 @@ export const flagAssess = defineAction<Params>({
     const [metrics, feedback, log] = await Promise.all([
       optional(() => ctx.target.api.getOk<{ performance_metrics?: { system_metrics?: unknown } }>('api/admin/trimp-performance-metrics')),
       optional(() => ctx.target.api.getOk<unknown>('api/admin/feedback/summary')),
-      optional(() => tail(join(ctx.target.config.logsDir, 'trimp_calculation.log'), log_lines)),
+      optional(async () => {
+        const path = join(ctx.target.config.logsDir, 'trimp_calculation.log');
+        const lines = await tailLines(path, 64 * 1024);
+        if (lines === undefined) throw new Error(`no log at ${path}`);
+        return lines.slice(-log_lines);
+      }),
     ]);
     const evidence = {
       flag,
@@ -46,19 +51,5 @@ async function optional<T>(read: () => Promise<T>): Promise<Optional<T>> {
     return { ok: true, value: await read() };
   } catch (error) {
     return { ok: false, reason: messageOf(error) };
-  }
-}
-
-/** The last `count` lines of a file, reading at most its last 64 KiB. */
-async function tail(path: string, count: number): Promise<string[]> {
-  const size = (await stat(path)).size;
-  const length = Math.min(size, 64 * 1024);
-  const handle = await open(path, 'r');
-  try {
-    const buffer = Buffer.alloc(length);
-    await handle.read(buffer, 0, length, size - length);
-    return buffer.toString('utf8').split('\n').filter(Boolean).slice(-count);
-  } finally {
-    await handle.close();
   }
 }
