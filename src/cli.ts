@@ -7,11 +7,25 @@ import type { CommandResult } from './commands/run-runbook.js';
  */
 export type ResultSink = (result: CommandResult) => void;
 
+const JSON_HELP = 'print one JSON document on stdout (progress stays on stderr)';
+
+const SETTINGS = `
+Settings (flags > environment > config file > the seed's defaults):
+  config file  --config FILE, TRIMP_ROLLBACK_CONFIG, or ./trimp-rollback.yaml if present;
+               without one, the seed's defaults: http://localhost:8080, ./training_data.db, ./app/logs
+  state        --state-dir, TRIMP_ROLLBACK_STATE_DIR, state_dir in the config, or
+               $XDG_STATE_HOME/trimp-rollback (default ~/.local/state/trimp-rollback):
+               runs/<run_id>/journal.jsonl, report.md, report.json, and the lock
+  admin token  TRIMP_ADMIN_TOKEN, TRIMP_ADMIN_TOKEN_FILE, --token-file FILE or target.token_file
+               (never on the command line)`;
+
 const EXIT_CODES = `
 Exit codes:
   0  success            1  a step or check failed       2  bad usage or bad input
-  3  declined/aborted, or a confirmation was needed without a terminal (add --yes)
-  4  another run holds the lock          interrupted (Ctrl-C): ends by SIGINT (130)`;
+  3  declined or aborted by the operator, or a confirmation was needed without a terminal (add --yes)
+  4  another run holds the lock          130  interrupted (Ctrl-C): ends by SIGINT`;
+
+const examples = (...lines: string[]) => `\nExamples:\n${lines.map((line) => `  ${line}`).join('\n')}`;
 
 export function createProgram(sink: ResultSink): Command {
   const program = new Command('trimp-rollback')
@@ -20,119 +34,178 @@ export function createProgram(sink: ResultSink): Command {
     .showSuggestionAfterError(true)
     // `flag restore --config X`: options after a subcommand belong to the subcommand.
     .enablePositionalOptions()
-    .addHelpText('after', EXIT_CODES);
+    .addHelpText(
+      'after',
+      `${examples(
+        'trimp-rollback rehearse                      # a game day against a throwaway sandbox',
+        'trimp-rollback flag --all --dry-run          # what the flag rollback would do, checks run for real',
+        'trimp-rollback flag --all --reason "errors"  # the flag rollback, asking before each change',
+      )}\n${SETTINGS}\n${EXIT_CODES}`,
+    );
 
   const flag = withRun(withTarget(program.command('flag')))
-    .description('Scenario 1: set enhanced_trimp_calculation off (or on) per user type, verify, check health.')
+    .description('Scenario 1: set enhanced_trimp_calculation off (or on) per user type, verify it, check health.')
     .option('--all', 'every user type (admin, beta, regular)')
     .option('--user-type <types>', 'comma-separated user types, e.g. beta,regular')
     .option('--enable', 'roll forward: turn the flag on instead of off')
     .option('--flag <name>', 'the flag to set', 'enhanced_trimp_calculation')
     .enablePositionalOptions()
+    .addHelpText(
+      'after',
+      examples(
+        'trimp-rollback flag --all --dry-run',
+        'trimp-rollback flag --user-type beta,regular --reason "error spike"',
+        'trimp-rollback flag --all --via db --database training_data.db --yes   # the app is down',
+      ),
+    )
     .action(async (options) => sink(await (await import('./commands/flag.js')).flagCommand(options)));
 
-  withRun(withTarget(flag.command('restore')))
-    .description('Put back exactly the per-type states recorded before an earlier run.')
-    .requiredOption('--run <run_id>', 'the run whose earlier states to restore')
+  withRetarget(withRun(withTarget(flag.command('restore'))))
+    .description("Put back the per-type states an earlier run recorded before it changed them, on that run's target.")
+    .requiredOption('--run <run_id>', 'the run whose earlier states to restore (required)')
+    .addHelpText('after', examples('trimp-rollback flag restore --run 20261129T031502.123Z-flag-3f9a'))
     .action(async (options) => sink(await (await import('./commands/flag-restore.js')).flagRestoreCommand(options.run, options)));
 
   withRun(withTarget(program.command('run')))
     .description('Run any runbook, built in (by id) or from a file.')
     .argument('<runbook>', 'a built-in runbook id or a path to a .yaml file')
     .option('--input <name=value...>', 'a runbook input (JSON values are parsed: --input states=\'{"beta":false}\')')
+    .addHelpText(
+      'after',
+      examples('trimp-rollback run flag --input states=\'{"regular":false}\' --dry-run', 'trimp-rollback run ./my-runbook.yaml --yes'),
+    )
     .action(async (runbook, options) => sink(await (await import('./commands/run.js')).runCommand(runbook, options)));
 
-  withRun(withTarget(program.command('resume')))
-    .description('Continue an interrupted or failed run; a step that started but did not finish is re-checked first.')
-    .argument('[run_id]', 'the run to resume (default: the newest unfinished one)')
+  withRetarget(withRun(withTarget(program.command('resume'))))
+    .description(
+      "Continue an interrupted or failed run on that run's own target; a step that started but did not finish is re-checked first.",
+    )
+    .argument('[run_id]', 'the run to resume (default: the newest unfinished one, unless a later run changed the same system)')
+    .addHelpText('after', examples('trimp-rollback resume', 'trimp-rollback resume 20261129T031502.123Z-flag-3f9a --yes'))
     .action(async (runId, options) => sink(await (await import('./commands/resume.js')).resumeCommand(runId, options)));
 
+  const runs = program.command('runs').description('List the runs in the state directory.');
+  withTarget(runs.command('list'))
+    .description('List the runs in the state directory: status, runbook, target, age, reason.')
+    .option('--json', JSON_HELP)
+    .action(async (options) => sink(await (await import('./commands/runs.js')).runsList(options)));
+
   withTarget(program.command('validate'))
-    .description("The seed's post-rollback checklist as named checks (pass / warn / fail / skip); exit 1 if any fails.")
+    .description("Run the seed's post-rollback checklist as named checks (pass / warn / fail / skip); exit 1 if any fails.")
     .option('--checks <names>', 'comma-separated check names (default: all)')
     .option('--since <run_id|time>', 'a run (its start, last change and baseline) or an ISO time (default: the newest run)')
-    .addOption(new Option('--via <store>', 'read the flag through the admin API or the database').choices(['api', 'db']).default('api'))
-    .option('--junit <file>', 'also write JUnit XML, one testcase per check')
-    .option('--json', 'one JSON document on stdout')
+    .addOption(new Option('--via <store>', 'read the flag through the admin API or the database (default: api)').choices(['api', 'db']))
+    .option('--settle <duration>', 'wait up to this long (e.g. 30s) for enough user requests to judge errors and latency')
+    .option('--junit <file>', 'also write JUnit XML (mode 0644), one testcase per check')
+    .option('--json', JSON_HELP)
     .option('--no-color', 'no colours')
+    .addHelpText(
+      'after',
+      examples(
+        'trimp-rollback validate',
+        'trimp-rollback validate --since 20261129T031502.123Z-flag-3f9a --junit out.xml --settle 30s',
+        'trimp-rollback validate --checks user-errors,performance --json',
+      ),
+    )
     .action(async (options) => sink(await (await import('./commands/validate.js')).validateCommand(options)));
 
   program
     .command('rehearse')
-    .description(
-      'Game day: per scenario a throwaway sandbox under live traffic, its fault injected, the scenario run for real (--yes), the fault proven gone, timed against the budget.',
-    )
+    .description('Game day: per scenario, a throwaway sandbox under live traffic, its fault injected, the rollback run for real, timed.')
     .argument('[scenarios...]', 'flag, gradual, application, database (default: flag)')
     .option('--all', 'every scenario')
+    .option('--runbook <file>', "rehearse your own runbook against the scenario's fault (one scenario)")
     .option('--db-from <file>', 'start each sandbox from a copy of this database')
-    .option('--json', 'one JSON document on stdout')
+    .option('--json', JSON_HELP)
     .option('--no-color', 'no colours or spinners')
-    .option('--keep', 'keep the sandbox directories afterwards')
+    .option('--keep', 'keep the sandbox directories afterwards (and say how to stop them)')
+    .addHelpText(
+      'after',
+      examples('trimp-rollback rehearse', 'trimp-rollback rehearse --all --json', 'trimp-rollback rehearse flag --runbook ./staged.yaml'),
+    )
     .action(async (scenarios, options) => sink(await (await import('./commands/rehearse.js')).rehearseCommand(scenarios, options)));
 
-  const runbooks = program.command('runbooks').description('List, show, lint runbooks, or print their JSON Schema.');
+  const runbooks = program.command('runbooks').description('List, show and lint runbooks, or print their JSON Schema.');
   runbooks
     .command('list')
-    .option('--json', 'JSON output')
+    .description('List the built-in runbooks with their budgets and step counts.')
+    .option('--json', JSON_HELP)
     .action(async (options) => sink(await (await import('./commands/runbooks.js')).runbooksList(options)));
   runbooks
     .command('show')
-    .argument('<runbook>', 'id or file')
-    .option('--json', 'JSON output')
+    .description('Show a runbook: its use case, inputs and steps, and how each step rehearses.')
+    .argument('<runbook>', 'a built-in runbook id or a path to a .yaml file')
+    .option('--json', JSON_HELP)
     .action(async (id, options) => sink(await (await import('./commands/runbooks.js')).runbooksShow(id, options)));
   runbooks
     .command('lint')
+    .description('Check runbook files; every problem as file:line:col, exit 2 if any.')
     .argument('[files...]', 'runbook files (default: the built-in runbooks)')
-    .option('--json', 'JSON output')
+    .option('--json', JSON_HELP)
     .action(async (files, options) => sink(await (await import('./commands/runbooks.js')).runbooksLint(files, options)));
   runbooks
     .command('schema')
-    .description('JSON Schema of runbook files, for editors')
+    .description('Print the JSON Schema of runbook files, for editors.')
     .action(async () => sink(await (await import('./commands/runbooks.js')).runbooksSchema()));
 
   const sandbox = program.command('sandbox').description('The reference TRIMP app, for rehearsals and tests.');
   const sandboxCommand = (name: string, description: string) =>
-    sandbox.command(name).description(description).requiredOption('--dir <dir>', 'the sandbox directory').option('--json', 'JSON output');
-  sandboxCommand('start', 'start a sandbox (creating its database, token and app checkout if the directory has none)')
+    sandbox
+      .command(name)
+      .description(description)
+      .requiredOption('--dir <dir>', 'the sandbox directory (required)')
+      .option('--json', JSON_HELP);
+  sandboxCommand('start', 'Start a sandbox (creating its database, token and app checkout if the directory has none).')
     .option('--port <port>', 'loopback port (default: a free one)')
-    .option('--users <n>', 'users in a new database')
-    .option('--activities <n>', 'activities in a new database')
-    .option('--traffic <rate>', 'simulated user requests per second (TRIMP calculations and activity syncs)')
+    .option('--users <n>', 'users in a new database (default 20)')
+    .option('--activities <n>', 'activities in a new database (default 3000)')
+    .option('--traffic <rate>', 'simulated user requests per second (default 0)')
+    .addHelpText(
+      'after',
+      examples('trimp-rollback sandbox start --dir /tmp/sb --traffic 40', 'trimp-rollback flag --all --config /tmp/sb/trimp-rollback.yaml'),
+    )
     .action(async (options) => sink(await (await import('./commands/sandbox.js')).sandboxStart(options)));
-  sandboxCommand('seed', 'create the database at scale before starting (e.g. --activities 1000000)')
+  sandboxCommand('seed', 'Create the database at scale before starting it (e.g. --activities 1000000).')
     .option('--users <n>', 'users', '200')
     .option('--activities <n>', 'activities', '100000')
     .option('--force', 'replace an existing database')
     .action(async (options) => sink(await (await import('./commands/sandbox.js')).sandboxSeed(options)));
-  sandboxCommand('stop', 'stop the sandbox (by its recorded PID, checked)').action(async (options) =>
+  sandboxCommand('stop', 'Stop the sandbox (by its recorded PID, checked to be this sandbox).').action(async (options) =>
     sink(await (await import('./commands/sandbox.js')).sandboxStop(options)),
   );
-  sandboxCommand('status', 'is it running, where, with which faults').action(async (options) =>
+  sandboxCommand('status', 'Say whether it runs, where, and with which faults; exit 1 when it does not run.').action(async (options) =>
     sink(await (await import('./commands/sandbox.js')).sandboxStatusCommand(options)),
   );
-  sandboxCommand('break', 'inject a fault: trimp-errors, slow, corrupt-db, bad-deploy, crash')
+  sandboxCommand('break', 'Inject a fault: trimp-errors, slow, corrupt-db, bad-deploy or crash.')
     .argument('<fault>', 'the fault')
     .option('--share <fraction>', 'trimp-errors: share of enhanced calculations that fail (default 0.5)')
     .option('--ms <ms>', 'slow: added latency of enhanced calculations (default 400)')
     .option('--defect <kind>', 'bad-deploy: health (fails /health, default) or trimp (wrong TRIMP)')
     .action(async (fault, options) => sink(await (await import('./commands/sandbox.js')).sandboxBreak(fault, options)));
-  sandboxCommand('heal', 'clear one fault, or all of them')
+  sandboxCommand('heal', 'Clear one fault, or all of them.')
     .argument('[fault]', 'the fault (default: all)')
     .action(async (fault, options) => sink(await (await import('./commands/sandbox.js')).sandboxHeal(fault, options)));
 
   program
     .command('trimp')
-    .description("Banister TRIMP from an average heart rate or a stream file (the public app's constants by default).")
-    .requiredOption('--duration <minutes>', 'moving time in minutes')
-    .option('--avg-hr <bpm>', 'average heart rate')
-    .requiredOption('--resting-hr <bpm>', 'resting heart rate')
-    .requiredOption('--max-hr <bpm>', 'maximum heart rate')
-    .requiredOption('--sex <sex>', 'male or female')
-    .option('--stream <file>', 'a JSON array of heart-rate samples (the enhanced method)')
+    .description("Compute Banister TRIMP from an average heart rate or a stream file, with the public app's constants.")
+    .requiredOption('--duration <minutes>', 'moving time in minutes (required)')
+    .option('--avg-hr <bpm>', 'average heart rate (the average method)')
+    .option('--stream <file>', 'a JSON array of heart-rate samples (the enhanced method, as the app computes it)')
+    .requiredOption('--resting-hr <bpm>', 'resting heart rate (required)')
+    .requiredOption('--max-hr <bpm>', 'maximum heart rate (required)')
+    .requiredOption('--sex <sex>', 'male or female (required)')
     .addOption(
       new Option('--constants <set>', 'app: 0.64 for both sexes; literature: 0.86 for women').choices(['app', 'literature']).default('app'),
     )
-    .option('--json', 'full precision as {"trimp", "method"}')
+    .option('--json', 'print {"trimp", "method", ...} at full precision')
+    .addHelpText(
+      'after',
+      examples(
+        'trimp-rollback trimp --duration 60 --avg-hr 150 --resting-hr 50 --max-hr 180 --sex male   # 129.36',
+        'trimp-rollback trimp --duration 47.5 --stream hr.json --resting-hr 55 --max-hr 190 --sex female --json',
+      ),
+    )
     .action(async (options) => sink(await (await import('./commands/trimp.js')).trimpCommand(options)));
 
   for (const command of allCommands(program)) acceptConfig(command);
@@ -159,10 +232,10 @@ function acceptConfig(command: Command): void {
 /** Where the target is. Every command that touches it takes these. */
 function withTarget(command: Command): Command {
   return command
-    .option('--config <file>', 'config file (or TRIMP_ROLLBACK_CONFIG; default ./trimp-rollback.yaml if present)')
+    .option('--config <file>', 'config file (default: TRIMP_ROLLBACK_CONFIG, or ./trimp-rollback.yaml if present)')
     .option('--base-url <url>', 'the app (default http://localhost:8080)')
-    .option('--database <file>', 'the SQLite database (default training_data.db)')
-    .option('--state-dir <dir>', 'where runs and the lock live')
+    .option('--database <file>', 'the SQLite database (default ./training_data.db)')
+    .option('--state-dir <dir>', 'where runs and the lock live (default ~/.local/state/trimp-rollback)')
     .option('--token-file <file>', 'a file holding the admin token (or TRIMP_ADMIN_TOKEN)');
 }
 
@@ -172,8 +245,14 @@ function withRun(command: Command): Command {
     .option('--dry-run', 'run the read-only checks for real and show exactly what each change would do')
     .option('-y, --yes', 'confirm every step (needed without a terminal)')
     .option('--reason <text>', 'why: journaled with the run')
-    .addOption(new Option('--via <store>', 'reach the flag through the admin API or the database').choices(['api', 'db']).default('api'))
-    .option('--force-unlock', 'take over a stale lock (needs --reason)')
-    .option('--json', 'one JSON document on stdout')
+    .addOption(new Option('--via <store>', 'reach the flag through the admin API or the database (default: api)').choices(['api', 'db']))
+    .option('--settle <duration>', 'let validation wait up to this long (e.g. 30s) for enough user requests after the change')
+    .option('--force-unlock', 'take over a stale or unreadable lock (needs --reason)')
+    .option('--json', JSON_HELP)
     .option('--no-color', 'no colours or spinners');
+}
+
+/** resume and restore act on the earlier run's target; moving them elsewhere is explicit. */
+function withRetarget(command: Command): Command {
+  return command.option('--retarget', "act on the target named on the command line instead of the run's own (needs --reason)");
 }

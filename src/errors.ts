@@ -37,3 +37,42 @@ export function isTrimpError(error: unknown): error is TrimpError {
 export function messageOf(error: unknown): string {
   return error instanceof Error ? error.message : String(error);
 }
+
+const FS_PROBLEMS: Record<string, { what: string; remedy: string; exitCode?: ExitCodeValue }> = {
+  EACCES: { what: 'permission denied', remedy: 'fix its permissions, or choose another directory (--state-dir)' },
+  EPERM: { what: 'operation not permitted', remedy: 'fix its permissions, or choose another directory (--state-dir)' },
+  EROFS: { what: 'read-only file system', remedy: 'choose a writable directory (--state-dir, or state_dir in the config)' },
+  ENOTDIR: { what: 'a part of the path is a file, not a directory', remedy: 'check the path' },
+  EISDIR: { what: 'is a directory, not a file', remedy: 'check the path' },
+  EEXIST: { what: 'already exists and is in the way', remedy: 'move it away, or choose another path' },
+  ENAMETOOLONG: { what: 'the path is too long', remedy: 'choose a shorter path' },
+  ENOENT: { what: 'no such file or directory', remedy: 'check the path' },
+  ELOOP: { what: 'too many symbolic links', remedy: 'check the path' },
+  ENOSPC: { what: 'disk full', remedy: 'free space on that file system, then try again', exitCode: ExitCode.failed },
+  EDQUOT: { what: 'disk quota exceeded', remedy: 'free space or raise the quota, then try again', exitCode: ExitCode.failed },
+  EIO: { what: 'input/output error', remedy: 'check the disk', exitCode: ExitCode.failed },
+  EMFILE: { what: 'too many open files', remedy: 'raise the limit (ulimit -n), then try again', exitCode: ExitCode.failed },
+};
+
+/**
+ * A file-system failure as one line naming the path and what to do. A path that cannot be used
+ * as given is bad input (exit 2); a disk that fails or fills up is a failure (exit 1).
+ */
+export function fileSystemError(error: unknown, doing: string, kind: 'usage' | 'failure' = 'usage'): TrimpError {
+  if (error instanceof TrimpError) return error;
+  const errno = error as NodeJS.ErrnoException;
+  const problem = errno?.code ? FS_PROBLEMS[errno.code] : undefined;
+  if (!problem)
+    return new TrimpError('filesystem', `${doing}: ${messageOf(error)}`, { exitCode: kind === 'usage' ? ExitCode.usage : ExitCode.failed });
+  const where = errno.path ? `${errno.path}: ` : '';
+  return new TrimpError('filesystem', `${doing}: ${where}${problem.what} (${errno.code})`, {
+    exitCode: problem.exitCode ?? (kind === 'usage' ? ExitCode.usage : ExitCode.failed),
+    remedy: problem.remedy,
+  });
+}
+
+/** Whether an unknown error is a file-system errno that `fileSystemError` can describe. */
+export function isFileSystemError(error: unknown): boolean {
+  const code = (error as NodeJS.ErrnoException | undefined)?.code;
+  return typeof code === 'string' && code in FS_PROBLEMS;
+}

@@ -1,7 +1,9 @@
-import { CommanderError } from 'commander';
+import { type Command, CommanderError } from 'commander';
 import { createProgram } from './cli.js';
 import type { CommandResult } from './commands/run-runbook.js';
-import { ExitCode, isTrimpError } from './errors.js';
+import { ExitCode, fileSystemError, isFileSystemError, isTrimpError, type TrimpError } from './errors.js';
+import { guardStdStreams, toJson } from './report/output.js';
+import { commandPath, unknownSubcommand } from './usage.js';
 
 /**
  * Parse, run, map errors to exit codes. The only place that decides how the process ends: it
@@ -9,6 +11,8 @@ import { ExitCode, isTrimpError } from './errors.js';
  * interruption, ends by SIGINT so that a calling shell stops as well.
  */
 export async function main(argv: string[]): Promise<void> {
+  // Before anything is written: secrets are redacted and a closed pipe is survived from here on.
+  guardStdStreams();
   const outcome = await run(argv);
   if (outcome.interrupted) {
     // End by the signal itself (shells see 130 for Ctrl-C) so that a calling loop stops too.
@@ -26,13 +30,16 @@ async function run(argv: string[]): Promise<CommandResult> {
   const program = createProgram((r) => {
     result = r;
   });
-  program.exitOverride();
-  program.configureOutput({ outputError: (text, write) => write(`trimp-rollback: ${text.replace(/^error: /, '').trim()} (see --help)\n`) });
-  for (const command of program.commands) {
+  const help = `${commandPath(program, argv.slice(2))} --help`;
+  const each = (command: Command): void => {
     command.exitOverride();
-    for (const sub of command.commands) sub.exitOverride();
-  }
+    command.configureOutput({ outputError: (text, write) => write(`trimp-rollback: ${oneLine(text)} — see ${help}\n`) });
+    for (const sub of command.commands) each(sub);
+  };
+  each(program);
   try {
+    const typo = unknownSubcommand(program, argv.slice(2));
+    if (typo) throw typo;
     await program.parseAsync(argv);
     return result;
   } catch (error) {
@@ -40,19 +47,35 @@ async function run(argv: string[]): Promise<CommandResult> {
       const quiet = ['commander.helpDisplayed', 'commander.version', 'commander.help'].includes(error.code);
       return { exitCode: quiet ? ExitCode.ok : ExitCode.usage };
     }
-    if (isTrimpError(error)) {
-      const line = error.remedy ? `${error.message} — ${error.remedy}` : error.message;
-      process.stderr.write(`trimp-rollback: ${line}\n`);
-      if (argv.includes('--json')) {
-        process.stdout.write(
-          `${JSON.stringify({ error: { code: error.code, message: error.message, remedy: error.remedy ?? null }, exit_code: error.exitCode })}\n`,
-        );
-      }
-      return { exitCode: error.exitCode };
-    }
+    if (isTrimpError(error)) return report(error, argv);
+    if (isFileSystemError(error)) return report(fileSystemError(error, 'a file could not be used'), argv);
     process.stderr.write(
       `trimp-rollback: internal error (this is a bug, please report it):\n${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`,
     );
     return { exitCode: ExitCode.failed };
   }
+}
+
+function report(error: TrimpError, argv: string[]): CommandResult {
+  const line = error.remedy ? `${error.message} — ${error.remedy}` : error.message;
+  process.stderr.write(`trimp-rollback: ${line}\n`);
+  if (argv.includes('--json')) {
+    process.stdout.write(
+      `${toJson({ error: { code: error.code, message: error.message, remedy: error.remedy ?? null }, exit_code: error.exitCode }, 0)}\n`,
+    );
+  }
+  return { exitCode: error.exitCode };
+}
+
+/**
+ * Commander's errors in the tool's own style: one line, with what to do. Its "(Did you mean
+ * --x?)" suggestion stays on the same line.
+ */
+function oneLine(text: string): string {
+  const lines = text
+    .replace(/^error: /, '')
+    .split('\n')
+    .map((l) => l.trim())
+    .filter(Boolean);
+  return lines.join(' ');
 }

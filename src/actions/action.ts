@@ -37,6 +37,8 @@ export interface RunFacts {
   startedAt: Date;
   /** When the last changing step finished. */
   lastChangeAt: Date | undefined;
+  /** How long validation may wait for enough user traffic after the change (--settle). */
+  settleMs: number;
   /** Facts journaled by earlier steps (such as the baseline), by name. */
   observed: ReadonlyMap<string, unknown>;
 }
@@ -45,7 +47,10 @@ export interface ActionContext {
   target: Target;
   info: TargetInfo;
   run: RunFacts;
-  /** Aborted when the operator presses Ctrl-C; long waits stop on it, writes finish. */
+  /**
+   * Aborted when the operator presses Ctrl-C. Only waits stop on it; HTTP calls and writes
+   * finish (within their own timeouts), so that the step in flight ends in a known state.
+   */
   signal: AbortSignal;
   /** Journals a fact (such as the state before a change) before the step acts on it. */
   observe(name: string, data: unknown): void;

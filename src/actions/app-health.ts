@@ -26,7 +26,9 @@ export const appHealth = defineAction<Params>({
       changedAt: ctx.run.lastChangeAt,
       baseline: undefined,
       app,
-      signal: ctx.signal,
+      settleMs: 0,
+      // Not the run's interrupt signal: a Ctrl-C lets this call finish (within its own timeout).
+      signal: AbortSignal.timeout(ctx.target.thresholds.checkTimeoutMs),
     });
     const summary = result.remedy && result.status !== 'pass' ? `${result.summary} (${result.remedy})` : result.summary;
     return {

@@ -38,7 +38,9 @@ export const flagSet = defineAction<Params>({
   },
   async run({ flag, states }, ctx) {
     const before = await ctx.target.flags.read(flag);
-    ctx.observe('flag_states_before', { flag, states: before });
+    // Journaled (and fsynced) before the first write: `flag restore` puts these back, even if
+    // the run dies between two types' writes.
+    ctx.observe('flag_states_before', { flag, states: before, targets: states });
     for (const [userType, enabled] of targets(states)) {
       ctx.progress(`${userType} → ${enabled ? 'enabled' : 'disabled'}`);
       await ctx.target.flags.set(flag, userType, enabled, ctx.info.actor);

@@ -34,6 +34,7 @@ export const validate = defineAction<Params>({
       changedAt: ctx.run.lastChangeAt,
       baseline: baseline && !('unavailable' in baseline) ? baseline : undefined,
       app,
+      settleMs: ctx.run.settleMs,
     });
     const failed = reports.filter((r) => r.status === 'fail');
     const warned = reports.filter((r) => r.status === 'warn');

@@ -35,12 +35,22 @@ export interface AppTrimpAnswer {
   problem?: string;
 }
 
-/** Asks the app to calculate TRIMP for a user and checks both the method and the value. */
+/** Asks the app to calculate TRIMP for a user and checks the answer, the method and the value. */
 export async function checkAppTrimp(api: AdminApi, userId: number, flagEnabled: boolean): Promise<AppTrimpAnswer> {
   const expectedMethod = flagEnabled ? 'stream' : 'average';
   const expectedTrimp = expectedReferenceTrimp(expectedMethod);
-  const body = await api.postOk<{ trimp?: unknown; method?: unknown }>('api/trimp/calculate', { user_id: userId, ...REFERENCE_REQUEST });
+  const response = await api.post('api/trimp/calculate', { user_id: userId, ...REFERENCE_REQUEST });
+  const body = (response.body ?? {}) as { trimp?: unknown; method?: unknown };
   const base = { userId, expectedMethod, method: body.method, trimp: body.trimp, expectedTrimp } as const;
+  if (response.status !== 200) {
+    return {
+      ...base,
+      method: undefined,
+      trimp: undefined,
+      ok: false,
+      problem: `user ${userId}: the calculation answered HTTP ${response.status}`,
+    };
+  }
   if (body.method !== expectedMethod) {
     return { ...base, ok: false, problem: `user ${userId}: the app used the ${String(body.method)} method, expected ${expectedMethod}` };
   }
@@ -52,4 +62,9 @@ export async function checkAppTrimp(api: AdminApi, userId: number, flagEnabled: 
     };
   }
   return { ...base, ok: true };
+}
+
+/** Several calculations for one user: a fault that hits a share of requests shows in a sample. */
+export async function sampleAppTrimp(api: AdminApi, userId: number, flagEnabled: boolean, samples: number): Promise<AppTrimpAnswer[]> {
+  return Promise.all(Array.from({ length: samples }, () => checkAppTrimp(api, userId, flagEnabled)));
 }

@@ -27,6 +27,10 @@ export interface Thresholds {
   storedSample: number;
   /** The error-rate window after the last change, at least this long. */
   minErrorWindowS: number;
+  /** User requests since the change below which error rate and latency are not judged. */
+  minRequests: number;
+  /** Reference calculations asked of the app per user type. */
+  trimpSamples: number;
 }
 
 export const DEFAULT_THRESHOLDS: Thresholds = {
@@ -42,6 +46,8 @@ export const DEFAULT_THRESHOLDS: Thresholds = {
   loadPerCoreMax: 2,
   storedSample: 200,
   minErrorWindowS: 0,
+  minRequests: 50,
+  trimpSamples: 10,
 };
 
 export interface CheckContext {
@@ -54,6 +60,8 @@ export interface CheckContext {
   baseline: Baseline | undefined;
   /** "optional": the app may be down (the flag was set through the database); its checks skip. */
   app: 'required' | 'optional';
+  /** How long checks that judge user traffic may wait for enough of it after the change. */
+  settleMs: number;
   signal: AbortSignal;
 }
 

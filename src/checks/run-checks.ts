@@ -18,15 +18,17 @@ export async function runChecks(checks: CheckDefinition[], ctx: Omit<CheckContex
       const started = performance.now();
       const controller = new AbortController();
       let timer: NodeJS.Timeout | undefined;
+      // A check may wait (--settle) for user traffic; its own timeout starts after that.
+      const limitMs = ctx.thresholds.checkTimeoutMs + ctx.settleMs;
       const timeout = new Promise<CheckResult>((resolve) => {
         timer = setTimeout(() => {
           controller.abort();
           resolve({
             status: 'fail',
-            summary: `no result within ${ctx.thresholds.checkTimeoutMs} ms`,
+            summary: `no result within ${limitMs} ms`,
             remedy: 'the check hung: look at what it reads (the app, the database, the logs)',
           });
-        }, ctx.thresholds.checkTimeoutMs);
+        }, limitMs);
       });
       const result = await Promise.race([
         check

@@ -4,7 +4,7 @@ import { banisterAverage, roundTrimp } from '../trimp/banister.js';
 import { REFERENCE_VECTORS } from '../trimp/reference-vectors.js';
 import { banisterStream } from '../trimp/stream.js';
 import { withApp, withDatabase } from './app-access.js';
-import { checkAppTrimp } from './app-trimp.js';
+import { sampleAppTrimp } from './app-trimp.js';
 import { type CheckContext, type CheckDefinition, fail, pass, warn } from './check.js';
 
 export const usersCanReach: CheckDefinition = {
@@ -53,7 +53,10 @@ export const trimpReference: CheckDefinition = {
   },
 };
 
-/** (b) The app's own answer for each user type, against the method the flag selects for it now. */
+/**
+ * (b) The app's own answer for each user type, against the method the flag selects for it now:
+ * several calculations per type (a fault that fails a share of requests shows in a sample).
+ */
 export const trimpAppAnswer: CheckDefinition = {
   name: 'trimp-app-answer',
   group: 'user-experience',
@@ -61,18 +64,45 @@ export const trimpAppAnswer: CheckDefinition = {
   run: (ctx) =>
     withApp(ctx, async () => {
       const states = await ctx.target.flags.read(ENHANCED_TRIMP_FLAG);
-      const answers = await Promise.all(
-        USER_TYPES.map((type) => checkAppTrimp(ctx.target.api, ctx.target.config.sampleUsers[type], states[type] ?? false)),
+      const n = ctx.thresholds.trimpSamples;
+      const perType = await Promise.all(
+        USER_TYPES.map(async (type) => {
+          const userId = ctx.target.config.sampleUsers[type];
+          return { type, userId, answers: await sampleAppTrimp(ctx.target.api, userId, states[type] ?? false, n) };
+        }),
       );
-      const wrong = answers.filter((a) => !a.ok);
-      const evidence = { flag: states, answers };
-      if (wrong.length > 0)
+      const problems = perType.flatMap(({ type, answers }) => {
+        const wrong = answers.filter((a) => !a.ok);
+        return wrong.length
+          ? [`${type}: ${wrong.length} of ${answers.length} wrong (${[...new Set(wrong.map((a) => a.problem))].join('; ')})`]
+          : [];
+      });
+      const evidence = {
+        flag: states,
+        samples_per_type: n,
+        answers: perType.map(({ type, userId, answers }) => ({
+          type,
+          user_id: userId,
+          ok: answers.filter((a) => a.ok).length,
+          wrong: answers.filter((a) => !a.ok).length,
+          first: answers[0],
+        })),
+      };
+      if (problems.length > 0)
         return fail(
-          wrong.map((a) => a.problem).join('; '),
+          problems.join('; '),
           'the app does not compute what the flag says: check the deployed version and the flag store',
           evidence,
         );
-      return pass(answers.map((a) => `user ${a.userId}: ${String(a.method)} ${String(a.trimp)}`).join(', '), evidence);
+      return pass(
+        perType
+          .map(
+            ({ userId, answers }) =>
+              `user ${userId}: ${String(answers[0]?.method)} ${String(answers[0]?.trimp)} (${answers.length} of ${answers.length})`,
+          )
+          .join(', '),
+        evidence,
+      );
     }),
 };
 
@@ -156,18 +186,43 @@ function recompute(row: StoredRow): number | undefined {
   return roundTrimp(banisterAverage({ ...profile, avgHr: row.avg_heart_rate }));
 }
 
-interface SystemMetrics {
+interface Figures {
   requests: number;
   errors: number;
   error_rate: number;
-  window_seconds: number;
   latency_ms: { p50: number; p95: number; p99: number };
 }
 
+interface SystemMetrics extends Figures {
+  window_seconds: number;
+  /** Figures per user type, when the app gives them. */
+  per_user_type?: Record<string, Figures>;
+}
+
+interface Traffic {
+  metrics: SystemMetrics;
+  /** Why the traffic is not yet enough to call the result a pass; undefined when it is. */
+  shortfall: string | undefined;
+}
+
 /**
- * The metrics over a window that starts at the last change (waiting first if the configured
- * minimum window has not passed), so errors from before the rollback do not count against it.
+ * User traffic since the last change (waiting first if the configured minimum window has not
+ * passed), so errors from before the rollback do not count against it. With --settle the check
+ * waits, up to that long, for the minimum number of user requests.
  */
+async function trafficSinceChange(ctx: CheckContext): Promise<Traffic> {
+  const deadline = Date.now() + ctx.settleMs;
+  for (;;) {
+    const metrics = await metricsSinceChange(ctx);
+    const shortfall =
+      metrics.requests < ctx.thresholds.minRequests
+        ? `not enough evidence yet: ${metrics.requests} user request(s) since the change, ${ctx.thresholds.minRequests} needed`
+        : undefined;
+    if (!shortfall || Date.now() >= deadline) return { metrics, shortfall };
+    await sleep(Math.min(1000, deadline - Date.now()), undefined, { signal: ctx.signal });
+  }
+}
+
 async function metricsSinceChange(ctx: CheckContext): Promise<SystemMetrics> {
   let windowS = 60;
   if (ctx.changedAt) {
@@ -178,12 +233,21 @@ async function metricsSinceChange(ctx: CheckContext): Promise<SystemMetrics> {
   }
   const body = await ctx.target.api.getOk<{ performance_metrics: { system_metrics: SystemMetrics } }>(
     `api/admin/trimp-performance-metrics?window=${windowS.toFixed(2)}`,
-    {
-      signal: ctx.signal,
-    },
+    { signal: ctx.signal },
   );
   return body.performance_metrics.system_metrics;
 }
+
+/** Every user type's slice (not only the ones the run changed), or the whole when the app gives none. */
+function slices(m: SystemMetrics): [string, Figures][] {
+  if (!m.per_user_type) return [['all users', m]];
+  return USER_TYPES.map((type): [string, Figures] => [
+    type,
+    m.per_user_type?.[type] ?? { requests: 0, errors: 0, error_rate: 0, latency_ms: { p50: 0, p95: 0, p99: 0 } },
+  ]);
+}
+
+const MORE_EVIDENCE = 'run validate again once users have been active, or let the step wait for them: --settle 30s';
 
 export const noUserErrors: CheckDefinition = {
   name: 'user-errors',
@@ -191,12 +255,27 @@ export const noUserErrors: CheckDefinition = {
   title: 'No user-facing errors',
   run: (ctx) =>
     withApp(ctx, async () => {
-      const m = await metricsSinceChange(ctx);
-      const evidence = { window_seconds: m.window_seconds, requests: m.requests, errors: m.errors, error_rate: m.error_rate };
-      const text = `${m.errors} errors in ${m.requests} requests over ${m.window_seconds} s (${(m.error_rate * 100).toFixed(1)}%)`;
+      const { metrics: m, shortfall } = await trafficSinceChange(ctx);
+      const parts = slices(m);
+      const evidence = {
+        window_seconds: m.window_seconds,
+        requests: m.requests,
+        errors: m.errors,
+        error_rate: m.error_rate,
+        min_requests: ctx.thresholds.minRequests,
+        per_user_type: Object.fromEntries(
+          parts.map(([type, f]) => [type, { requests: f.requests, errors: f.errors, error_rate: f.error_rate }]),
+        ),
+      };
+      const perType = parts.map(([type, f]) => `${type} ${f.errors}/${f.requests}`).join(', ');
+      const text = `${m.errors} errors in ${m.requests} user requests over ${m.window_seconds} s (${(m.error_rate * 100).toFixed(1)}%; ${perType})`;
       const remedy = 'see error.log; if the enhanced method fails, roll the flag back for the affected users';
-      if (m.error_rate >= ctx.thresholds.errorRateFail) return fail(text, remedy, evidence);
-      if (m.error_rate >= ctx.thresholds.errorRateWarn) return warn(text, remedy, evidence);
+      // Errors seen are evidence enough to fail; a pass needs enough requests.
+      const failing = parts.filter(([, f]) => f.requests > 0 && f.error_rate >= ctx.thresholds.errorRateFail).map(([type]) => type);
+      if (failing.length > 0) return fail(`${text}: too many errors for ${failing.join(', ')}`, remedy, evidence);
+      if (shortfall) return warn(`${shortfall} (${text})`, MORE_EVIDENCE, evidence);
+      const warning = parts.filter(([, f]) => f.requests > 0 && f.error_rate >= ctx.thresholds.errorRateWarn).map(([type]) => type);
+      if (warning.length > 0) return warn(`${text}: errors for ${warning.join(', ')}`, remedy, evidence);
       return pass(text, evidence);
     }),
 };
@@ -207,18 +286,31 @@ export const performanceAcceptable: CheckDefinition = {
   title: 'Performance is acceptable',
   run: (ctx) =>
     withApp(ctx, async () => {
-      const m = await metricsSinceChange(ctx);
-      const { p95, p99 } = m.latency_ms;
-      const evidence = { window_seconds: m.window_seconds, ...m.latency_ms };
-      const text = `p95 ${p95} ms, p99 ${p99} ms over ${m.window_seconds} s`;
-      if (p95 > ctx.thresholds.latencyP95Ms)
+      const { metrics: m, shortfall } = await trafficSinceChange(ctx);
+      const parts = slices(m);
+      const evidence = {
+        window_seconds: m.window_seconds,
+        requests: m.requests,
+        ...m.latency_ms,
+        per_user_type: Object.fromEntries(parts.map(([type, f]) => [type, { requests: f.requests, ...f.latency_ms }])),
+      };
+      const perType = parts.map(([type, f]) => `${type} p95 ${f.latency_ms.p95} ms`).join(', ');
+      const text = `p95 ${m.latency_ms.p95} ms, p99 ${m.latency_ms.p99} ms over ${m.requests} user requests in ${m.window_seconds} s (${perType})`;
+      const slow = parts.filter(([, f]) => f.requests > 0 && f.latency_ms.p95 > ctx.thresholds.latencyP95Ms).map(([type]) => type);
+      if (slow.length > 0)
         return fail(
-          `${text} (p95 limit ${ctx.thresholds.latencyP95Ms} ms)`,
+          `${text}: p95 above ${ctx.thresholds.latencyP95Ms} ms for ${slow.join(', ')}`,
           "a performance degradation: the flag rollback is the seed's remedy",
           evidence,
         );
-      if (p99 > ctx.thresholds.latencyP99Ms)
-        return warn(`${text} (p99 limit ${ctx.thresholds.latencyP99Ms} ms)`, 'watch the latency; check host load', evidence);
+      if (shortfall) return warn(`${shortfall} (${text})`, MORE_EVIDENCE, evidence);
+      const tail = parts.filter(([, f]) => f.requests > 0 && f.latency_ms.p99 > ctx.thresholds.latencyP99Ms).map(([type]) => type);
+      if (tail.length > 0)
+        return warn(
+          `${text}: p99 above ${ctx.thresholds.latencyP99Ms} ms for ${tail.join(', ')}`,
+          'watch the latency; check host load',
+          evidence,
+        );
       return pass(text, evidence);
     }),
 };

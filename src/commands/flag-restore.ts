@@ -1,35 +1,97 @@
-import { loadConfig } from '../config/config.js';
-import { journalPath, readJournal, type StampedEvent } from '../engine/journal.js';
+import type { Config } from '../config/config.js';
+import { readJournal } from '../engine/journal.js';
+import type { StampedEvent } from '../engine/journal-events.js';
+import type { RunResult } from '../engine/result.js';
 import { usageError } from '../errors.js';
 import { type FlagStates, USER_TYPES } from '../target/user-types.js';
-import { runStartedOf } from './run-history.js';
+import { restoreCommand } from './printed-commands.js';
+import { loadRun } from './run-history.js';
 import { type CommandResult, type RunCommandOptions, runRunbook } from './run-runbook.js';
+import { configForRun } from './run-target.js';
+
+/** What `flag.set` journals before its first write: the states it found and those it will set. */
+interface FlagStatesBefore {
+  flag: string;
+  states: FlagStates;
+  targets?: FlagStates;
+}
+
+/**
+ * The states to put back: for each user type any `flag.set` step of the run set, the state it
+ * had before the run first touched it (the earliest observation wins, over every attempt).
+ * Undefined when the run changed nothing that can be put back.
+ */
+export function restorableStates(events: StampedEvent[]): { flag: string; states: FlagStates } | undefined {
+  const observations = events.flatMap((event) =>
+    event.type === 'step.observed' && event.name === 'flag_states_before' ? [event.data as FlagStatesBefore] : [],
+  );
+  const flags = [...new Set(observations.map((o) => o.flag))];
+  if (flags.length === 0) return undefined;
+  if (flags.length > 1)
+    throw usageError('restore-ambiguous', `the run set ${flags.length} flags (${flags.join(', ')}); restore puts back one flag`);
+  const states: FlagStates = {};
+  let changes = false;
+  for (const observation of observations) {
+    // Journals of earlier versions recorded no targets: then every type read is a candidate.
+    const targets = observation.targets ?? observation.states;
+    for (const type of USER_TYPES) {
+      if (targets[type] === undefined || observation.states[type] === undefined || type in states) continue;
+      states[type] = observation.states[type];
+      if (targets[type] !== observation.states[type]) changes = true;
+    }
+  }
+  return changes ? { flag: flags[0] as string, states } : undefined;
+}
+
+/** The Undo line: only for a real run that changed a flag state it can put back. */
+export function flagUndo(result: RunResult, config: Config): string | null {
+  if (result.dry_run || !result.journal) return null;
+  let events: StampedEvent[];
+  try {
+    events = readJournal(result.journal).events;
+    if (!restorableStates(events)) return null;
+  } catch {
+    return null;
+  }
+  const invocation = [...events].reverse().flatMap((e) => (e.type === 'run.started' || e.type === 'run.resumed' ? [e.invocation] : []))[0];
+  return restoreCommand(
+    result.run_id,
+    invocation ?? {
+      config: config.file ?? null,
+      state_dir: config.stateDir,
+      token_file: null,
+      base_url: null,
+      database: null,
+      via: result.via,
+      yes: false,
+    },
+  );
+}
 
 /**
  * `trimp-rollback flag restore --run RUN_ID`: put back exactly the per-type states that run
- * recorded before it changed anything (its first observation, even if it was resumed).
+ * recorded before it changed them, on the system that run acted on.
  */
 export async function flagRestoreCommand(sourceRunId: string, options: RunCommandOptions): Promise<CommandResult> {
-  const config = loadConfig(options);
-  const events = readJournal(journalPath(config.stateDir, sourceRunId));
-  const started = runStartedOf(sourceRunId, events);
-  const observed = events.find(
-    (event): event is Extract<StampedEvent, { type: 'step.observed' }> =>
-      event.type === 'step.observed' && event.name === 'flag_states_before',
-  );
-  if (!observed) throw usageError('nothing-to-restore', `run ${sourceRunId} changed no flag (it recorded no state before a change)`);
-  const { flag, states: before } = observed.data as { flag: string; states: FlagStates };
-  const touched = (started.inputs.states ?? {}) as FlagStates;
-  const restore: FlagStates = {};
-  for (const type of USER_TYPES) if (touched[type] !== undefined && before[type] !== undefined) restore[type] = before[type];
-  if (Object.keys(restore).length === 0)
-    throw usageError('nothing-to-restore', `run ${sourceRunId} recorded no earlier state for the types it set`);
-
-  process.stderr.write(`Restoring ${flag} to the states recorded before run ${sourceRunId}: ${JSON.stringify(restore)}\n`);
+  const { loadConfig } = await import('../config/config.js');
+  const source = loadRun(loadConfig(options).stateDir, sourceRunId);
+  const restore = restorableStates(source.events);
+  if (!restore) {
+    throw usageError(
+      'nothing-to-restore',
+      `run ${sourceRunId} recorded no flag state that it changed`,
+      'it set no flag, or every type already had the state it set; see trimp-rollback runs list',
+    );
+  }
+  const choice = configForRun(source, options, `flag restore --run ${sourceRunId}`);
+  for (const note of choice.notes) process.stderr.write(`note: ${note}\n`);
+  process.stderr.write(`Restoring ${restore.flag} to the states recorded before run ${sourceRunId}: ${JSON.stringify(restore.states)}\n`);
   const { command } = await runRunbook({
     runbook: 'flag',
-    inputs: { flag, states: restore, app: options.via === 'db' ? 'optional' : 'required' },
-    options: { ...options, reason: options.reason ?? `restore flag states from run ${sourceRunId}` },
+    inputs: { flag: restore.flag, states: restore.states, app: choice.via === 'db' ? 'optional' : 'required' },
+    options: { ...options, via: choice.via, reason: options.reason ?? `restore flag states from run ${sourceRunId}` },
+    config: choice.config,
+    undo: flagUndo,
   });
   return command;
 }

@@ -1,6 +1,6 @@
-import type { RunResult } from '../engine/result.js';
 import { usageError } from '../errors.js';
 import { ENHANCED_TRIMP_FLAG, type FlagStates, isUserType, USER_TYPES, type UserType } from '../target/user-types.js';
+import { flagUndo } from './flag-restore.js';
 import { type CommandResult, type RunCommandOptions, runRunbook } from './run-runbook.js';
 
 export interface FlagOptions extends RunCommandOptions {
@@ -18,7 +18,7 @@ export async function flagCommand(options: FlagOptions): Promise<CommandResult> 
     runbook: 'flag',
     inputs: { flag: options.flag ?? ENHANCED_TRIMP_FLAG, states, app: options.via === 'db' ? 'optional' : 'required' },
     options,
-    footer: undoHint,
+    undo: flagUndo,
   });
   return command;
 }
@@ -41,9 +41,4 @@ export function selectedTypes(options: { all?: boolean; userType?: string }): Us
     );
   }
   return USER_TYPES.filter((type) => names.includes(type));
-}
-
-export function undoHint(result: RunResult): string[] {
-  const changed = result.steps.some((step) => step.action === 'flag.set' && (step.status === 'succeeded' || step.status === 'warned'));
-  return !result.dry_run && changed ? [`Undo: trimp-rollback flag restore --run ${result.run_id}`] : [];
 }

@@ -1,12 +1,14 @@
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { Secret } from '../config/secret.js';
+import { Interruption } from '../engine/interrupt.js';
 import type { RunResult } from '../engine/result.js';
 import { ExitCode, messageOf, usageError } from '../errors.js';
 import { formatMs } from '../report/format.js';
-import { startSandbox, stopSandbox } from '../sandbox/control.js';
+import { toJson } from '../report/output.js';
+import { killSandboxNow, startSandbox, stopSandbox } from '../sandbox/control.js';
 import { breakSandbox } from '../sandbox/fault-control.js';
 import type { FaultName } from '../sandbox/faults.js';
 import { AdminApi } from '../target/admin-api.js';
@@ -37,7 +39,12 @@ export interface RehearseOptions {
   keep?: boolean;
   all?: boolean;
   dbFrom?: string;
+  /** The operator's own runbook, rehearsed against the scenario's fault instead of the built-in one. */
+  runbook?: string;
 }
+
+/** How long the in-run validation may wait for enough user traffic after the change. */
+const SETTLE = '5s';
 
 export interface ScoreRow {
   scenario: string;
@@ -65,25 +72,36 @@ export async function rehearseCommand(names: string[], options: RehearseOptions)
   for (const name of scenarios) {
     if (!GAME_DAYS[name]) throw usageError('rehearse-unknown', `unknown scenario "${name}"; scenarios: ${SCENARIOS.join(', ')}`);
   }
+  if (options.runbook && scenarios.length !== 1) throw usageError('rehearse-usage', '--runbook rehearses one scenario: name it');
+  if (options.runbook && !existsSync(options.runbook)) throw usageError('runbook-missing', `runbook file not found: ${options.runbook}`);
+
+  // One Ctrl-C handler for the whole game day: the first stops after the step in flight and
+  // tears the sandbox down; a second kills the sandbox at once and removes its directory.
+  const interruption = new Interruption((message) => process.stderr.write(`${message}\n`)).install();
   const rows: ScoreRow[] = [];
-  for (const name of scenarios) {
-    const row = await rehearse(name, GAME_DAYS[name] as GameDay, options);
-    rows.push(row);
-    if (row.run_status === 'interrupted') break;
+  try {
+    for (const name of scenarios) {
+      if (interruption.requested) break;
+      const row = await rehearse(name, GAME_DAYS[name] as GameDay, options, interruption);
+      rows.push(row);
+    }
+  } finally {
+    interruption.dispose();
   }
   if (options.json) {
     const count = (status: ScoreRow['status']) => rows.filter((r) => r.status === status).length;
     process.stdout.write(
-      `${JSON.stringify({ scenarios: rows, passed: count('passed'), failed: count('failed'), unavailable: count('unavailable') }, null, 2)}\n`,
+      `${toJson({ scenarios: rows, passed: count('passed'), failed: count('failed'), unavailable: count('unavailable'), interrupted: interruption.requested })}\n`,
     );
   } else {
     process.stdout.write(renderScorecard(rows));
   }
-  if (rows.some((r) => r.run_status === 'interrupted')) return { exitCode: ExitCode.failed, interrupted: true };
-  return { exitCode: rows.some((r) => r.status === 'failed') ? ExitCode.failed : ExitCode.ok };
+  if (interruption.requested) return { exitCode: ExitCode.failed, interrupted: true };
+  // A scenario that could not be rehearsed is not a pass.
+  return { exitCode: rows.every((r) => r.status === 'passed') ? ExitCode.ok : ExitCode.failed };
 }
 
-async function rehearse(name: string, gameDay: GameDay, options: RehearseOptions): Promise<ScoreRow> {
+async function rehearse(name: string, gameDay: GameDay, options: RehearseOptions, interruption: Interruption): Promise<ScoreRow> {
   const row: ScoreRow = {
     scenario: name,
     fault: gameDay.fault,
@@ -97,30 +115,38 @@ async function rehearse(name: string, gameDay: GameDay, options: RehearseOptions
     proof: null,
     note: null,
   };
-  if (!gameDay.runbook) {
-    row.note = `the ${name} scenario has no runbook yet; not rehearsed`;
+  const runbook = options.runbook ?? gameDay.runbook;
+  if (!runbook) {
+    row.note = `the ${name} scenario has no runbook yet: not rehearsed, and not a pass`;
     return row;
   }
   const dir = mkdtempSync(join(tmpdir(), `trimp-gameday-${name}-`));
   process.stderr.write(`\n== Game day: ${name} (fault: ${gameDay.fault}) in ${dir}\n`);
+  const forget = interruption.onHardStop(() => {
+    killSandboxNow(dir);
+    if (!options.keep) rmSync(dir, { recursive: true, force: true });
+  });
   try {
     const sandbox = await startSandbox(dir, { traffic: TRAFFIC_PER_SECOND, ...(options.dbFrom ? { dbFrom: options.dbFrom } : {}) });
     const api = new AdminApi(sandbox.base_url, new Secret(readFileSync(sandbox.token_file, 'utf8').trim(), 'sandbox token'), 5000);
     await breakSandbox(dir, gameDay.fault);
-    const before = await waitForErrors(api);
+    const before = await waitForErrors(api, interruption.signal);
     row.symptom_before = before.text;
     process.stderr.write(`Symptom: ${before.text}\n`);
 
+    if (interruption.requested) throw new Error('interrupted before the rollback ran');
     const { result } = await runRunbook({
-      runbook: gameDay.runbook,
-      inputs: gameDay.inputs,
+      runbook,
+      inputs: options.runbook ? {} : gameDay.inputs,
       options: {
         config: sandbox.config,
         yes: true,
         reason: `game day: ${name} against ${gameDay.fault}`,
         json: options.json ?? false,
         color: options.color ?? true,
+        settle: SETTLE,
       },
+      interruption,
       print: !options.json,
       footer: () => [
         options.keep
@@ -136,18 +162,23 @@ async function rehearse(name: string, gameDay: GameDay, options: RehearseOptions
       run: result,
     });
 
+    if (result.status === 'interrupted') throw new Error('interrupted during the rollback');
     // Proof: a fresh window of live traffic after the run shows no errors.
-    await sleep(PROOF_WINDOW_S * 1000 + 300);
+    await sleep(PROOF_WINDOW_S * 1000 + 300, undefined, { signal: interruption.signal });
     const after = await errorsInWindow(api);
     row.fault_gone = after.errors === 0 && after.requests > 0;
     row.proof = after.text;
     row.status = result.status === 'succeeded' && result.within_budget && row.fault_gone ? 'passed' : 'failed';
   } catch (error) {
     row.status = 'failed';
-    row.note = messageOf(error);
+    row.note = interruption.requested ? 'interrupted: the game day was stopped and torn down' : messageOf(error);
   } finally {
+    forget();
     await stopSandbox(dir);
-    if (!options.keep) rmSync(dir, { recursive: true, force: true });
+    if (options.keep) {
+      const how = `trimp-rollback sandbox stop --dir ${dir}; rm -rf ${dir}`;
+      row.note = [row.note, `kept in ${dir} (stopped; remove it with: ${how})`].filter(Boolean).join('; ');
+    } else rmSync(dir, { recursive: true, force: true });
   }
   return row;
 }
@@ -171,10 +202,10 @@ async function errorsInWindow(api: AdminApi): Promise<Window> {
 }
 
 /** Waits (up to 10 s) until live traffic shows the fault, so the rehearsal starts from a real incident. */
-async function waitForErrors(api: AdminApi): Promise<Window> {
+async function waitForErrors(api: AdminApi, signal: AbortSignal): Promise<Window> {
   let last: Window = { errors: 0, requests: 0, text: 'no traffic seen' };
-  for (let i = 0; i < 40; i++) {
-    await sleep(250);
+  for (let i = 0; i < 40 && !signal.aborted; i++) {
+    await sleep(250, undefined, { signal }).catch(() => undefined);
     try {
       last = await errorsInWindow(api);
       if (last.errors > 0 && last.requests > 0) return last;

@@ -1,49 +1,85 @@
 import { loadConfig } from '../config/config.js';
-import { journalPath, listRunIds, readJournal } from '../engine/journal.js';
 import { usageError } from '../errors.js';
 import { lintRunbookFile } from '../runbook/load.js';
-import { undoHint } from './flag.js';
-import { attemptsOf, finalStatus, observedFacts, runStartedOf, stepHistory } from './run-history.js';
+import { flagUndo } from './flag-restore.js';
+import {
+  changedSomething,
+  loadRun,
+  loadRuns,
+  observedFacts,
+  RESUMABLE,
+  type RunRecord,
+  sameTarget,
+  startedAt,
+  stepHistory,
+} from './run-history.js';
 import { type CommandResult, type RunCommandOptions, runRunbook } from './run-runbook.js';
+import { configForRun } from './run-target.js';
 
 /**
- * `trimp-rollback resume [run_id]`: continue an interrupted or failed run. Finished steps are
- * not repeated; a step that started and never ended is re-checked against the world.
+ * `trimp-rollback resume [run_id]`: continue an interrupted or failed run, on the system that
+ * run acted on. Finished steps are not repeated; a step that started and never ended is
+ * re-checked against the world.
  */
 export async function resumeCommand(runIdArg: string | undefined, options: RunCommandOptions): Promise<CommandResult> {
-  const config = loadConfig(options);
-  const runId = runIdArg ?? newestUnfinished(config.stateDir);
-  const events = readJournal(journalPath(config.stateDir, runId));
-  const started = runStartedOf(runId, events);
-  const status = finalStatus(events);
-  if (status === 'succeeded') throw usageError('run-finished', `run ${runId} already succeeded; there is nothing to resume`);
+  const stateDir = loadConfig(options).stateDir;
+  const run = runIdArg ? loadRun(stateDir, runIdArg) : pickRunToResume(stateDir);
+  if (run.status === 'succeeded') throw usageError('run-finished', `run ${run.id} already succeeded; there is nothing to resume`);
+  if (run.status === 'running')
+    throw usageError('run-running', `run ${run.id} is running now (its process is alive)`, 'wait for it, or stop it first');
+  if (!RESUMABLE.includes(run.status)) {
+    throw usageError(
+      'run-final',
+      `run ${run.id} ended as ${run.status} by the operator's choice; it is not resumed`,
+      'start a new run instead',
+    );
+  }
 
-  const current = lintRunbookFile(started.runbook.file);
-  if (!current.ok || current.runbook.hash !== started.runbook.hash) {
+  const current = lintRunbookFile(run.started.runbook.file);
+  if (!current.ok || current.runbook.hash !== run.started.runbook.hash) {
     throw usageError(
       'runbook-changed',
-      `runbook ${started.runbook.file} changed since run ${runId} started`,
+      `runbook ${run.started.runbook.file} changed since run ${run.id} started`,
       'resuming would run different steps; start a new run instead',
     );
   }
+  const choice = configForRun(run, options, `resume ${run.id}`);
+  for (const note of choice.notes) process.stderr.write(`note: ${note}\n`);
   const { command } = await runRunbook({
-    runbook: started.runbook.file,
-    inputs: started.inputs,
-    options: {
-      ...options,
-      via: started.via === 'db' ? 'db' : 'api',
-      ...(options.config || !started.config_file ? {} : { config: started.config_file }),
+    runbook: run.started.runbook.file,
+    inputs: run.started.inputs,
+    options: { ...options, via: choice.via },
+    config: choice.config,
+    resume: {
+      runId: run.id,
+      attempt: run.attempts + 1,
+      history: stepHistory(run.events),
+      observed: observedFacts(run.events),
+      ...(choice.retargeted ? { retargeted: choice.retargeted } : {}),
     },
-    resume: { runId, attempt: attemptsOf(events) + 1, history: stepHistory(events), observed: observedFacts(events) },
-    footer: undoHint,
+    undo: flagUndo,
   });
   return command;
 }
 
-function newestUnfinished(stateDir: string): string {
-  const ids = listRunIds(stateDir).reverse();
-  for (const id of ids) {
-    if (finalStatus(readJournal(journalPath(stateDir, id))) !== 'succeeded') return id;
+/**
+ * With no id: the newest run that stopped before its end. Refused when a later run acted on the
+ * same system: resuming the older one would undo what the later one did.
+ */
+function pickRunToResume(stateDir: string): RunRecord {
+  const { runs } = loadRuns(stateDir);
+  const candidates = runs.filter((run) => RESUMABLE.includes(run.status));
+  const newest = candidates.at(-1);
+  if (!newest)
+    throw usageError('nothing-to-resume', `no interrupted or failed run in ${stateDir}`, 'see them all: trimp-rollback runs list');
+  const later = runs.filter((run) => startedAt(run) > startedAt(newest) && sameTarget(run.target, newest.target) && changedSomething(run));
+  if (later.length > 0) {
+    const list = [newest, ...later].map((run) => `${run.id} (${run.status})`).join(', ');
+    throw usageError(
+      'resume-ambiguous',
+      `the newest unfinished run, ${newest.id}, was followed by ${later.length === 1 ? 'a run' : `${later.length} runs`} that changed the same system: ${list}`,
+      `resuming it could undo what came after; if that is what you want, name it: trimp-rollback resume ${newest.id}`,
+    );
   }
-  throw usageError('nothing-to-resume', `no interrupted or failed run in ${stateDir}`, 'name a run: trimp-rollback resume RUN_ID');
+  return loadRun(stateDir, newest.id);
 }

@@ -1,14 +1,63 @@
-import type { StampedEvent } from '../engine/journal.js';
+import { readFileSync } from 'node:fs';
+import { actionNamed } from '../actions/index.js';
+import { journalPath, listRunIds, readJournal } from '../engine/journal.js';
+import type { EventOf, Invocation, JournaledTarget, StampedEvent } from '../engine/journal-events.js';
+import { isProcessAlive } from '../engine/lock.js';
 import type { StepHistory } from '../engine/plan.js';
 import { FINISHED_STEP_STATUSES } from '../engine/result.js';
+import { runIdTime } from '../engine/run-id.js';
 import { usageError } from '../errors.js';
 
-export type RunStarted = Extract<StampedEvent, { type: 'run.started' }>;
+export type RunStarted = EventOf<'run.started'>;
 
-export function runStartedOf(runId: string, events: StampedEvent[]): RunStarted {
+/** What a run's journal says about it, read once and validated. */
+export interface RunRecord {
+  id: string;
+  events: StampedEvent[];
+  started: RunStarted;
+  /** succeeded, failed, declined, aborted, interrupted; running (its process is alive); unfinished (it died). */
+  status: string;
+  /** The target it acts on now: the one it started with, or the last it was moved to. */
+  target: JournaledTarget;
+  invocation: Invocation | undefined;
+  attempts: number;
+}
+
+/** Reads a run's journal; anything the reader skipped is said on stderr. */
+export function loadRun(stateDir: string, runId: string, note: (text: string) => void = stderrNote): RunRecord {
+  const { events, notes } = readJournal(journalPath(stateDir, runId));
+  for (const text of notes) note(text);
   const started = events.find((event): event is RunStarted => event.type === 'run.started');
-  if (!started) throw usageError('journal-invalid', `the journal of run ${runId} has no run.started event`);
-  return started;
+  if (!started)
+    throw usageError('journal-invalid', `the journal of run ${runId} has no run.started event`, 'it is not a run this tool can use');
+  let target = started.target;
+  let invocation = started.invocation;
+  for (const event of events) {
+    if (event.type === 'run.retargeted') target = event.to;
+    if (event.type === 'run.resumed') {
+      if (event.target) target = event.target;
+      if (event.invocation) invocation = event.invocation;
+    }
+  }
+  return { id: runId, events, started, status: statusOf(events), target, invocation, attempts: attemptsOf(events) };
+}
+
+function stderrNote(text: string): void {
+  process.stderr.write(`note: ${text}\n`);
+}
+
+/** Every run in the state directory, oldest first; unreadable journals are reported, not fatal. */
+export function loadRuns(stateDir: string): { runs: RunRecord[]; damaged: { id: string; problem: string }[] } {
+  const runs: RunRecord[] = [];
+  const damaged: { id: string; problem: string }[] = [];
+  for (const id of listRunIds(stateDir)) {
+    try {
+      runs.push(loadRun(stateDir, id, () => {}));
+    } catch (error) {
+      damaged.push({ id, problem: error instanceof Error ? error.message : String(error) });
+    }
+  }
+  return { runs, damaged };
 }
 
 /** What each step got to, over every attempt of the run. */
@@ -23,16 +72,28 @@ export function stepHistory(events: StampedEvent[]): Map<string, StepHistory> {
   return history;
 }
 
-/** The run's last word: its final status, or undefined when it never said (it crashed). */
-export function finalStatus(events: StampedEvent[]): string | undefined {
+/** The run's last word: its final status; else whether its process still runs. */
+function statusOf(events: StampedEvent[]): string {
   for (let i = events.length - 1; i >= 0; i--) {
     const event = events[i] as StampedEvent;
     if (event.type === 'run.finished') return event.status;
     if (event.type === 'run.interrupted') return 'interrupted';
-    if (event.type === 'run.resumed' || event.type === 'run.started') return undefined;
+    if (event.type === 'run.resumed' || event.type === 'run.started') return isRunningProcess(event.pid) ? 'running' : 'unfinished';
   }
-  return undefined;
+  return 'unfinished';
 }
+
+function isRunningProcess(pid: number): boolean {
+  if (pid === process.pid || !isProcessAlive(pid)) return false;
+  try {
+    return readFileSync(`/proc/${pid}/cmdline`, 'utf8').includes('trimp-rollback');
+  } catch {
+    return true;
+  }
+}
+
+/** Runs that `resume` may continue: they stopped before the end, and nobody runs them now. */
+export const RESUMABLE = ['failed', 'interrupted', 'unfinished'];
 
 export function attemptsOf(events: StampedEvent[]): number {
   return events.filter((event) => event.type === 'run.started' || event.type === 'run.resumed').length;
@@ -43,4 +104,28 @@ export function observedFacts(events: StampedEvent[]): Map<string, unknown> {
   const facts = new Map<string, unknown>();
   for (const event of events) if (event.type === 'step.observed' && !facts.has(event.name)) facts.set(event.name, event.data);
   return facts;
+}
+
+/** Whether an action changes the system (it asks first and rehearses by printing). */
+export function isChange(action: string): boolean {
+  try {
+    const definition = actionNamed(action);
+    return definition.confirm && definition.rehearsal === 'print';
+  } catch {
+    return false;
+  }
+}
+
+/** Whether the run started any step that changes the system. */
+export function changedSomething(run: RunRecord): boolean {
+  return run.events.some((event) => event.type === 'step.started' && isChange(event.action));
+}
+
+/** Two runs act on the same system when they name the same app or the same database. */
+export function sameTarget(a: JournaledTarget, b: JournaledTarget): boolean {
+  return a.base_url === b.base_url || a.database === b.database;
+}
+
+export function startedAt(run: RunRecord): Date {
+  return runIdTime(run.id) ?? new Date(run.started.ts);
 }

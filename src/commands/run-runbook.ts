@@ -1,11 +1,14 @@
 import { existsSync } from 'node:fs';
-import { type ConfigFlags, loadConfig } from '../config/config.js';
+import { type Config, type ConfigFlags, loadConfig } from '../config/config.js';
 import { assumeYes, type Confirmer, terminalConfirmer } from '../engine/confirm.js';
+import type { Interruption } from '../engine/interrupt.js';
+import type { JournaledTarget } from '../engine/journal-events.js';
 import { buildPlan, type StepHistory } from '../engine/plan.js';
 import type { RunResult, RunStatus } from '../engine/result.js';
 import { runPlan } from '../engine/run.js';
 import { newRunId } from '../engine/run-id.js';
-import { ExitCode, type ExitCodeValue, usageError } from '../errors.js';
+import { ExitCode, type ExitCodeValue, isTrimpError, messageOf, TrimpError, usageError } from '../errors.js';
+import { toJson } from '../report/output.js';
 import { renderPlan } from '../report/plan.js';
 import { writeRunReport } from '../report/run-report.js';
 import { renderRunSummary } from '../report/run-summary.js';
@@ -13,6 +16,8 @@ import { isInteractive, styleFor } from '../report/style.js';
 import { terminalProgress } from '../report/terminal-progress.js';
 import { loadRunbook } from '../runbook/load.js';
 import { connectTarget, type Via } from '../target/target.js';
+import { parseDurationOption } from './options.js';
+import { invocationOf, resumeCommand } from './printed-commands.js';
 
 export interface RunCommandOptions extends ConfigFlags {
   dryRun?: boolean;
@@ -22,6 +27,8 @@ export interface RunCommandOptions extends ConfigFlags {
   color?: boolean;
   forceUnlock?: boolean;
   via?: Via;
+  settle?: string;
+  retarget?: boolean;
 }
 
 /** What a command hands back to main: an exit code, or "end by SIGINT". */
@@ -31,22 +38,35 @@ export interface RunRequest {
   runbook: string;
   inputs: Record<string, unknown>;
   options: RunCommandOptions;
+  /** The config to use instead of loading one from the options (resume, restore: the run's own target). */
+  config?: Config;
   /** Continuing an earlier attempt: its id, attempt number and what each step got to. */
-  resume?: { runId: string; attempt: number; history: ReadonlyMap<string, StepHistory>; observed: ReadonlyMap<string, unknown> };
-  /** Lines added under the summary, such as the undo command. */
+  resume?: {
+    runId: string;
+    attempt: number;
+    history: ReadonlyMap<string, StepHistory>;
+    observed: ReadonlyMap<string, unknown>;
+    retargeted?: { from: JournaledTarget; reason: string };
+  };
+  /** The command that undoes this run, when the tool can undo it. */
+  undo?: (result: RunResult, config: Config) => string | null;
+  /** Lines added under the summary. */
   footer?: (result: RunResult) => string[];
   /** False when the caller reports the result itself (rehearse). */
   print?: boolean;
+  /** A caller that handles Ctrl-C around the run (a game day) passes its own. */
+  interruption?: Interruption;
 }
 
 /** Load, plan, run and report one runbook. Shared by every scenario command. */
 export async function runRunbook(request: RunRequest): Promise<{ result: RunResult; command: CommandResult }> {
   const { options } = request;
   const output = { json: options.json ?? false, color: options.color ?? true };
-  const config = loadConfig(options);
+  const config = request.config ?? loadConfig(options);
   const runbook = loadRunbook(request.runbook);
   const via: Via = options.via ?? 'api';
   const dryRun = options.dryRun ?? false;
+  const settleMs = options.settle === undefined ? 0 : parseDurationOption('--settle', options.settle, 3_600_000);
   const runId = request.resume?.runId ?? newRunId(runbook.id);
   const plan = buildPlan({
     runbook,
@@ -60,8 +80,11 @@ export async function runRunbook(request: RunRequest): Promise<{ result: RunResu
   if (via === 'db' && !existsSync(config.target.database)) {
     throw usageError('database-missing', `database file not found: ${config.target.database}`, 'check target.database or --database');
   }
+  verifyToken(config, via);
   const err = styleFor(process.stderr, output);
-  process.stderr.write(renderPlan(plan, err));
+  for (const warning of config.warnings) process.stderr.write(err.yellow(`warning: ${warning}\n`));
+  process.stderr.write(renderPlan(plan, err, config));
+  const invocation = invocationOf(config, { via, yes: options.yes ?? false });
   const target = connectTarget(config, via, { dryRun });
   try {
     const result = await runPlan({
@@ -72,19 +95,62 @@ export async function runRunbook(request: RunRequest): Promise<{ result: RunResu
       progress: await terminalProgress(err, isInteractive(output)),
       reason: options.reason ?? null,
       forceUnlock: options.forceUnlock ?? false,
-      resumeCommand: resumeCommandFor(runId, config.file, options.stateDir ? config.stateDir : undefined),
-      ...(request.resume ? { resume: { attempt: request.resume.attempt, observed: request.resume.observed } } : {}),
+      invocation,
+      settleMs,
+      ...(request.interruption ? { interruption: request.interruption } : {}),
+      ...(request.resume
+        ? {
+            resume: {
+              attempt: request.resume.attempt,
+              observed: request.resume.observed,
+              ...(request.resume.retargeted ? { retargeted: request.resume.retargeted } : {}),
+            },
+          }
+        : {}),
+    }).catch((error: unknown) => {
+      // The run stopped because its journal could not be written: say how to continue it.
+      if (isTrimpError(error) && error.code === 'journal-write' && !error.remedy?.includes('resume'))
+        throw new TrimpError(error.code, error.message, {
+          remedy: `free space in ${config.stateDir}, then continue: ${resumeCommand(runId, invocation)}`,
+        });
+      throw error;
     });
-    const report = writeRunReport(result, [config.token]);
-    const footer = [...(report ? [`Report: ${report}`] : []), ...(request.footer?.(result) ?? [])];
+    if (!result.dry_run) {
+      if (result.status === 'failed' || result.status === 'interrupted') result.resume_command = resumeCommand(result.run_id, invocation);
+      result.undo_command = request.undo?.(result, config) ?? null;
+    }
+    const footer = [...reportLines(result), ...(request.footer?.(result) ?? [])];
     if (request.print === false) {
       // The caller reports.
-    } else if (output.json) process.stdout.write(`${JSON.stringify(result, null, 2)}\n`);
+    } else if (output.json) process.stdout.write(`${toJson(result)}\n`);
     else process.stdout.write(renderRunSummary(result, styleFor(process.stdout, output), footer));
     return { result, command: commandResultFor(result.status) };
   } finally {
     await target.close();
   }
+}
+
+/** The report beside the journal; a full disk there is said, and does not undo the run. */
+function reportLines(result: RunResult): string[] {
+  try {
+    const report = writeRunReport(result);
+    return report ? [`Report: ${report}`] : [];
+  } catch (error) {
+    return [`Report: not written (${messageOf(error)})`];
+  }
+}
+
+/**
+ * A missing token is found before the first step, not by a 401 halfway through: the admin API
+ * needs one unless the target says it has none (target.auth: none).
+ */
+function verifyToken(config: Config, via: Via): void {
+  if (via !== 'api' || config.target.auth === 'none' || config.token) return;
+  throw usageError(
+    'token-missing',
+    `no admin token for ${config.target.baseUrl}: none in TRIMP_ADMIN_TOKEN, TRIMP_ADMIN_TOKEN_FILE, --token-file or target.token_file`,
+    'give one of those (a file is best: --token-file FILE), or set target.auth: none if the app has no admin token',
+  );
 }
 
 /** Decided once, before the first step: a terminal asks, --yes confirms, otherwise nobody can. */
@@ -94,13 +160,6 @@ function chooseConfirmer(options: RunCommandOptions): Confirmer | undefined {
   return undefined;
 }
 
-function resumeCommandFor(runId: string, configFile: string | undefined, stateDir: string | undefined): string {
-  const parts = ['trimp-rollback', 'resume', runId];
-  if (configFile) parts.push('--config', configFile);
-  if (stateDir) parts.push('--state-dir', stateDir);
-  return parts.join(' ');
-}
-
 export function commandResultFor(status: RunStatus): CommandResult {
   switch (status) {
     case 'succeeded':
@@ -108,6 +167,7 @@ export function commandResultFor(status: RunStatus): CommandResult {
       return { exitCode: ExitCode.ok };
     case 'failed':
       return { exitCode: ExitCode.failed };
+    case 'declined':
     case 'aborted':
       return { exitCode: ExitCode.declined };
     case 'interrupted':

@@ -1,9 +1,10 @@
 import { usageError } from '../errors.js';
+import { flagUndo } from './flag-restore.js';
 import { type CommandResult, type RunCommandOptions, runRunbook } from './run-runbook.js';
 
 /** `trimp-rollback run RUNBOOK --input name=value ...`: any runbook, built in or a file. */
 export async function runCommand(runbook: string, options: RunCommandOptions & { input?: string[] }): Promise<CommandResult> {
-  const { command } = await runRunbook({ runbook, inputs: parseInputs(options.input ?? []), options });
+  const { command } = await runRunbook({ runbook, inputs: parseInputs(options.input ?? []), options, undo: flagUndo });
   return command;
 }
 

@@ -53,13 +53,22 @@ export async function sandboxSeed(options: SandboxOptions): Promise<CommandResul
   const { mkdirSync } = await import('node:fs');
   mkdirSync(layout.root, { recursive: true });
   const seed = { ...DEFAULT_SEED, ...seedSize(options) };
+  // On a terminal one line updated in place; elsewhere (a log, CI) a plain line per tenth.
+  const live = process.stderr.isTTY === true;
+  let reported = 0;
   const figures = await createSandboxDatabase(layout.database, seed, (done) => {
-    if (!options.json) process.stderr.write(`\r  ${done.toLocaleString('en-US')} of ${seed.activities.toLocaleString('en-US')} activities`);
+    if (options.json) return;
+    const text = `  ${done.toLocaleString('en-US')} of ${seed.activities.toLocaleString('en-US')} activities`;
+    if (live) process.stderr.write(`\r${text}`);
+    else if (done >= reported + seed.activities / 10 || done === seed.activities) {
+      reported = done;
+      process.stderr.write(`${text}\n`);
+    }
   });
   const rate = Math.round(figures.activities / (figures.ms / 1000));
   if (options.json) process.stdout.write(`${JSON.stringify({ database: layout.database, ...figures, activities_per_second: rate })}\n`);
   else {
-    process.stderr.write('\n');
+    if (live) process.stderr.write('\n');
     process.stdout.write(
       `seeded ${layout.database}: ${figures.users} users, ${figures.activities} activities (${figures.streams} with streams) in ${(figures.ms / 1000).toFixed(1)} s (${rate} activities/s)\n`,
     );
@@ -69,10 +78,14 @@ export async function sandboxSeed(options: SandboxOptions): Promise<CommandResul
 
 export async function sandboxStop(options: SandboxOptions): Promise<CommandResult> {
   const result = await stopSandbox(options.dir);
+  const foreign =
+    result.foreign_pid !== undefined ? `; the PID file named pid ${result.foreign_pid}, which is another program: it was left alone` : '';
   if (options.json) process.stdout.write(`${JSON.stringify(result)}\n`);
   else
     process.stdout.write(
-      result.stopped ? `sandbox stopped (pid ${result.pid}${result.forced ? ', killed after 5 s' : ''})\n` : 'no sandbox was running\n',
+      result.stopped
+        ? `sandbox stopped (pid ${result.pid}${result.forced ? ', killed after 5 s' : ''})${foreign}\n`
+        : `no sandbox was running${foreign}\n`,
     );
   return { exitCode: 0 };
 }

@@ -1,16 +1,18 @@
-import { writeFileSync } from 'node:fs';
-import { actionNamed } from '../actions/index.js';
 import type { Baseline } from '../checks/baseline.js';
 import { CHECK_NAMES, CHECKS } from '../checks/registry.js';
 import { runChecks, worstStatus } from '../checks/run-checks.js';
 import { loadConfig } from '../config/config.js';
-import { journalPath, listRunIds, readJournal, type StampedEvent } from '../engine/journal.js';
-import { ExitCode, usageError } from '../errors.js';
+import type { StampedEvent } from '../engine/journal.js';
+import { listRunIds } from '../engine/journal.js';
+import { ExitCode, fileSystemError, usageError } from '../errors.js';
 import { writeGithubOutputs } from '../report/github.js';
 import { renderJUnit } from '../report/junit.js';
+import { toJson, writeOutputFile } from '../report/output.js';
 import { styleFor } from '../report/style.js';
 import { renderValidationTable } from '../report/validation-table.js';
 import { connectTarget, type Via } from '../target/target.js';
+import { parseDurationOption } from './options.js';
+import { isChange, loadRun, loadRuns } from './run-history.js';
 import type { CommandResult, RunCommandOptions } from './run-runbook.js';
 
 export interface ValidateOptions extends RunCommandOptions {
@@ -25,9 +27,12 @@ export async function validateCommand(options: ValidateOptions): Promise<Command
   const selected = selectChecks(options.checks);
   const reference = referenceOf(config.stateDir, options.since);
   const via: Via = options.via ?? 'api';
+  const settleMs = options.settle === undefined ? 0 : parseDurationOption('--settle', options.settle, 3_600_000);
+  for (const warning of config.warnings) process.stderr.write(`warning: ${warning}\n`);
   const target = connectTarget(config, via, { dryRun: false });
   try {
     const reports = await runChecks(selected, {
+      settleMs,
       target,
       thresholds: config.thresholds,
       since: reference.since,
@@ -36,7 +41,7 @@ export async function validateCommand(options: ValidateOptions): Promise<Command
       app: via === 'db' ? 'optional' : 'required',
     });
     const status = worstStatus(reports);
-    if (options.junit) writeFileSync(options.junit, renderJUnit(reports));
+    if (options.junit) writeJUnit(options.junit, renderJUnit(reports));
     writeGithubOutputs(reports, process.env, process.stderr);
     if (options.json) {
       const count = (s: string) => reports.filter((r) => r.status === s).length;
@@ -48,7 +53,7 @@ export async function validateCommand(options: ValidateOptions): Promise<Command
         counts: { pass: count('pass'), warn: count('warn'), fail: count('fail'), skip: count('skip') },
         checks: reports,
       };
-      process.stdout.write(`${JSON.stringify(doc, null, 2)}\n`);
+      process.stdout.write(`${toJson(doc)}\n`);
     } else {
       const out = styleFor(process.stdout, { json: false, color: options.color ?? true });
       const header = reference.runId
@@ -85,40 +90,47 @@ interface Reference {
   baseline: Baseline | undefined;
 }
 
+/** JUnit for CI: 0644, so that the CI runner's other users (the artifact uploader) can read it. */
+function writeJUnit(path: string, xml: string): void {
+  try {
+    writeOutputFile(path, xml, { mode: 0o644 });
+  } catch (error) {
+    throw fileSystemError(error, 'the JUnit file could not be written');
+  }
+}
+
 /** What "since" means: a run (its start, its last change, its baseline), a time, or the newest run. */
 function referenceOf(stateDir: string, since: string | undefined): Reference {
   const runs = listRunIds(stateDir);
   if (since === undefined) {
-    const newest = runs.at(-1);
-    return newest
-      ? fromRun(newest, readJournal(journalPath(stateDir, newest)))
-      : { runId: null, since: undefined, changedAt: undefined, baseline: undefined };
+    // The newest run this tool can read; a damaged journal is said, and skipped.
+    const { runs: readable, damaged } = loadRuns(stateDir);
+    for (const d of damaged) process.stderr.write(`note: run ${d.id} skipped: ${d.problem}\n`);
+    const newest = readable.at(-1);
+    return newest ? fromRun(newest.id, newest.events) : { runId: null, since: undefined, changedAt: undefined, baseline: undefined };
   }
-  if (runs.includes(since)) return fromRun(since, readJournal(journalPath(stateDir, since)));
+  if (runs.includes(since)) return fromRun(since, loadRun(stateDir, since).events);
   const time = new Date(since);
-  if (!/^\d{4}-\d\d-\d\d/.test(since) || Number.isNaN(time.getTime())) {
+  if (!/^\d{4}-\d\d-\d\dT\d\d:\d\d(:\d\d(\.\d+)?)?(Z|[+-]\d\d:\d\d)$/.test(since) || Number.isNaN(time.getTime())) {
     throw usageError(
       'since-invalid',
       `--since must be a run id in ${stateDir} or an ISO time such as 2026-11-28T03:00:00Z, not "${since}"`,
+      'list the runs with: trimp-rollback runs list',
     );
   }
+  if (time.getTime() > Date.now()) throw usageError('since-invalid', `--since ${since} is in the future`);
   return { runId: null, since: time, changedAt: undefined, baseline: undefined };
 }
 
 function fromRun(runId: string, events: StampedEvent[]): Reference {
   const started = events.find((e) => e.type === 'run.started');
-  const changing = new Set(
-    events
-      .filter((e) => e.type === 'step.started' && isChange(e.action))
-      .map((e) => (e as Extract<StampedEvent, { type: 'step.started' }>).step),
-  );
+  const changing = new Set(events.flatMap((e) => (e.type === 'step.started' && isChange(e.action) ? [e.step] : [])));
   const lastChange = events
     .filter((e) => e.type === 'step.finished' && changing.has(e.step) && (e.status === 'succeeded' || e.status === 'warned'))
     .at(-1);
-  const observed = events.filter((e) => e.type === 'step.observed' && e.name === 'baseline').at(0) as
-    | Extract<StampedEvent, { type: 'step.observed' }>
-    | undefined;
-  const baseline = observed && !('unavailable' in (observed.data as object)) ? (observed.data as Baseline) : undefined;
+  const observed = events.find((e) => e.type === 'step.observed' && e.name === 'baseline');
+  const data = observed?.type === 'step.observed' ? observed.data : undefined;
+  const baseline = isBaseline(data) ? data : undefined;
   return {
     runId,
     since: started ? new Date(started.ts) : undefined,
@@ -127,11 +139,16 @@ function fromRun(runId: string, events: StampedEvent[]): Reference {
   };
 }
 
-function isChange(action: string): boolean {
-  try {
-    const definition = actionNamed(action);
-    return definition.confirm && definition.rehearsal === 'print';
-  } catch {
-    return false;
-  }
+/** A journaled baseline, checked: a damaged or foreign one is no baseline. */
+function isBaseline(data: unknown): data is Baseline {
+  const b = data as Partial<Baseline> | undefined;
+  return (
+    typeof b === 'object' &&
+    b !== null &&
+    typeof b.recorded_at === 'string' &&
+    typeof b.schema_hash === 'string' &&
+    typeof b.row_counts === 'object' &&
+    b.row_counts !== null &&
+    Object.values(b.row_counts).every((n) => typeof n === 'number')
+  );
 }

@@ -3,10 +3,10 @@ import { homedir } from 'node:os';
 import { dirname, resolve } from 'node:path';
 import { z } from 'zod';
 import { DEFAULT_THRESHOLDS, type Thresholds } from '../checks/check.js';
-import { TrimpError, usageError } from '../errors.js';
+import { fileSystemError, TrimpError, usageError } from '../errors.js';
 import { SEED_SAMPLE_USERS, type UserType } from '../target/user-types.js';
-import { Secret } from './secret.js';
-import { formatIssue, loadYaml, SourceError } from './yaml-file.js';
+import { registerSecret, Secret } from './secret.js';
+import { formatIssue, loadYaml, readSourceFile, SourceError } from './yaml-file.js';
 
 /** Where the system being rolled back lives. Paths are absolute once loaded. */
 export interface TargetConfig {
@@ -16,7 +16,12 @@ export interface TargetConfig {
   logsDir: string;
   sampleUsers: Record<UserType, number>;
   httpTimeoutMs: number;
+  /** "bearer": admin calls carry the token (the seed's app); "none": the app has no admin token. */
+  auth: 'bearer' | 'none';
 }
+
+/** Where a setting came from: printed commands repeat what the command line or environment gave. */
+export type Provenance = 'flag' | 'env' | 'file' | 'default';
 
 export interface Config {
   /** The config file that was read, if any. */
@@ -25,6 +30,9 @@ export interface Config {
   target: TargetConfig;
   token: Secret | undefined;
   thresholds: Thresholds;
+  sources: { stateDir: Provenance; baseUrl: Provenance; database: Provenance; token: Provenance; tokenFile: string | undefined };
+  /** Things the operator should know (loose permissions), said once before a run. */
+  warnings: string[];
 }
 
 /** Options every command accepts; they win over the environment and the file. */
@@ -38,38 +46,74 @@ export interface ConfigFlags {
 
 export const DEFAULT_CONFIG_NAME = 'trimp-rollback.yaml';
 
-const positive = z.number().positive().optional();
+/** Where runs and the lock live when nothing says otherwise. */
+export function defaultStateDir(env: NodeJS.ProcessEnv = process.env): string {
+  return resolve(env.XDG_STATE_HOME ?? resolve(homedir(), '.local/state'), 'trimp-rollback');
+}
+
+// Bounded numbers: a value that passes the schema must also work (a timeout of 10^14 ms does not).
+const ms = (max: number) => z.number().int().positive().max(max).optional();
+const rate = z.number().positive().max(1).optional();
 const validationSchema = z
   .object({
-    check_timeout_ms: positive,
-    error_rate_warn: positive,
-    error_rate_fail: positive,
-    latency_p95_ms: positive,
-    latency_p99_ms: positive,
-    log_errors_warn: positive,
-    log_errors_fail: positive,
-    disk_free_min_bytes: positive,
-    memory_free_min_bytes: positive,
-    load_per_core_max: positive,
-    stored_sample: z.number().int().positive().optional(),
-    min_error_window_s: positive,
+    check_timeout_ms: ms(600_000),
+    error_rate_warn: rate,
+    error_rate_fail: rate,
+    latency_p95_ms: ms(600_000),
+    latency_p99_ms: ms(600_000),
+    log_errors_warn: z.number().int().positive().max(1_000_000).optional(),
+    log_errors_fail: z.number().int().positive().max(1_000_000).optional(),
+    disk_free_min_bytes: z
+      .number()
+      .int()
+      .nonnegative()
+      .max(2 ** 53)
+      .optional(),
+    memory_free_min_bytes: z
+      .number()
+      .int()
+      .nonnegative()
+      .max(2 ** 53)
+      .optional(),
+    load_per_core_max: z.number().positive().max(10_000).optional(),
+    stored_sample: z.number().int().positive().max(100_000).optional(),
+    min_error_window_s: z.number().nonnegative().max(3600).optional(),
+    min_requests: z.number().int().nonnegative().max(1_000_000).optional(),
+    trimp_samples: z.number().int().positive().max(1000).optional(),
   })
   .strict();
 
 const fileSchema = z
   .object({
-    state_dir: z.string().min(1).optional(),
+    state_dir: z.string().min(1).max(4096).optional(),
     validation: validationSchema.optional(),
     target: z
       .object({
-        base_url: z.url().optional(),
-        database: z.string().min(1).optional(),
-        app_dir: z.string().min(1).optional(),
-        logs_dir: z.string().min(1).optional(),
-        token_file: z.string().min(1).optional(),
-        http_timeout_ms: z.number().int().positive().optional(),
+        base_url: z.url().max(2048).optional(),
+        database: z.string().min(1).max(4096).optional(),
+        app_dir: z.string().min(1).max(4096).optional(),
+        logs_dir: z.string().min(1).max(4096).optional(),
+        token_file: z.string().min(1).max(4096).optional(),
+        auth: z.enum(['bearer', 'none']).optional(),
+        http_timeout_ms: ms(600_000),
         sample_users: z
-          .object({ admin: z.number().int().positive(), beta: z.number().int().positive(), regular: z.number().int().positive() })
+          .object({
+            admin: z
+              .number()
+              .int()
+              .positive()
+              .max(2 ** 31),
+            beta: z
+              .number()
+              .int()
+              .positive()
+              .max(2 ** 31),
+            regular: z
+              .number()
+              .int()
+              .positive()
+              .max(2 ** 31),
+          })
           .strict()
           .optional(),
       })
@@ -86,6 +130,8 @@ export function loadConfig(flags: ConfigFlags, env: NodeJS.ProcessEnv = process.
   const fromFileDir = (p: string | undefined) => (p === undefined ? undefined : resolve(fileDir, p));
   const fromCwd = (p: string | undefined) => (p === undefined ? undefined : resolve(cwd, p));
   const t = fromFile.target ?? {};
+  const provenance = (flag: unknown, fromEnv: unknown, inFile: unknown): Provenance =>
+    flag !== undefined ? 'flag' : fromEnv !== undefined ? 'env' : inFile !== undefined ? 'file' : 'default';
 
   // Precedence: flags > environment > config file > the seed's defaults.
   const baseUrl = flags.baseUrl ?? env.TRIMP_BASE_URL ?? t.base_url ?? 'http://localhost:8080';
@@ -97,14 +143,28 @@ export function loadConfig(flags: ConfigFlags, env: NodeJS.ProcessEnv = process.
     logsDir: fromCwd(env.TRIMP_LOGS_DIR) ?? fromFileDir(t.logs_dir) ?? resolve(cwd, 'app/logs'),
     sampleUsers: t.sample_users ?? SEED_SAMPLE_USERS,
     httpTimeoutMs: t.http_timeout_ms ?? 5000,
+    auth: t.auth ?? 'bearer',
   };
-  const stateDir =
-    fromCwd(flags.stateDir ?? env.TRIMP_ROLLBACK_STATE_DIR) ??
-    fromFileDir(fromFile.state_dir) ??
-    resolve(env.XDG_STATE_HOME ?? resolve(homedir(), '.local/state'), 'trimp-rollback');
+  const stateDir = fromCwd(flags.stateDir ?? env.TRIMP_ROLLBACK_STATE_DIR) ?? fromFileDir(fromFile.state_dir) ?? defaultStateDir(env);
 
   const token = readToken(fromCwd(flags.tokenFile), env, fromFileDir(t.token_file));
-  return { file, stateDir, target, token, thresholds: thresholdsOf(fromFile.validation ?? {}) };
+  registerSecret(token.secret);
+  const warnings = [...token.warnings, ...looseStateDir(stateDir)];
+  return {
+    file,
+    stateDir,
+    target,
+    token: token.secret,
+    thresholds: thresholdsOf(fromFile.validation ?? {}),
+    sources: {
+      stateDir: provenance(flags.stateDir, env.TRIMP_ROLLBACK_STATE_DIR, fromFile.state_dir),
+      baseUrl: provenance(flags.baseUrl, env.TRIMP_BASE_URL, t.base_url),
+      database: provenance(flags.database, env.TRIMP_DATABASE, t.database),
+      token: token.provenance,
+      tokenFile: token.file,
+    },
+    warnings,
+  };
 }
 
 /** snake_case keys of the file onto the defaults. */
@@ -123,6 +183,8 @@ function thresholdsOf(v: z.output<typeof validationSchema>): Thresholds {
     loadPerCoreMax: v.load_per_core_max ?? d.loadPerCoreMax,
     storedSample: v.stored_sample ?? d.storedSample,
     minErrorWindowS: v.min_error_window_s ?? d.minErrorWindowS,
+    minRequests: v.min_requests ?? d.minRequests,
+    trimpSamples: v.trimp_samples ?? d.trimpSamples,
   };
 }
 
@@ -139,7 +201,7 @@ function configFilePath(flags: ConfigFlags, env: NodeJS.ProcessEnv, cwd: string)
 
 function readConfigFile(path: string): ConfigFile {
   try {
-    return loadYaml(path, readFileSync(path, 'utf8'), fileSchema).value;
+    return loadYaml(path, readSourceFile(path, 'config file'), fileSchema).value;
   } catch (error) {
     if (error instanceof SourceError) {
       const [first] = error.issues;
@@ -154,29 +216,63 @@ function readConfigFile(path: string): ConfigFile {
   }
 }
 
+interface TokenRead {
+  secret: Secret | undefined;
+  provenance: Provenance;
+  file: string | undefined;
+  warnings: string[];
+}
+
 /**
  * The token comes from a file named by a flag, the environment, or the config file; never from
  * a command-line value (argv is visible to every user of the machine).
  */
-function readToken(flagFile: string | undefined, env: NodeJS.ProcessEnv, configFile: string | undefined): Secret | undefined {
-  if (flagFile) return tokenFromFile(flagFile, '--token-file');
-  if (env.TRIMP_ADMIN_TOKEN) return new Secret(env.TRIMP_ADMIN_TOKEN.trim(), 'TRIMP_ADMIN_TOKEN');
-  if (env.TRIMP_ADMIN_TOKEN_FILE) return tokenFromFile(resolve(env.TRIMP_ADMIN_TOKEN_FILE), 'TRIMP_ADMIN_TOKEN_FILE');
-  if (configFile) return tokenFromFile(configFile, 'target.token_file');
-  return undefined;
+function readToken(flagFile: string | undefined, env: NodeJS.ProcessEnv, configFile: string | undefined): TokenRead {
+  if (flagFile) return tokenFromFile(flagFile, '--token-file', 'flag');
+  if (env.TRIMP_ADMIN_TOKEN?.trim())
+    return { secret: new Secret(env.TRIMP_ADMIN_TOKEN.trim(), 'TRIMP_ADMIN_TOKEN'), provenance: 'env', file: undefined, warnings: [] };
+  if (env.TRIMP_ADMIN_TOKEN_FILE) return tokenFromFile(resolve(env.TRIMP_ADMIN_TOKEN_FILE), 'TRIMP_ADMIN_TOKEN_FILE', 'env');
+  if (configFile) return tokenFromFile(configFile, 'target.token_file', 'file');
+  return { secret: undefined, provenance: 'default', file: undefined, warnings: [] };
 }
 
-function tokenFromFile(path: string, source: string): Secret {
-  if (!existsSync(path) || !statSync(path).isFile()) {
+function tokenFromFile(path: string, source: string, provenance: Provenance): TokenRead {
+  let stat: ReturnType<typeof statSync>;
+  try {
+    stat = statSync(path);
+  } catch {
     throw usageError(
       'token-file-missing',
       `admin token file not found: ${path} (from ${source})`,
       'check the path, or set TRIMP_ADMIN_TOKEN',
     );
   }
-  const value = readFileSync(path, 'utf8').trim();
+  if (!stat.isFile()) throw usageError('token-file-missing', `admin token file is not a file: ${path} (from ${source})`);
+  if (stat.size > 64 * 1024) throw usageError('token-file-invalid', `admin token file is larger than 64 KiB: ${path}; is it the token?`);
+  let value: string;
+  try {
+    value = readFileSync(path, 'utf8').trim();
+  } catch (error) {
+    throw fileSystemError(error, `the admin token file cannot be read (from ${source})`);
+  }
   if (!value) throw usageError('token-file-empty', `admin token file is empty: ${path}`);
-  return new Secret(value, `${source} ${path}`);
+  const warnings =
+    (stat.mode & 0o077) !== 0
+      ? [`the admin token file ${path} can be read by other users (mode ${(stat.mode & 0o777).toString(8)}): chmod 600 ${path}`]
+      : [];
+  return { secret: new Secret(value, `${source} ${path}`), provenance, file: path, warnings };
+}
+
+/** A state directory others can write to lets them forge journals and locks. */
+function looseStateDir(stateDir: string): string[] {
+  try {
+    const mode = statSync(stateDir).mode;
+    if ((mode & 0o022) !== 0 && (mode & 0o1000) === 0)
+      return [`the state directory ${stateDir} can be written by other users (mode ${(mode & 0o777).toString(8)}): chmod 700 ${stateDir}`];
+  } catch {
+    // Not there yet: it is created 0700.
+  }
+  return [];
 }
 
 function verifyUrl(url: string): void {
@@ -186,4 +282,23 @@ function verifyUrl(url: string): void {
   } catch {
     throw new TrimpError('config-invalid', `base URL is not an http(s) URL: ${url}`, { exitCode: 2 });
   }
+}
+
+/** The config with its token read from a file (an earlier run's), when it has none of its own. */
+export function withTokenFile(config: Config, path: string | null | undefined): Config {
+  if (config.token || !path || !existsSync(path)) return config;
+  const token = tokenFromFile(path, "the run's token file", 'file');
+  registerSecret(token.secret);
+  return {
+    ...config,
+    token: token.secret,
+    sources: { ...config.sources, token: 'file', tokenFile: path },
+    warnings: [...config.warnings, ...token.warnings],
+  };
+}
+
+/** How the token was found, for plans and for "missing token" messages. */
+export function describeTokenSource(config: Config): string {
+  if (config.target.auth === 'none') return 'none (target.auth: none)';
+  return config.token ? config.token.source : 'none found';
 }

@@ -1,5 +1,12 @@
+import { readFileSync, statSync } from 'node:fs';
 import { type Document, isMap, isPair, isScalar, LineCounter, type Node, parseDocument } from 'yaml';
 import type { z } from 'zod';
+import { fileSystemError, usageError } from '../errors.js';
+
+/** Runbooks and config files are small; anything larger is a mistake, not a document to parse. */
+export const MAX_SOURCE_BYTES = 1024 * 1024;
+/** YAML aliases may expand exponentially ("billion laughs"); real runbooks use a handful. */
+const MAX_ALIAS_EXPANSIONS = 100;
 
 export interface SourceIssue {
   file: string;
@@ -90,10 +97,36 @@ export function zodIssues(source: YamlSource, issues: readonly z.core.$ZodIssue[
   });
 }
 
+/** Reads a runbook or config file, refusing what cannot be one (a directory, a huge file). */
+export function readSourceFile(path: string, what: string): string {
+  try {
+    const stat = statSync(path);
+    if (!stat.isFile()) throw usageError('source-invalid', `${path} is not a file (expected a ${what})`);
+    if (stat.size > MAX_SOURCE_BYTES)
+      throw usageError(
+        'source-too-large',
+        `${path} is ${(stat.size / 1024 / 1024).toFixed(1)} MiB; a ${what} is at most 1 MiB`,
+        'is it the right file?',
+      );
+    return readFileSync(path, 'utf8');
+  } catch (error) {
+    throw fileSystemError(error, `the ${what} cannot be read`);
+  }
+}
+
 /** Parse and validate in one go: the value, or a SourceError listing every problem. */
 export function loadYaml<S extends z.ZodType>(file: string, text: string, schema: S): { value: z.output<S>; source: YamlSource } {
   const source = parseYaml(file, text);
-  const result = schema.safeParse(source.doc.toJS());
+  let value: unknown;
+  try {
+    value = source.doc.toJS({ maxAliasCount: MAX_ALIAS_EXPANSIONS });
+  } catch (error) {
+    const message = error instanceof Error ? error.message : String(error);
+    throw new SourceError([
+      { file, line: 1, column: 1, path: '', message: `cannot expand the document (${message}); too many YAML aliases?` },
+    ]);
+  }
+  const result = schema.safeParse(value);
   if (!result.success) throw new SourceError(zodIssues(source, result.error.issues));
   return { value: result.data, source };
 }

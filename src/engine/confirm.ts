@@ -7,6 +7,8 @@ export interface ConfirmRequest {
   title: string;
   operations: string[];
   blastRadius: string[];
+  /** Whether the run can go on without this step. */
+  optional: boolean;
 }
 
 /**
@@ -37,6 +39,11 @@ export function terminalConfirmer(input: NodeJS.ReadStream, output: NodeJS.Write
         output.write('Blast radius:\n');
         for (const line of request.blastRadius) output.write(`  ${line}\n`);
       }
+      output.write(
+        request.optional
+          ? 'This step is optional: No skips it and the run goes on.\n'
+          : 'No ends the run here: the steps after this one need it.\n',
+      );
       for (;;) {
         const answer = await ask(input, output, 'Proceed? [y]es / [N]o / [a]ll / [q]uit: ');
         if (answer === 'interrupt') return 'interrupt';

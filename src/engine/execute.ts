@@ -17,6 +17,10 @@ export interface ExecuteServices {
   progress: Progress;
   interruption: Interruption;
   attempt: number;
+  /** How long validation may wait for enough user traffic after a change (--settle). */
+  settleMs: number;
+  /** Told which step is in flight (a hard stop journals it). */
+  onStep?: (stepId: string | null) => void;
   /** Facts an earlier attempt journaled (on resume). */
   observed?: ReadonlyMap<string, unknown>;
 }
@@ -35,7 +39,12 @@ const ESCALATION = [
 
 export async function executePlan(plan: Plan, services: ExecuteServices): Promise<Execution> {
   const started = performance.now();
-  const facts: MutableFacts = { startedAt: new Date(), lastChangeAt: undefined, observed: new Map(services.observed ?? []) };
+  const facts: MutableFacts = {
+    startedAt: new Date(),
+    lastChangeAt: undefined,
+    settleMs: services.settleMs,
+    observed: new Map(services.observed ?? []),
+  };
   const timers = ESCALATION.map((level) => setTimeout(() => services.progress.warn(level.text), level.afterMs).unref());
   const reports: StepReport[] = [];
   let status: RunStatus = plan.dryRun ? 'planned' : 'succeeded';
@@ -46,18 +55,21 @@ export async function executePlan(plan: Plan, services: ExecuteServices): Promis
         status = 'interrupted';
         break;
       }
-      const report = plan.dryRun
+      services.onStep?.(step.id);
+      const report: StepReport = plan.dryRun
         ? await rehearseStep(plan, step, changedEarlier, services, facts)
         : await runStep(plan, step, services, facts);
+      services.onStep?.(null);
       reports.push(report);
-      changedEarlier ||= step.rehearsal !== 'probe';
-      if (step.confirm && step.rehearsal === 'print' && (report.status === 'succeeded' || report.status === 'warned'))
+      changedEarlier ||= step.rehearsal !== 'probe' && !report.noop;
+      if (step.confirm && step.rehearsal === 'print' && !report.noop && (report.status === 'succeeded' || report.status === 'warned'))
         facts.lastChangeAt = new Date();
       if (report.status === 'interrupted') status = 'interrupted';
       else if (report.status === 'failed') status = 'failed';
       else if (report.status === 'aborted') status = 'aborted';
+      else if (report.status === 'declined' && !step.optional) status = 'declined';
       services.progress.stepFinished(report, performance.now() - started, plan.runbook.budgetMs);
-      if (status === 'failed' || status === 'aborted' || status === 'interrupted') break;
+      if (status !== 'succeeded' && status !== 'planned') break;
     }
   } finally {
     for (const timer of timers) clearTimeout(timer);
@@ -91,6 +103,16 @@ async function runStep(plan: Plan, step: PlannedStep, services: ExecuteServices,
   }
 
   let blastRadius: string[] = [];
+  if (step.confirm && action.reconcile && step.resume === 'run') {
+    // Nothing to ask about when the world already is what the step would make it.
+    const now = await guard(() => action.reconcile!(step.params, ctx));
+    if ('failed' in now) return failedBeforeActing(step, `could not read the current state: ${now.failed}`, services);
+    if (now.done) {
+      const summary = `nothing to change: ${now.summary}`;
+      journal?.append({ type: 'step.finished', step: step.id, status: 'succeeded', summary, duration_ms: 0, evidence: now.evidence });
+      return { ...base, status: 'succeeded', summary, noop: true, ...(now.evidence ? { evidence: now.evidence } : {}) };
+    }
+  }
   if (step.confirm) {
     if (action.blastRadius) {
       const read = await guard(() => action.blastRadius!(step.params, ctx));
@@ -98,7 +120,13 @@ async function runStep(plan: Plan, step: PlannedStep, services: ExecuteServices,
       blastRadius = read;
     }
     progress.pause();
-    const answer = await confirmer.confirm({ stepId: step.id, title: step.title, operations: base.operations, blastRadius });
+    const answer = await confirmer.confirm({
+      stepId: step.id,
+      title: step.title,
+      operations: base.operations,
+      blastRadius,
+      optional: step.optional,
+    });
     if (answer === 'interrupt') {
       interruption.request();
       return {
@@ -109,10 +137,13 @@ async function runStep(plan: Plan, step: PlannedStep, services: ExecuteServices,
       };
     }
     if (answer === 'no' || answer === 'quit') {
-      journal?.append({ type: 'step.declined', step: step.id, answer });
-      return answer === 'quit'
-        ? { ...base, blast_radius: blastRadius, status: 'aborted', summary: 'the operator quit the run here; nothing was done' }
-        : { ...base, blast_radius: blastRadius, status: 'declined', summary: 'declined by the operator; skipped' };
+      journal?.append({ type: 'step.declined', step: step.id, answer, optional: step.optional });
+      if (answer === 'quit')
+        return { ...base, blast_radius: blastRadius, status: 'aborted', summary: 'the operator quit the run here; this step was not done' };
+      const summary = step.optional
+        ? 'declined by the operator; skipped (an optional step)'
+        : 'declined by the operator; the steps after it need it, so the run ends here';
+      return { ...base, blast_radius: blastRadius, status: 'declined', summary };
     }
   }
 
@@ -179,6 +210,11 @@ async function rehearseStep(
     };
   }
   let blastRadius: string[] = [];
+  if (step.confirm && action.reconcile && !changedEarlier) {
+    const now = await guard(() => action.reconcile!(step.params, ctx));
+    if (!('failed' in now) && now.done)
+      return { ...base, status: 'planned', summary: `nothing to change: ${now.summary}; a real run would not ask`, noop: true };
+  }
   if (action.blastRadius) {
     const read = await guard(() => action.blastRadius!(step.params, ctx));
     blastRadius = 'failed' in read ? [`could not read the current state: ${read.failed}`] : read;
@@ -190,7 +226,7 @@ async function rehearseStep(
   return { ...base, status: 'planned', summary, blast_radius: blastRadius };
 }
 
-type MutableFacts = { startedAt: Date; lastChangeAt: Date | undefined; observed: Map<string, unknown> };
+type MutableFacts = { startedAt: Date; lastChangeAt: Date | undefined; settleMs: number; observed: Map<string, unknown> };
 
 function contextFor(plan: Plan, step: PlannedStep, services: ExecuteServices, facts: MutableFacts): ActionContext {
   return {

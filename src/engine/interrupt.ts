@@ -1,9 +1,10 @@
 /**
  * Ctrl-C during a run (and the terminal going away, or a polite kill: SIGHUP, SIGTERM). The
- * first signal asks the run to stop after the step in flight (long waits end at once through
- * the abort signal; writes finish), so the journal and the lock are left in order. A second
- * one stops immediately: the journal then shows a started step without an end, which
- * `resume` re-checks against the world.
+ * first signal asks the run to stop after the step in flight: the step finishes (within its
+ * own timeouts; only waits end at once, through `signal`), so the journal and the lock are
+ * left in order. A second one stops immediately: the synchronous hard-stop cleanups run (the
+ * lock is released, a game day's sandbox is killed), the journal shows a started step without
+ * an end, which `resume` re-checks against the world.
  */
 const SIGNALS = ['SIGINT', 'SIGTERM', 'SIGHUP'] as const;
 type StopSignal = (typeof SIGNALS)[number];
@@ -18,10 +19,13 @@ export function interruptingSignal(): StopSignal {
 export class Interruption {
   private readonly controller = new AbortController();
   private readonly handlers = SIGNALS.map((signal) => [signal, () => this.handle(signal)] as const);
+  private readonly hardStops: (() => void)[] = [];
   private count = 0;
+  private installed = false;
 
   constructor(private readonly notify: (message: string) => void) {}
 
+  /** Aborted on the first interrupt: for waits, which can end at once without harm. */
   get signal(): AbortSignal {
     return this.controller.signal;
   }
@@ -31,12 +35,28 @@ export class Interruption {
   }
 
   install(): this {
+    if (this.installed) return this;
+    this.installed = true;
     for (const [signal, handler] of this.handlers) process.on(signal, handler);
     return this;
   }
 
   dispose(): void {
+    if (!this.installed) return;
+    this.installed = false;
     for (const [signal, handler] of this.handlers) process.off(signal, handler);
+  }
+
+  /**
+   * Synchronous work that must happen even on a second Ctrl-C (release a lock, kill a child).
+   * Returns a function that unregisters it once it is no longer needed.
+   */
+  onHardStop(cleanup: () => void): () => void {
+    this.hardStops.push(cleanup);
+    return () => {
+      const at = this.hardStops.indexOf(cleanup);
+      if (at >= 0) this.hardStops.splice(at, 1);
+    };
   }
 
   /** The same as a Ctrl-C, for an interrupt typed at a prompt. */
@@ -56,6 +76,13 @@ export class Interruption {
       return;
     }
     this.notify('Second interrupt: stopping now. Run `trimp-rollback resume` to re-check and continue.');
+    for (const cleanup of this.hardStops.splice(0).reverse()) {
+      try {
+        cleanup();
+      } catch {
+        // Stopping now matters more than any one cleanup.
+      }
+    }
     this.dispose();
     process.kill(process.pid, signal);
   }

@@ -1,9 +1,10 @@
-import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { randomBytes } from 'node:crypto';
+import { existsSync, linkSync, mkdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { hostname } from 'node:os';
-import { join } from 'node:path';
-import { ExitCode, TrimpError, usageError } from '../errors.js';
+import { dirname, join } from 'node:path';
+import { ExitCode, fileSystemError, TrimpError, usageError } from '../errors.js';
 
-/** Who holds the state directory's lock. */
+/** Who holds a lock. */
 export interface LockHolder {
   run_id: string;
   pid: number;
@@ -11,64 +12,124 @@ export interface LockHolder {
   since: string;
   reason: string | null;
   runbook: string;
+  operator?: string;
+  /** Where the holder's journal is, so that a lock left by a finished run can be recognised. */
+  state_dir?: string;
 }
 
+export type LockState = { kind: 'free' } | { kind: 'held'; holder: LockHolder } | { kind: 'unreadable'; why: string };
+
 export interface LockHandle {
-  holder: LockHolder;
-  /** The stale holder this lock replaced, if --force-unlock took one over. */
-  tookOver: LockHolder | undefined;
+  path: string;
+  /** What the lock guarded and who held it before, if it was taken over or cleared. */
+  tookOver: { holder: LockHolder | undefined; why: string } | undefined;
+  cleared: string | undefined;
   release(): void;
 }
 
-export function lockPath(stateDir: string): string {
+export interface LockRequest {
+  /** The lock file. */
+  path: string;
+  /** What the lock protects, for messages: "state directory /x", "target /y/training_data.db". */
+  scope: string;
+  holder: LockHolder;
+  force: { unlock: boolean; reason: string | null };
+  /** Whether the holder's run is provably over (its journal ends): its lock can go at once. */
+  isRunOver?: (holder: LockHolder) => boolean;
+}
+
+export function stateLockPath(stateDir: string): string {
   return join(stateDir, 'lock.json');
 }
 
 /**
- * One rollback at a time per state directory. The lock file is created exclusively; a holder
- * whose process is gone is reported as stale and replaced only when the operator says so.
+ * Where every operator of one target meets, whatever their own state directory: beside the
+ * database when it is a file here, else in the app directory. Undefined when neither exists
+ * on this host (a remote app reached only through its API).
  */
-export function acquireLock(stateDir: string, holder: LockHolder, force: { unlock: boolean; reason: string | null }): LockHandle {
-  mkdirSync(stateDir, { recursive: true, mode: 0o700 });
-  const path = lockPath(stateDir);
-  let tookOver: LockHolder | undefined;
+export function targetLockPath(target: { database: string; appDir: string }): string | undefined {
+  if (isFile(target.database)) return `${target.database}.trimp-rollback-lock`;
+  if (isDirectory(target.appDir)) return join(target.appDir, '.trimp-rollback-lock');
+  return undefined;
+}
+
+/**
+ * One rollback at a time. The lock file is written whole under a temporary name and linked
+ * into place (link fails if the lock exists), so it is never seen empty or half-written.
+ * A holder whose process is gone is stale; a lock that cannot be read is reported as such;
+ * both are replaced only when the operator says so (--force-unlock --reason). A lock left by
+ * a run whose journal says it ended is cleared at once.
+ */
+export function acquireLock(request: LockRequest): LockHandle {
+  const { path, holder, force } = request;
+  try {
+    mkdirSync(dirname(path), { recursive: true, mode: 0o700 });
+  } catch (error) {
+    throw fileSystemError(error, `the lock directory cannot be created`);
+  }
+  let tookOver: LockHandle['tookOver'];
+  let cleared: string | undefined;
   if (!tryCreate(path, holder)) {
-    const current = readHolder(path);
-    if (!current) {
-      // The file vanished between our attempt and the read: the holder just released it.
-      if (!tryCreate(path, holder)) throw heldBy(path, readHolder(path));
-    } else {
-      const stale = isStale(current);
-      if (!stale) throw heldBy(path, current);
+    const current = readLock(path);
+    if (current.kind === 'held' && !isStale(current.holder)) throw heldBy(request, current.holder);
+    if (current.kind === 'held' && request.isRunOver?.(current.holder)) {
+      cleared = `cleared the lock left by run ${current.holder.run_id}, which had ended (its process ${current.holder.pid} is gone)`;
+    } else if (current.kind !== 'free') {
+      const why =
+        current.kind === 'unreadable'
+          ? `the lock file ${path} is unreadable (${current.why})`
+          : `stale lock on the ${request.scope}: ${describeHolder(current.holder)}, and that process is no longer running`;
       if (!force.unlock) {
-        throw new TrimpError('lock-stale', `stale lock: ${describeHolder(current)}, and that process is no longer running`, {
+        throw new TrimpError('lock-stale', why, {
           exitCode: ExitCode.locked,
           remedy: 'if no rollback is running, take it over with --force-unlock --reason "..."',
         });
       }
       if (!force.reason)
         throw usageError('reason-required', '--force-unlock needs --reason "why"', 'the reason is journaled with the takeover');
-      rmSync(path, { force: true });
-      if (!tryCreate(path, holder)) throw heldBy(path, readHolder(path));
-      tookOver = current;
+      tookOver = { holder: current.kind === 'held' ? current.holder : undefined, why };
+    }
+    // Free again (the holder released it meanwhile): just try once more; else replace it.
+    if (current.kind !== 'free') rmSync(path, { force: true });
+    if (!tryCreate(path, holder)) {
+      const now = readLock(path);
+      throw now.kind === 'held'
+        ? heldBy(request, now.holder)
+        : new TrimpError('locked', `lost a race for ${path}`, { exitCode: ExitCode.locked });
     }
   }
+  let released = false;
   return {
-    holder,
+    path,
     tookOver,
+    cleared,
     release() {
+      if (released) return;
+      released = true;
       // Only remove the lock if it is still ours.
-      if (readHolder(path)?.run_id === holder.run_id && readHolder(path)?.pid === holder.pid) rmSync(path, { force: true });
+      const now = readLock(path);
+      if (now.kind === 'held' && now.holder.run_id === holder.run_id && now.holder.pid === holder.pid) rmSync(path, { force: true });
     },
   };
 }
 
-export function readHolder(path: string): LockHolder | undefined {
-  if (!existsSync(path)) return undefined;
+export function readLock(path: string): LockState {
+  let text: string;
   try {
-    return JSON.parse(readFileSync(path, 'utf8')) as LockHolder;
+    text = readFileSync(path, 'utf8');
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return { kind: 'free' };
+    return { kind: 'unreadable', why: (error as NodeJS.ErrnoException).code ?? String(error) };
+  }
+  if (text.trim() === '') return { kind: 'unreadable', why: 'empty: a full disk?' };
+  try {
+    const value = JSON.parse(text) as Partial<LockHolder>;
+    if (typeof value?.run_id !== 'string' || typeof value.pid !== 'number' || typeof value.host !== 'string') {
+      return { kind: 'unreadable', why: 'not a lock written by trimp-rollback' };
+    }
+    return { kind: 'held', holder: value as LockHolder };
   } catch {
-    return { run_id: 'unknown', pid: 0, host: 'unknown', since: 'unknown', reason: 'unreadable lock file', runbook: 'unknown' };
+    return { kind: 'unreadable', why: 'not JSON' };
   }
 }
 
@@ -82,28 +143,59 @@ export function isProcessAlive(pid: number): boolean {
   }
 }
 
-/** A holder on another host cannot be checked from here, so it is never called stale. */
+/**
+ * A holder on another host cannot be checked from here, so it is never called stale. On this
+ * host, a PID that now belongs to some other program (reused) counts as gone.
+ */
 function isStale(holder: LockHolder): boolean {
-  return holder.host === hostname() && !isProcessAlive(holder.pid);
-}
-
-function tryCreate(path: string, holder: LockHolder): boolean {
+  if (holder.host !== hostname()) return false;
+  if (!isProcessAlive(holder.pid)) return true;
   try {
-    writeFileSync(path, `${JSON.stringify(holder)}\n`, { flag: 'wx', mode: 0o600 });
-    return true;
-  } catch (error) {
-    if ((error as NodeJS.ErrnoException).code === 'EEXIST') return false;
-    throw error;
+    return !readFileSync(`/proc/${holder.pid}/cmdline`, 'utf8').includes('trimp-rollback');
+  } catch {
+    return false; // no /proc: trust that it is alive
   }
 }
 
-function describeHolder(holder: LockHolder): string {
-  return `run ${holder.run_id} (${holder.runbook}), pid ${holder.pid} on ${holder.host}, since ${holder.since}${holder.reason ? `, reason "${holder.reason}"` : ''}`;
+function tryCreate(path: string, holder: LockHolder): boolean {
+  const temporary = `${path}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`;
+  try {
+    writeFileSync(temporary, `${JSON.stringify(holder)}\n`, { flag: 'wx', mode: 0o600 });
+    linkSync(temporary, path);
+    return true;
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'EEXIST' && existsSync(path)) return false;
+    throw fileSystemError(error, 'the lock could not be written');
+  } finally {
+    rmSync(temporary, { force: true });
+  }
 }
 
-function heldBy(path: string, holder: LockHolder | undefined): TrimpError {
-  return new TrimpError('locked', `another rollback holds the lock: ${holder ? describeHolder(holder) : path}`, {
+export function describeHolder(holder: LockHolder): string {
+  const who = holder.operator ? ` by ${holder.operator}` : '';
+  const where = holder.state_dir ? `, state dir ${holder.state_dir}` : '';
+  return `run ${holder.run_id} (${holder.runbook})${who}, pid ${holder.pid} on ${holder.host}, since ${holder.since}${holder.reason ? `, reason "${holder.reason}"` : ''}${where}`;
+}
+
+function heldBy(request: LockRequest, holder: LockHolder): TrimpError {
+  return new TrimpError('locked', `another rollback holds the lock on the ${request.scope}: ${describeHolder(holder)}`, {
     exitCode: ExitCode.locked,
-    remedy: 'wait for it to finish; one rollback at a time per state directory',
+    remedy: 'wait for it to finish; one rollback at a time per target and per state directory',
   });
+}
+
+function isFile(path: string): boolean {
+  try {
+    return statSync(path).isFile();
+  } catch {
+    return false;
+  }
+}
+
+function isDirectory(path: string): boolean {
+  try {
+    return statSync(path).isDirectory();
+  } catch {
+    return false;
+  }
 }

@@ -15,6 +15,8 @@ export interface PlannedStep {
   action: string;
   rehearsal: Rehearsal;
   confirm: boolean;
+  /** The operator may decline it and the run goes on; declining any other changing step ends the run. */
+  optional: boolean;
   params: unknown;
   operations: Operation[];
   /** run: do it; done: finished in an earlier attempt; recheck: started earlier, outcome unknown. */
@@ -95,6 +97,7 @@ export function buildPlan(request: PlanRequest): Plan {
       action: step.action,
       rehearsal: action.rehearsal,
       confirm: action.confirm,
+      optional: step.optional ?? false,
       params: parsed.data,
       operations: action.describe(parsed.data, info),
       resume: before === 'finished' ? 'done' : before === 'started' ? 'recheck' : 'run',

@@ -12,7 +12,11 @@ export type StepStatus =
   | 'not-run'
   | 'done-before';
 
-export type RunStatus = 'succeeded' | 'failed' | 'aborted' | 'interrupted' | 'planned';
+/**
+ * declined: the operator said no to a step that later steps need; nothing after it ran.
+ * aborted: the operator quit at a prompt.
+ */
+export type RunStatus = 'succeeded' | 'failed' | 'declined' | 'aborted' | 'interrupted' | 'planned';
 
 export interface StepReport {
   id: string;
@@ -28,6 +32,8 @@ export interface StepReport {
   evidence?: Record<string, unknown>;
   /** Dry run: a probe after a changing step checks today's state, not the state after the change. */
   informational?: boolean;
+  /** A changing step that found nothing to change (and did not ask). */
+  noop?: boolean;
 }
 
 export interface RunResult {
@@ -44,7 +50,10 @@ export interface RunResult {
   within_budget: boolean;
   steps: StepReport[];
   journal: string | null;
+  /** How to continue a failed or interrupted run: complete, ready to paste. */
   resume_command: string | null;
+  /** How to put back what the run changed, when the tool can. */
+  undo_command: string | null;
 }
 
 export const FINISHED_STEP_STATUSES: readonly string[] = ['succeeded', 'warned', 'skipped'];

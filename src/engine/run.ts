@@ -5,8 +5,9 @@ import type { Target } from '../target/target.js';
 import type { Confirmer } from './confirm.js';
 import { executePlan } from './execute.js';
 import { Interruption } from './interrupt.js';
-import { Journal } from './journal.js';
-import { acquireLock } from './lock.js';
+import { Journal, journalPath, readJournal } from './journal.js';
+import type { Invocation, JournalEvent, JournaledTarget } from './journal-events.js';
+import { acquireLock, type LockHandle, type LockHolder, stateLockPath, targetLockPath } from './lock.js';
 import { needsConfirmation, type Plan } from './plan.js';
 import type { Progress } from './progress.js';
 import type { RunResult } from './result.js';
@@ -21,15 +22,32 @@ export interface RunOptions {
   progress: Progress;
   reason: string | null;
   forceUnlock: boolean;
-  /** How to continue this run if it stops early; shown to the operator and in the result. */
-  resumeCommand: string;
+  /** How the run was invoked: journaled, and used for every command printed about it. */
+  invocation: Invocation;
+  /** Let validation wait up to this long for enough user traffic after the change. */
+  settleMs: number;
   /** Set when continuing an earlier attempt of the same run. */
-  resume?: { attempt: number; observed: ReadonlyMap<string, unknown> };
+  resume?: { attempt: number; observed: ReadonlyMap<string, unknown>; retargeted?: { from: JournaledTarget; reason: string } };
+  /** A caller that handles Ctrl-C around the run (a game day) passes its own. */
+  interruption?: Interruption;
+}
+
+/** The target as it is journaled: what resume and restore act on later. */
+export function journaledTargetOf(config: Config): JournaledTarget {
+  return {
+    base_url: config.target.baseUrl,
+    database: config.target.database,
+    app_dir: config.target.appDir,
+    logs_dir: config.target.logsDir,
+    token_source: config.token?.source ?? null,
+    token_file: config.sources.tokenFile ?? null,
+  };
 }
 
 /**
- * A run end to end: refuse what cannot be confirmed, take the lock, journal, execute, release.
+ * A run end to end: refuse what cannot be confirmed, take the locks, journal, execute, release.
  * A dry run takes no lock and writes no journal: it changes nothing, not even our own state.
+ * The locks are released on every way out: a normal end, an error, a second Ctrl-C.
  */
 export async function runPlan(options: RunOptions): Promise<RunResult> {
   const { plan, config, progress } = options;
@@ -41,7 +59,8 @@ export async function runPlan(options: RunOptions): Promise<RunResult> {
   }
   const confirmer = options.confirmer ?? refuseAll;
   const startedAt = new Date();
-  const interruption = new Interruption((message) => progress.warn(message));
+  const interruption = options.interruption ?? new Interruption((message) => progress.warn(message));
+  const ownInterruption = options.interruption === undefined;
 
   if (plan.dryRun) {
     const execution = await executePlan(plan, {
@@ -51,28 +70,73 @@ export async function runPlan(options: RunOptions): Promise<RunResult> {
       progress,
       interruption,
       attempt: 0,
+      settleMs: options.settleMs,
     });
-    return resultOf(plan, execution, startedAt, null, null);
+    return resultOf(plan, execution, startedAt, null);
   }
 
   const operator = operatorName();
-  const lock = acquireLock(
-    config.stateDir,
-    {
-      run_id: plan.runId,
-      pid: process.pid,
-      host: hostname(),
-      since: startedAt.toISOString(),
-      reason: options.reason,
-      runbook: plan.runbook.id,
-    },
-    { unlock: options.forceUnlock, reason: options.reason },
-  );
-  const journal = Journal.create(config.stateDir, plan.runId, [config.token]);
-  interruption.install();
+  const holder: LockHolder = {
+    run_id: plan.runId,
+    pid: process.pid,
+    host: hostname(),
+    since: startedAt.toISOString(),
+    reason: options.reason,
+    runbook: plan.runbook.id,
+    operator,
+    state_dir: config.stateDir,
+  };
+  const locks: LockHandle[] = [];
+  const releaseLocks = () => {
+    for (const lock of [...locks].reverse()) lock.release();
+  };
+  let journal: Journal | undefined;
+  let inFlight: string | null = null;
+  if (ownInterruption) interruption.install();
+  const unregister = interruption.onHardStop(() => {
+    try {
+      journal?.append({ type: 'run.interrupted', step: inFlight, duration_ms: Date.now() - startedAt.getTime(), hard: true });
+    } finally {
+      releaseLocks();
+    }
+  });
+  process.on('exit', releaseLocks); // the last resort: an exit by any path leaves no lock behind
   try {
-    if (lock.tookOver) journal.append({ type: 'lock.taken_over', previous: lock.tookOver, reason: options.reason ?? '' });
+    const force = { unlock: options.forceUnlock, reason: options.reason };
+    locks.push(
+      acquireLock({ path: stateLockPath(config.stateDir), scope: `state directory ${config.stateDir}`, holder, force, isRunOver }),
+    );
+    const shared = targetLockPath(config.target);
+    if (shared) locks.push(acquireLock({ path: shared, scope: `target (${shared})`, holder, force, isRunOver }));
+
+    journal = options.resume ? Journal.reopen(config.stateDir, plan.runId) : Journal.create(config.stateDir, plan.runId);
+    if (!options.resume) {
+      const fresh = journal;
+      // A run whose first event cannot be written never started: leave no empty journal behind.
+      const discard = interruption.onHardStop(() => fresh.discardIfEmpty());
+      try {
+        fresh.append(runStartedEvent(plan, options, config, operator));
+      } catch (error) {
+        fresh.discardIfEmpty();
+        throw error;
+      } finally {
+        discard();
+      }
+    }
+    for (const lock of locks) {
+      if (lock.cleared) progress.note(lock.cleared);
+      if (lock.tookOver)
+        journal.append({ type: 'lock.taken_over', previous: lock.tookOver.holder ?? null, reason: options.reason ?? '', lock: lock.path });
+    }
+    const target = journaledTargetOf(config);
     if (options.resume) {
+      if (options.resume.retargeted)
+        journal.append({
+          type: 'run.retargeted',
+          from: options.resume.retargeted.from,
+          to: target,
+          reason: options.resume.retargeted.reason,
+        });
       journal.append({
         type: 'run.resumed',
         run_id: plan.runId,
@@ -80,25 +144,8 @@ export async function runPlan(options: RunOptions): Promise<RunResult> {
         operator,
         reason: options.reason,
         pid: process.pid,
-      });
-    } else {
-      journal.append({
-        type: 'run.started',
-        run_id: plan.runId,
-        runbook: { id: plan.runbook.id, file: plan.runbook.file, hash: plan.runbook.hash },
-        operator,
-        reason: options.reason,
-        pid: process.pid,
-        dry_run: false,
-        via: plan.info.via,
-        inputs: plan.inputs,
-        target: {
-          base_url: config.target.baseUrl,
-          database: config.target.database,
-          logs_dir: config.target.logsDir,
-          token: config.token ?? null,
-        },
-        config_file: config.file ?? null,
+        target,
+        invocation: options.invocation,
       });
     }
     const execution = await executePlan(plan, {
@@ -108,21 +155,55 @@ export async function runPlan(options: RunOptions): Promise<RunResult> {
       progress,
       interruption,
       attempt: options.resume?.attempt ?? 1,
+      settleMs: options.settleMs,
+      onStep: (step) => {
+        inFlight = step;
+      },
       ...(options.resume ? { observed: options.resume.observed } : {}),
     });
     const durationMs = Math.round(execution.durationMs);
     if (execution.status === 'interrupted') {
-      const inFlight = execution.steps.find((step) => step.status === 'interrupted')?.id ?? null;
-      journal.append({ type: 'run.interrupted', step: inFlight, duration_ms: durationMs });
+      const stopped = execution.steps.find((step) => step.status === 'interrupted')?.id ?? null;
+      journal.append({ type: 'run.interrupted', step: stopped, duration_ms: durationMs });
     } else {
       journal.append({ type: 'run.finished', status: execution.status, duration_ms: durationMs });
     }
-    const resumable = execution.status === 'interrupted' || execution.status === 'failed';
-    return resultOf(plan, execution, startedAt, journal.path, resumable ? options.resumeCommand : null);
+    return resultOf(plan, execution, startedAt, journal.path);
   } finally {
-    interruption.dispose();
-    journal.close();
-    lock.release();
+    unregister();
+    journal?.close();
+    releaseLocks();
+    process.off('exit', releaseLocks);
+    if (ownInterruption) interruption.dispose();
+  }
+}
+
+function runStartedEvent(plan: Plan, options: RunOptions, config: Config, operator: string): JournalEvent {
+  return {
+    type: 'run.started',
+    run_id: plan.runId,
+    runbook: { id: plan.runbook.id, file: plan.runbook.file, hash: plan.runbook.hash },
+    operator,
+    reason: options.reason,
+    pid: process.pid,
+    dry_run: false,
+    via: plan.info.via,
+    inputs: plan.inputs,
+    target: journaledTargetOf(config),
+    config_file: config.file ?? null,
+    state_dir: config.stateDir,
+    invocation: options.invocation,
+  };
+}
+
+/** A lock whose run journaled its end is a leftover (the process was killed after it ended). */
+function isRunOver(holder: LockHolder): boolean {
+  if (!holder.state_dir) return false;
+  try {
+    const last = readJournal(journalPath(holder.state_dir, holder.run_id)).events.at(-1);
+    return last?.type === 'run.finished' || last?.type === 'run.interrupted';
+  } catch {
+    return false;
   }
 }
 
@@ -133,13 +214,7 @@ const refuseAll: Confirmer = {
   },
 };
 
-function resultOf(
-  plan: Plan,
-  execution: Awaited<ReturnType<typeof executePlan>>,
-  startedAt: Date,
-  journal: string | null,
-  resumeCommand: string | null,
-): RunResult {
+function resultOf(plan: Plan, execution: Awaited<ReturnType<typeof executePlan>>, startedAt: Date, journal: string | null): RunResult {
   const durationMs = Math.round(execution.durationMs);
   return {
     run_id: plan.runId,
@@ -155,6 +230,7 @@ function resultOf(
     within_budget: durationMs <= plan.runbook.budgetMs,
     steps: execution.steps,
     journal,
-    resume_command: resumeCommand,
+    resume_command: null,
+    undo_command: null,
   };
 }

@@ -1,5 +1,5 @@
-import { appendFileSync } from 'node:fs';
 import type { CheckReport } from '../checks/run-checks.js';
+import { writeOutputFile } from './output.js';
 
 /** GitHub Actions workflow commands: one annotation per failed or warned check. */
 export function githubAnnotations(reports: CheckReport[]): string {
@@ -35,7 +35,7 @@ export function githubSummary(reports: CheckReport[]): string {
 export function writeGithubOutputs(reports: CheckReport[], env: NodeJS.ProcessEnv, err: NodeJS.WritableStream): void {
   if (env.GITHUB_ACTIONS !== 'true') return;
   err.write(githubAnnotations(reports));
-  if (env.GITHUB_STEP_SUMMARY) appendFileSync(env.GITHUB_STEP_SUMMARY, githubSummary(reports));
+  if (env.GITHUB_STEP_SUMMARY) writeOutputFile(env.GITHUB_STEP_SUMMARY, githubSummary(reports), { mode: 0o644, append: true });
 }
 
 function escapeData(value: string): string {

@@ -1,15 +1,22 @@
 import type { ChalkInstance } from 'chalk';
+import { type Config, DEFAULT_CONFIG_NAME, describeTokenSource } from '../config/config.js';
 import type { Plan, PlannedStep } from '../engine/plan.js';
 import { formatMs } from './format.js';
 
-/** The plan shown before anything runs: what, why, how long it may take, and each step's kind. */
-export function renderPlan(plan: Plan, c: ChalkInstance): string {
+/**
+ * The plan shown before anything runs: what, why, how long it may take, where the settings came
+ * from (a run with no config file says it runs on the seed's defaults), and each step's kind.
+ */
+export function renderPlan(plan: Plan, c: ChalkInstance, config: Config): string {
   const lines = [
     `${c.bold(plan.runbook.title)}${plan.runbook.scenario ? c.dim(` — ${plan.runbook.scenario}`) : ''}`,
     `  use case: ${plan.runbook.use_case}`,
     `  impact:   ${plan.runbook.impact}`,
     `  budget:   ${formatMs(plan.runbook.budgetMs)}; target via ${plan.info.via} (${plan.info.via === 'api' ? plan.info.baseUrl : plan.info.database})`,
     `  run:      ${plan.runId}${plan.dryRun ? c.yellow(' (dry run: read-only checks run for real, changes are only shown)') : ''}`,
+    `  config:   ${config.file ?? `none (no --config, TRIMP_ROLLBACK_CONFIG or ./${DEFAULT_CONFIG_NAME}): the seed's defaults, flags and environment`}`,
+    `  state:    ${config.stateDir}${plan.dryRun ? ' (a dry run writes nothing there)' : ' (journal, report, lock)'}`,
+    `  token:    ${plan.info.via === 'api' ? describeTokenSource(config) : 'not needed (--via db)'}`,
     'Plan:',
   ];
   for (const step of plan.steps) {
@@ -19,7 +26,8 @@ export function renderPlan(plan: Plan, c: ChalkInstance): string {
         : step.resume === 'recheck'
           ? c.yellow(' (started earlier: will re-check)')
           : '';
-    lines.push(`  ${step.index + 1}. ${step.id}: ${step.title} [${kindOf(step, c)}]${resume}`);
+    const optional = step.optional ? c.dim(' (optional)') : '';
+    lines.push(`  ${step.index + 1}. ${step.id}: ${step.title} [${kindOf(step, c)}]${optional}${resume}`);
   }
   return `${lines.join('\n')}\n`;
 }

@@ -1,8 +1,7 @@
-import { writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
-import { redact, type Secret } from '../config/secret.js';
 import type { RunResult } from '../engine/result.js';
 import { againstBudget, formatMs } from './format.js';
+import { toJson, writeOutputFile } from './output.js';
 
 /** The seed's "Post-Rollback Analysis" questions, left for the team to answer in the report. */
 const ANALYSIS_QUESTIONS = [
@@ -17,12 +16,12 @@ const ANALYSIS_QUESTIONS = [
  * Beside the journal, every real run leaves report.json (the result as --json prints it) and
  * report.md (for the incident channel and the post-mortem). Returns the Markdown path.
  */
-export function writeRunReport(result: RunResult, secrets: readonly (Secret | undefined)[]): string | undefined {
+export function writeRunReport(result: RunResult): string | undefined {
   if (!result.journal) return undefined;
   const dir = dirname(result.journal);
-  writeFileSync(join(dir, 'report.json'), redact(`${JSON.stringify(result, null, 2)}\n`, secrets), { mode: 0o600 });
+  writeOutputFile(join(dir, 'report.json'), `${toJson(result)}\n`, { mode: 0o600 });
   const path = join(dir, 'report.md');
-  writeFileSync(path, redact(renderMarkdown(result), secrets), { mode: 0o600 });
+  writeOutputFile(path, renderMarkdown(result), { mode: 0o600 });
   return path;
 }
 
@@ -36,6 +35,7 @@ export function renderMarkdown(result: RunResult): string {
     `- Started ${result.started_at}, finished ${result.finished_at}`,
     `- Time to execute: ${againstBudget(result.duration_ms, result.budget_ms)}`,
     ...(result.resume_command ? [`- Resume with: \`${result.resume_command}\``] : []),
+    ...(result.undo_command ? [`- Undo: \`${result.undo_command}\``] : []),
     '',
     '## Steps',
     '',

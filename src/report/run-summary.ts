@@ -7,11 +7,14 @@ export function renderRunSummary(result: RunResult, c: ChalkInstance, extra: str
   const lines: string[] = [];
   const title = result.dry_run ? 'Dry run (nothing was changed)' : 'Run';
   lines.push(`${c.bold(title)} ${result.run_id} — runbook ${result.runbook} via ${result.via}: ${statusWord(result, c)}`);
-  const idWidth = Math.max(...result.steps.map((step) => step.id.length));
+  const idWidth = result.steps.reduce((width, step) => Math.max(width, step.id.length), 4);
+  // The rehearsal kind (probe / print / cannot-simulate) only means something in a dry run.
+  const kind = (text: string) => (result.dry_run ? `${text.padEnd(15)} ` : '');
+  lines.push(c.dim(`    ${'step'.padEnd(idWidth)}  ${kind('dry run')}${'status'.padEnd(11)} ${'time'.padStart(8)}  result`));
   for (const step of result.steps) {
     const duration = step.duration_ms ? formatMs(step.duration_ms) : '';
     lines.push(
-      `  ${statusMark(step.status, c)} ${step.id.padEnd(idWidth)}  ${step.rehearsal.padEnd(15)} ${step.status.padEnd(11)} ${duration.padStart(8)}  ${step.summary}`,
+      `  ${statusMark(step.status, c)} ${step.id.padEnd(idWidth)}  ${kind(step.rehearsal)}${step.status.padEnd(11)} ${duration.padStart(8)}  ${step.summary}`,
     );
     if (result.dry_run && step.rehearsal !== 'probe') {
       for (const op of step.operations) lines.push(c.cyan(`      would: ${op}`));
@@ -22,6 +25,7 @@ export function renderRunSummary(result: RunResult, c: ChalkInstance, extra: str
   lines.push(`Time: ${againstBudget(result.duration_ms, result.budget_ms)}`);
   if (result.journal) lines.push(`Journal: ${result.journal}`);
   if (result.resume_command) lines.push(c.yellow(`Resume with: ${result.resume_command}`));
+  if (result.undo_command) lines.push(`Undo: ${result.undo_command}`);
   lines.push(...extra);
   return `${lines.join('\n')}\n`;
 }

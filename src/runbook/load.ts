@@ -1,10 +1,10 @@
 import { createHash } from 'node:crypto';
-import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { existsSync, readdirSync } from 'node:fs';
 import { basename, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseDuration } from '../actions/params.js';
-import { formatIssue, loadYaml, SourceError, type SourceIssue } from '../config/yaml-file.js';
-import { usageError } from '../errors.js';
+import { formatIssue, loadYaml, readSourceFile, SourceError, type SourceIssue } from '../config/yaml-file.js';
+import { messageOf, usageError } from '../errors.js';
 import { type RunbookDocument, runbookSchema } from './schema.js';
 
 export interface Runbook extends RunbookDocument {
@@ -22,7 +22,12 @@ export function lintRunbookFile(file: string): LintResult {
   const path = resolve(file);
   if (!existsSync(path))
     return { ok: false, file: path, issues: [{ file: path, line: 1, column: 1, path: '', message: 'file not found' }] };
-  const bytes = readFileSync(path);
+  let bytes: Buffer;
+  try {
+    bytes = Buffer.from(readSourceFile(path, 'runbook'));
+  } catch (error) {
+    return { ok: false, file: path, issues: [{ file: path, line: 1, column: 1, path: '', message: messageOf(error) }] };
+  }
   try {
     const { value } = loadYaml(path, bytes.toString('utf8'), runbookSchema);
     const hash = createHash('sha256').update(bytes).digest('hex');

@@ -9,6 +9,8 @@ import { USER_TYPES } from '../target/user-types.js';
  * parameter may be a reference to an input, written as the whole value: "${inputs.NAME}".
  */
 export const RUNBOOK_SCHEMA_VERSION = 1;
+/** More steps than an operator can follow (and confirm) is a generated file gone wrong. */
+export const MAX_STEPS = 100;
 
 const INPUT_TYPES = ['string', 'boolean', 'number', 'duration', 'user-types', 'flag-states'] as const;
 export type InputType = (typeof INPUT_TYPES)[number];
@@ -40,6 +42,8 @@ const step = z
       error: (issue) => `unknown action ${JSON.stringify(issue.input)}; expected one of ${ACTION_NAMES.join(', ')}`,
     }),
     description: z.string().optional(),
+    /** A step the operator may decline without ending the run (later steps do not need it). */
+    optional: z.boolean().optional(),
     with: z.record(z.string(), z.unknown()).optional(),
   })
   .strict();
@@ -55,7 +59,7 @@ const shape = z
     budget: z.string().regex(/^\d+(\.\d+)?(ms|s|m|h)$/, 'a duration such as 5m, 15m or 1h'),
     description: z.string().optional(),
     inputs: z.record(identifier, inputSpec).default({}),
-    steps: z.array(step).min(1, 'a runbook needs at least one step'),
+    steps: z.array(step).min(1, 'a runbook needs at least one step').max(MAX_STEPS, `a runbook has at most ${MAX_STEPS} steps`),
   })
   .strict();
 

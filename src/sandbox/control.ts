@@ -1,11 +1,12 @@
 import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { closeSync, existsSync, mkdirSync, openSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { closeSync, existsSync, mkdirSync, openSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
+import { withoutSecrets } from '../config/secret.js';
 import { isProcessAlive } from '../engine/lock.js';
 import { TrimpError, usageError } from '../errors.js';
-import { activeFaults, type FaultName, readFaults } from './faults.js';
+import { activeFaults, type FaultName, readFaults, writeFaults } from './faults.js';
 import { type SandboxLayout, type SandboxState, sandboxLayout } from './layout.js';
 import { initAppRepo } from './release.js';
 import { createSandboxDatabase, DEFAULT_SEED, type SeedOptions } from './seed.js';
@@ -32,11 +33,11 @@ export interface StartOptions {
 /** Creates what the directory lacks (database, token, app checkout), then starts the server detached. */
 export async function startSandbox(dir: string, options: StartOptions = {}): Promise<SandboxInfo> {
   const layout = sandboxLayout(dir);
-  const running = readState(layout);
-  if (running && isSandboxProcess(running.pid, layout)) {
+  const running = sandboxProcesses(layout);
+  if (running.length > 0) {
     throw usageError(
       'sandbox-running',
-      `a sandbox already runs in ${layout.root} (pid ${running.pid}, ${running.base_url})`,
+      `a sandbox already runs in ${layout.root} (pid ${running.join(', ')}${readState(layout) ? `, ${readState(layout)?.base_url}` : ''})`,
       `stop it first: trimp-rollback sandbox stop --dir ${dir}`,
     );
   }
@@ -52,6 +53,12 @@ export async function startSandbox(dir: string, options: StartOptions = {}): Pro
   if (!existsSync(layout.tokenFile)) writeFileSync(layout.tokenFile, `${randomBytes(24).toString('hex')}\n`, { mode: 0o600 });
   rmSync(layout.stateFile, { force: true });
   const state = await spawnServer(layout, options.port ?? 0, options.traffic ?? 0);
+  // Running again ends a crash: it must not be listed as a fault any more.
+  const faults = readFaults(layout.root);
+  if (faults.crash) {
+    delete faults.crash;
+    writeFaults(layout.root, faults);
+  }
   writeConfig(layout, state);
   return infoOf(layout, state);
 }
@@ -69,7 +76,7 @@ async function spawnServer(layout: SandboxLayout, port: number, traffic: number)
   const child = spawn(process.execPath, [serverEntry(), '--dir', layout.root, '--port', String(port), '--traffic', String(traffic)], {
     detached: true,
     stdio: ['ignore', out, out],
-    env: withoutToken(process.env),
+    env: withoutSecrets(process.env),
   });
   closeSync(out);
   let exited: number | null = null;
@@ -97,24 +104,62 @@ async function spawnServer(layout: SandboxLayout, port: number, traffic: number)
   }
 }
 
-/** Stops the sandbox by its recorded PID, after checking that the PID really is this sandbox. */
-export async function stopSandbox(dir: string): Promise<{ stopped: boolean; pid?: number; forced?: boolean }> {
+export interface StopResult {
+  stopped: boolean;
+  pid?: number;
+  forced?: boolean;
+  /** The PID file named a live process that is not this sandbox: it was left alone. */
+  foreign_pid?: number;
+}
+
+/**
+ * Stops the sandbox. Unlike the seed's `pkill -f`, a process is signalled only if its command
+ * line is this sandbox's server; a PID file naming another program is reported, not obeyed,
+ * and the real server is found by its command line even when the PID file lies.
+ */
+export async function stopSandbox(dir: string): Promise<StopResult> {
   const layout = sandboxLayout(dir);
-  const pid = readPid(layout);
-  if (pid === undefined || !isSandboxProcess(pid, layout)) {
-    rmSync(layout.stateFile, { force: true });
-    rmSync(layout.pidFile, { force: true });
-    return { stopped: false };
-  }
-  process.kill(pid, 'SIGTERM');
-  for (let waited = 0; waited < 5000; waited += 25) {
-    if (!isProcessAlive(pid)) return { stopped: true, pid, forced: false };
+  const recorded = readPid(layout);
+  const foreign = recorded !== undefined && isProcessAlive(recorded) && !isSandboxProcess(recorded, layout) ? recorded : undefined;
+  const pids = sandboxProcesses(layout);
+  const result: StopResult = { stopped: false, ...(foreign !== undefined ? { foreign_pid: foreign } : {}) };
+  for (const pid of pids) signal(pid, 'SIGTERM');
+  let forced = false;
+  for (let waited = 0; pids.some(isProcessAlive); waited += 25) {
+    if (waited >= 5000 && !forced) {
+      for (const pid of pids) signal(pid, 'SIGKILL');
+      forced = true;
+    }
     await sleep(25);
   }
-  process.kill(pid, 'SIGKILL');
   rmSync(layout.stateFile, { force: true });
   rmSync(layout.pidFile, { force: true });
-  return { stopped: true, pid, forced: true };
+  return pids.length > 0 ? { ...result, stopped: true, pid: pids[0] as number, forced } : result;
+}
+
+/** A second Ctrl-C during a game day: no waiting, the sandbox is killed where it stands. */
+export function killSandboxNow(dir: string): void {
+  for (const pid of sandboxProcesses(sandboxLayout(dir))) signal(pid, 'SIGKILL');
+}
+
+function signal(pid: number, name: NodeJS.Signals): void {
+  try {
+    process.kill(pid, name);
+  } catch {
+    // Already gone.
+  }
+}
+
+/** Every running server of this sandbox directory, found by its command line (Linux /proc). */
+export function sandboxProcesses(layout: SandboxLayout): number[] {
+  const candidates = new Set<number>();
+  for (const pid of [readPid(layout), readState(layout)?.pid]) if (pid !== undefined) candidates.add(pid);
+  try {
+    for (const name of readdirSync('/proc')) if (/^\d+$/.test(name)) candidates.add(Number(name));
+  } catch {
+    // No /proc: only the recorded PIDs can be checked.
+  }
+  return [...candidates].filter((pid) => pid !== process.pid && isSandboxProcess(pid, layout));
 }
 
 export interface SandboxStatus {
@@ -132,8 +177,10 @@ export function sandboxStatus(dir: string): SandboxStatus {
   const layout = sandboxLayout(dir);
   const state = readState(layout);
   const faults = activeFaults(readFaults(layout.root));
-  if (state && isSandboxProcess(state.pid, layout))
+  const running = sandboxProcesses(layout);
+  if (state && running.includes(state.pid))
     return { running: true, pid: state.pid, base_url: state.base_url, traffic: state.traffic ?? 0, dir: layout.root, faults };
+  if (running.length > 0) return { running: true, pid: running[0] as number, dir: layout.root, faults };
   const pid = readPid(layout);
   return { running: false, dir: layout.root, ...(pid !== undefined ? { stale_pid: pid } : {}), faults };
 }
@@ -200,10 +247,4 @@ function serverEntry(): string {
   const built = fileURLToPath(new URL('../../dist/sandbox/server.js', import.meta.url));
   if (existsSync(built)) return built;
   throw new TrimpError('sandbox-missing', 'the sandbox server is not built', { remedy: 'run npm run build' });
-}
-
-/** The server reads its token from its file; it need not inherit the operator's. */
-function withoutToken(env: NodeJS.ProcessEnv): NodeJS.ProcessEnv {
-  const { TRIMP_ADMIN_TOKEN: _token, ...rest } = env;
-  return rest;
 }

@@ -3,7 +3,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { AppLogs } from './logs.js';
 import type { Metrics } from './metrics.js';
 
-export type Reply = { status: number; body: unknown; calculation?: { method: string; failed: boolean } };
+export type Reply = { status: number; body: unknown; userType?: string; calculation?: { method: string; failed: boolean } };
 export type Request = { params: string[]; query: URLSearchParams; body: unknown };
 export interface Route {
   method: string;
@@ -38,9 +38,16 @@ export function createRouter(routes: Route[], options: { logs: AppLogs; metrics:
       res.writeHead(reply.status, { 'content-type': 'application/json' });
       res.end(JSON.stringify(reply.body));
       // Only what users do counts towards the error rate and latency: an operator's admin calls
-      // (some scan the whole activities table) are not the user experience being judged.
-      if (!route?.admin && url.pathname !== '/health') {
-        options.metrics.record({ latencyMs, error: reply.status >= 500, ...(reply.calculation ? { calculation: reply.calculation } : {}) });
+      // (some scan the whole activities table) are not the user experience being judged, and
+      // the tool's own probes (its user agent) must not count as evidence about users.
+      const probe = (req.headers['user-agent'] ?? '').startsWith('trimp-rollback/');
+      if (!route?.admin && url.pathname !== '/health' && !probe) {
+        options.metrics.record({
+          latencyMs,
+          error: reply.status >= 500,
+          ...(reply.userType ? { userType: reply.userType } : {}),
+          ...(reply.calculation ? { calculation: reply.calculation } : {}),
+        });
       }
       options.logs.info(`${req.method} ${url.pathname} ${reply.status} ${latencyMs.toFixed(1)}ms`);
     };

@@ -3,6 +3,8 @@ interface Sample {
   at: number;
   latencyMs: number;
   error: boolean;
+  /** The user's type (admin, beta, regular) when the request named a known user. */
+  userType?: string;
   calculation?: { method: string; failed: boolean };
 }
 
@@ -24,8 +26,6 @@ export class Metrics {
     this.trim();
     const since = Date.now() - Math.min(windowMs, this.windowMs);
     const window = this.samples.filter((s) => s.at >= since);
-    const errors = window.filter((s) => s.error).length;
-    const latencies = window.map((s) => s.latencyMs).sort((a, b) => a - b);
     const calcs = window.filter((s) => s.calculation);
     const perMethod: Record<string, { calculations: number; failures: number }> = {};
     for (const s of calcs) {
@@ -33,12 +33,13 @@ export class Metrics {
       const m = perMethod[method] ?? { calculations: 0, failures: 0 };
       perMethod[method] = { calculations: m.calculations + 1, failures: m.failures + (failed ? 1 : 0) };
     }
+    const perUserType: Record<string, ReturnType<typeof figures>> = {};
+    for (const type of [...new Set(window.flatMap((s) => (s.userType ? [s.userType] : [])))].sort())
+      perUserType[type] = figures(window.filter((s) => s.userType === type));
     return {
       window_seconds: Math.min(windowMs, this.windowMs) / 1000,
-      requests: window.length,
-      errors,
-      error_rate: window.length ? errors / window.length : 0,
-      latency_ms: { p50: percentile(latencies, 0.5), p95: percentile(latencies, 0.95), p99: percentile(latencies, 0.99) },
+      ...figures(window),
+      per_user_type: perUserType,
       trimp_calculations: calcs.length,
       trimp_failures: calcs.filter((s) => s.calculation!.failed).length,
       per_method: perMethod,
@@ -52,6 +53,18 @@ export class Metrics {
     const first = this.samples.findIndex((s) => s.at >= since);
     this.samples = first === -1 ? [] : this.samples.slice(first);
   }
+}
+
+/** Requests, errors and latency of one slice of the window. */
+function figures(samples: Sample[]) {
+  const errors = samples.filter((s) => s.error).length;
+  const latencies = samples.map((s) => s.latencyMs).sort((a, b) => a - b);
+  return {
+    requests: samples.length,
+    errors,
+    error_rate: samples.length ? errors / samples.length : 0,
+    latency_ms: { p50: percentile(latencies, 0.5), p95: percentile(latencies, 0.95), p99: percentile(latencies, 0.99) },
+  };
 }
 
 function percentile(sorted: number[], p: number): number {

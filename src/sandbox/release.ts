@@ -1,6 +1,7 @@
 import { execFileSync } from 'node:child_process';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { withoutSecrets } from '../config/secret.js';
 
 /**
  * The app directory is a git checkout, as in production: each release is a commit whose
@@ -15,6 +16,7 @@ const git = (appDir: string, ...args: string[]) =>
   execFileSync('git', ['-C', appDir, '-c', 'user.name=trimp-sandbox', '-c', 'user.email=sandbox@trimp.invalid', ...args], {
     encoding: 'utf8',
     stdio: ['ignore', 'pipe', 'pipe'],
+    env: withoutSecrets(process.env), // git and its hooks get no admin token
   }).trim();
 
 export function initAppRepo(appDir: string): void {

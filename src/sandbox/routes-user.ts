@@ -34,7 +34,7 @@ export function userRoutes(ctx: UserRouteContext): Route[] {
       const b = (body ?? {}) as TrimpBody;
       const user = ctx.store.user(b.user_id);
       const result = await trimpFor(ctx, user, b);
-      return 'failed' in result ? result.failed : then(b, user, result);
+      return { ...('failed' in result ? result.failed : then(b, user, result)), userType: user.user_type };
     };
   return [
     {
@@ -97,8 +97,10 @@ async function trimpFor(
       if (faults['trimp-errors'] && Math.random() < faults['trimp-errors'].share) {
         throw new Error('enhanced TRIMP calculation raised an exception (injected fault trimp-errors)');
       }
+      // As the app does: the method is "stream" whenever the stream was used, even when the
+      // stream's own guards fell back to the average formula or rejected it (0.0).
       const outcome = banisterStream({ ...profile, hr: b.hr_stream as unknown[] });
-      method = outcome.kind === 'average-fallback' ? 'average' : 'stream';
+      method = 'stream';
       trimp = outcome.kind === 'rejected' ? outcome.appValue : outcome.trimp;
     } else {
       trimp = banisterAverage({ ...profile, avgHr: Number(b.avg_hr) });

@@ -56,6 +56,13 @@ const server = createServer(app);
 server.keepAliveTimeout = 2000;
 let stopTraffic = () => {};
 
+// A port already taken is said plainly (the parent shows the last line of this log).
+server.on('error', (error: NodeJS.ErrnoException) => {
+  const why = error.code === 'EADDRINUSE' ? 'address in use: another process listens there' : error.message;
+  process.stderr.write(`sandbox: cannot listen on 127.0.0.1:${values.port}: ${error.code ?? 'error'} (${why})\n`);
+  process.exit(3);
+});
+
 server.listen(Number(values.port), '127.0.0.1', () => {
   const address = server.address();
   const port = typeof address === 'object' && address ? address.port : Number(values.port);

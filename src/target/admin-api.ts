@@ -1,10 +1,12 @@
-import type { Secret } from '../config/secret.js';
+import { redactText, type Secret } from '../config/secret.js';
 import { messageOf, TrimpError } from '../errors.js';
 
 /** `path` (no leading slash) under the base URL, keeping any path prefix the base URL has. */
 export function apiUrl(baseUrl: string, path: string): string {
   return new URL(path, baseUrl.endsWith('/') ? baseUrl : `${baseUrl}/`).toString();
 }
+
+export const USER_AGENT = 'trimp-rollback/0.1.0';
 
 export interface HttpResponse {
   status: number;
@@ -59,7 +61,8 @@ export class AdminApi {
   }
 
   private async request(method: string, path: string, body: unknown, signal?: AbortSignal): Promise<HttpResponse> {
-    const headers: Record<string, string> = { accept: 'application/json' };
+    // The tool says who it is, so that an app (the sandbox does) can keep its probes apart from users.
+    const headers: Record<string, string> = { accept: 'application/json', 'user-agent': USER_AGENT };
     if (body !== undefined) headers['content-type'] = 'application/json';
     if (this.token) headers.authorization = `Bearer ${this.token.reveal()}`;
     const timeout = AbortSignal.timeout(this.timeoutMs);
@@ -75,7 +78,12 @@ export class AdminApi {
     } catch (error) {
       throw unreachable(url, error, timeout.aborted ? this.timeoutMs : undefined);
     }
-    const text = await response.text();
+    let text: string;
+    try {
+      text = await readBounded(response);
+    } catch (error) {
+      throw unreachable(url, error, timeout.aborted ? this.timeoutMs : undefined, 'the answer stopped half-way');
+    }
     let parsed: unknown = text;
     try {
       parsed = text ? JSON.parse(text) : undefined;
@@ -86,16 +94,41 @@ export class AdminApi {
   }
 }
 
-function unreachable(url: string, error: unknown, timedOutAfterMs: number | undefined): TrimpError {
+/** No admin answer is this large; a server streaming without end is cut off here. */
+const MAX_BODY_BYTES = 16 * 1024 * 1024;
+
+async function readBounded(response: Response): Promise<string> {
+  if (!response.body) return '';
+  const chunks: Uint8Array[] = [];
+  let size = 0;
+  for await (const chunk of response.body as AsyncIterable<Uint8Array>) {
+    size += chunk.length;
+    if (size > MAX_BODY_BYTES) throw new Error(`the answer is larger than ${MAX_BODY_BYTES / 1024 / 1024} MiB`);
+    chunks.push(chunk);
+  }
+  return Buffer.concat(chunks).toString('utf8');
+}
+
+function unreachable(url: string, error: unknown, timedOutAfterMs: number | undefined, stage = ''): TrimpError {
   const inner = (error as { cause?: { code?: string; message?: string } }).cause;
   const cause = inner?.code ?? inner?.message ?? messageOf(error);
-  const why = timedOutAfterMs !== undefined ? `no answer within ${timedOutAfterMs} ms` : cause;
+  const why =
+    timedOutAfterMs !== undefined
+      ? `no ${stage ? 'complete ' : ''}answer within ${timedOutAfterMs} ms`
+      : stage
+        ? `${stage}: ${cause}`
+        : cause;
   return new TrimpError('app-unreachable', `cannot reach the app at ${new URL(url).origin} (${why})`, {
     remedy: 'check that the app is running and target.base_url is right; when the app is down, use --via db',
   });
 }
 
+/** What an error answer said, cut short: a server may answer with a whole page (or echo our headers). */
+const MAX_DETAIL = 200;
 function errorDetail(body: unknown): string {
-  if (body && typeof body === 'object' && 'error' in body) return String((body as { error: unknown }).error);
-  return typeof body === 'string' ? body.slice(0, 200) : '';
+  const text =
+    body && typeof body === 'object' && 'error' in body ? String((body as { error: unknown }).error) : typeof body === 'string' ? body : '';
+  // Redacted before it is cut: a cut through an echoed token would leave a piece no search finds.
+  const oneLine = redactText(text.replace(/\s+/g, ' ').trim());
+  return oneLine.length > MAX_DETAIL ? `${oneLine.slice(0, MAX_DETAIL)}…` : oneLine;
 }

@@ -1,12 +1,13 @@
 /**
- * The reference vectors of ../shared/trimp-vectors.json that the validation re-checks at run
- * time (those whose inputs are complete numbers). test/unit/trimp.test.ts checks that this copy
- * agrees with the file.
+ * The reference vectors that the validation re-checks at run time: those of
+ * ../shared/trimp-vectors.json (copied to test/fixtures/trimp-vectors.json) whose inputs are
+ * complete numbers, and hand-computed app-stream vectors (test/fixtures/trimp-vectors-app-stream.json).
+ * test/unit/trimp.test.ts checks that every entry here agrees with its fixture.
  */
 export interface ReferenceVector {
   id: string;
   kind: 'banister_average' | 'banister_stream' | 'banister_stream_app';
-  inputs: { duration_min: number; resting_hr: number; max_hr: number; sex: 'male' | 'female'; avg_hr?: number; hr?: number[] };
+  inputs: { duration_min: number; resting_hr: number; max_hr: number; sex: 'male' | 'female'; avg_hr?: number; hr?: (number | null)[] };
   app_output_2dp: number;
 }
 
@@ -129,6 +130,49 @@ export const REFERENCE_VECTORS: ReferenceVector[] = [
       max_hr: 180,
       sex: 'male',
     },
+    app_output_2dp: 0.0,
+  },
+  // Hand-computed streams with dropouts and out-of-range samples (test/fixtures/trimp-vectors-app-stream.json).
+  {
+    id: 'A01-dropouts',
+    kind: 'banister_stream_app',
+    inputs: { duration_min: 10, resting_hr: 50, max_hr: 180, sex: 'male', hr: [0, 150, 150, 150, 150, 0, 150, 150, 150, 150] },
+    app_output_2dp: 17.25,
+  },
+  {
+    id: 'A02-out-of-range-clamped',
+    kind: 'banister_stream_app',
+    inputs: { duration_min: 10, resting_hr: 50, max_hr: 180, sex: 'male', hr: [150, 150, 150, 20, 300, 150, 150, 260, 25, 150] },
+    app_output_2dp: 21.67,
+  },
+  {
+    id: 'A03-fallback-mean-of-positive',
+    kind: 'banister_stream_app',
+    inputs: { duration_min: 10, resting_hr: 50, max_hr: 180, sex: 'male', hr: [0, 0, 0, 0, 0, 0, 300, 150, 150, 150] },
+    app_output_2dp: 43.65,
+  },
+  {
+    id: 'A04-female-dropouts',
+    kind: 'banister_stream_app',
+    inputs: { duration_min: 47.5, resting_hr: 55, max_hr: 190, sex: 'female', hr: [140, 0, 160, 145, 0, 170, 155, 150, 0, 165, 158, 162] },
+    app_output_2dp: 60.62,
+  },
+  {
+    id: 'A05-half-dropouts-no-fallback',
+    kind: 'banister_stream_app',
+    inputs: { duration_min: 10, resting_hr: 50, max_hr: 180, sex: 'male', hr: [0, 0, 0, 0, 0, 150, 150, 150, 150, 150] },
+    app_output_2dp: 10.78,
+  },
+  {
+    id: 'A06-mean-above-1.1-max',
+    kind: 'banister_stream_app',
+    inputs: { duration_min: 10, resting_hr: 50, max_hr: 200, sex: 'male', hr: [240, 240, 240, 240, 240, 240, 240, 240, 240, 240] },
+    app_output_2dp: 0.0,
+  },
+  {
+    id: 'A09-not-a-number-sample',
+    kind: 'banister_stream_app',
+    inputs: { duration_min: 10, resting_hr: 50, max_hr: 180, sex: 'male', hr: [150, 150, 150, 150, null, 150, 150, 150, 150, 150] },
     app_output_2dp: 0.0,
   },
 ];
