@@ -109,7 +109,7 @@ export async function runRunbook(request: RunRequest): Promise<{ result: RunResu
         : {}),
     }).catch((error: unknown) => {
       // The run stopped because its journal could not be written: say how to continue it.
-      if (isTrimpError(error) && error.code === 'journal-write' && !error.remedy?.includes('resume'))
+      if (isTrimpError(error) && error.code === 'journal-write')
         throw new TrimpError(error.code, error.message, {
           remedy: `free space in ${config.stateDir}, then continue: ${resumeCommand(runId, invocation)}`,
         });

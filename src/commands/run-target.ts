@@ -22,8 +22,13 @@ export interface TargetChoice {
  */
 export function configForRun(run: RunRecord, options: RunCommandOptions, command: string): TargetChoice {
   const ownConfig = run.started.config_file;
-  const config =
-    options.config || !ownConfig || !existsSync(ownConfig) ? loadConfig(options) : loadConfig({ ...options, config: ownConfig });
+  // The run's own config file, if it had one; never the ./trimp-rollback.yaml of wherever the
+  // operator happens to stand now.
+  const config = options.config
+    ? loadConfig(options)
+    : ownConfig && existsSync(ownConfig)
+      ? loadConfig({ ...options, config: ownConfig })
+      : loadConfig({ ...options, ignoreLocalConfig: true });
   const named = (source: string) => source === 'flag' || (options.config !== undefined && source === 'file');
   const via = (options.via ?? run.started.via) === 'db' ? 'db' : 'api';
   const differences: string[] = [];

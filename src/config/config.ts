@@ -42,6 +42,8 @@ export interface ConfigFlags {
   database?: string;
   stateDir?: string;
   tokenFile?: string;
+  /** Do not pick up ./trimp-rollback.yaml: resume and restore use the run's own settings. */
+  ignoreLocalConfig?: boolean;
 }
 
 export const DEFAULT_CONFIG_NAME = 'trimp-rollback.yaml';
@@ -195,6 +197,7 @@ function configFilePath(flags: ConfigFlags, env: NodeJS.ProcessEnv, cwd: string)
     if (!existsSync(path)) throw usageError('config-missing', `config file not found: ${path}`, 'check --config or TRIMP_ROLLBACK_CONFIG');
     return path;
   }
+  if (flags.ignoreLocalConfig) return undefined;
   const local = resolve(cwd, DEFAULT_CONFIG_NAME);
   return existsSync(local) ? local : undefined;
 }

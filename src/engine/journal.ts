@@ -129,7 +129,7 @@ function journalWriteError(path: string, error: unknown): TrimpError {
   const code = (error as NodeJS.ErrnoException).code;
   const why = code === 'ENOSPC' || code === 'EDQUOT' ? 'disk full' : ((error as Error).message ?? String(error));
   return new TrimpError('journal-write', `the journal could not be written: ${why} (${path}); the run stopped here`, {
-    remedy: 'free space or fix the state directory, then resume the run: the step in flight is re-checked first',
+    remedy: 'free space or fix the state directory, then resume the run (the step in flight is re-checked first)',
   });
 }
 

@@ -1,6 +1,6 @@
 import { hostname } from 'node:os';
 import type { Config } from '../config/config.js';
-import { ExitCode, TrimpError } from '../errors.js';
+import { ExitCode, isTrimpError, TrimpError } from '../errors.js';
 import type { Target } from '../target/target.js';
 import type { Confirmer } from './confirm.js';
 import { executePlan } from './execute.js';
@@ -118,6 +118,14 @@ export async function runPlan(options: RunOptions): Promise<RunResult> {
         fresh.append(runStartedEvent(plan, options, config, operator));
       } catch (error) {
         fresh.discardIfEmpty();
+        if (isTrimpError(error) && error.code === 'journal-write')
+          throw new TrimpError(
+            'journal-create',
+            `${error.message.replace(/; the run stopped here$/, '')}; the run did not start: nothing was changed`,
+            {
+              remedy: `free space in ${config.stateDir}, then run the same command again`,
+            },
+          );
         throw error;
       } finally {
         discard();

@@ -1,8 +1,9 @@
-import { mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { afterAll, describe, expect, it } from 'vitest';
-import { cli, jsonOf } from '../helpers/cli.js';
+import { cli, jsonOf, ROOT, spawnCli } from '../helpers/cli.js';
 import { sha256 } from '../helpers/sandbox.js';
 
 interface Scorecard {
@@ -12,6 +13,7 @@ interface Scorecard {
     status: string;
     symptom_before: string | null;
     fault_gone: boolean | null;
+    run_status: string | null;
     within_budget: boolean | null;
   }[];
   passed: number;
@@ -23,9 +25,9 @@ const scratch = mkdtempSync(join(tmpdir(), 'trimp-gameday-test-'));
 afterAll(() => rmSync(scratch, { recursive: true, force: true }));
 
 describe('game days', () => {
-  it('rehearse --all: the flag scenario against live trimp-errors passes; scenarios without a runbook say so', async () => {
+  it('rehearse --all: the flag scenario passes; scenarios without a runbook say so, and are not a pass (exit 1)', async () => {
     const result = await cli(['rehearse', '--all', '--json']);
-    expect(result.exitCode, result.stderr).toBe(0);
+    expect(result.exitCode, result.stderr).toBe(1);
     const card = jsonOf<Scorecard>(result);
     expect(card.scenarios.map((s) => [s.scenario, s.fault, s.status])).toEqual([
       ['flag', 'trimp-errors', 'passed'],
@@ -50,9 +52,61 @@ describe('game days', () => {
     expect(result.stdout).toMatch(/Game day scorecard\n.*\n.*\nflag\s+trimp-errors\s+\d+ errors in \d+ requests .* PASSED/);
   });
 
+  it('a runbook that does not cure the fault scores FAILED (exit 1)', async () => {
+    const result = await cli(['rehearse', 'flag', '--runbook', join(ROOT, 'test/fixtures/runbooks/regular-only.yaml'), '--json']);
+    expect(result.exitCode, result.stderr).toBe(1);
+    const row = jsonOf<Scorecard>(result).scenarios[0]!;
+    expect(row.status).toBe('failed');
+    // The in-run validation saw the errors that remain for admin and beta users, or the proof did.
+    expect(row.fault_gone === false || row.run_status === 'failed').toBe(true);
+    expect(row.run_status).toBe('failed');
+  });
+
+  it.each([
+    ['one Ctrl-C: the game day stops after the step in flight and tears down what it started', 1],
+    ['two Ctrl-Cs: the sandbox is killed where it stands, and its directory removed', 2],
+  ])('%s', async (_name, presses) => {
+    const child = spawnCli(['rehearse', 'flag']);
+    let stderr = '';
+    child.stderr?.on('data', (chunk: Buffer) => {
+      stderr += chunk.toString();
+    });
+    const dir = await waitUntil(() => /== Game day: flag \(fault: trimp-errors\) in (\S+)\n/.exec(stderr)?.[1]);
+    await waitUntil(() => (/Symptom: /.test(stderr) ? true : undefined));
+    for (let i = 0; i < presses; i++) child.kill('SIGINT');
+    const result = await child;
+    expect(result.signal).toBe('SIGINT');
+    expect(existsSync(dir)).toBe(false);
+    await waitUntil(() => (sandboxesOf(dir).length === 0 ? true : undefined));
+  });
+
   it('refuses an unknown scenario with exit 2', async () => {
     const result = await cli(['rehearse', 'meteor']);
     expect(result.exitCode).toBe(2);
     expect(result.stderr.trim()).toBe('trimp-rollback: unknown scenario "meteor"; scenarios: flag, gradual, application, database');
   });
 });
+
+async function waitUntil<T>(probe: () => T | undefined, timeoutMs = 30_000): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const value = probe();
+    if (value !== undefined) return value;
+    if (Date.now() > deadline) throw new Error('timed out');
+    await sleep(50);
+  }
+}
+
+/** Processes whose command line names the sandbox directory: none may outlive the game day. */
+function sandboxesOf(dir: string): number[] {
+  return readdirSync('/proc')
+    .filter((name) => /^\d+$/.test(name))
+    .filter((pid) => {
+      try {
+        return readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0').includes(dir);
+      } catch {
+        return false;
+      }
+    })
+    .map(Number);
+}

@@ -1,6 +1,6 @@
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { BIN, cli } from '../helpers/cli.js';
+import { BIN, cli, ROOT } from '../helpers/cli.js';
 import { startTestSandbox, type TestSandbox } from '../helpers/sandbox.js';
 import { Terminal } from '../helpers/tmux.js';
 
@@ -15,7 +15,7 @@ afterAll(async () => {
   await sandbox?.remove();
 });
 beforeEach(async () => {
-  await cli(['flag', '--all', '--enable', '--yes', '--config', sandbox.config]);
+  expect((await cli(['flag', '--all', '--enable', '--yes', '--config', sandbox.config])).exitCode).toBe(0);
 });
 afterEach(() => {
   terminal?.close();
@@ -40,16 +40,43 @@ describe('an operator at a real terminal', () => {
     t.type('y', 'Enter');
     expect(await t.exitCode()).toBe(0);
     expect(t.screen()).toMatch(/SUCCEEDED/);
+    expect(t.screen()).toMatch(/Undo: trimp-rollback flag restore --run \S+ --config \S+\n/);
     expect(await sandbox.flags()).toEqual({ admin: false, beta: false, regular: false });
   });
 
-  it('Enter alone means no: the step is declined and nothing changes', async () => {
+  it('Enter alone means no: the run ends DECLINED with exit 3, nothing changed, no resume line', async () => {
     const t = open('flag --user-type regular');
-    await t.waitFor(/Proceed\?/);
+    const prompt = await t.waitFor(/Proceed\?/);
+    expect(prompt).toMatch(/No ends the run here: the steps after this one need it\./);
     t.type('Enter');
-    await t.exitCode();
-    expect(t.screen()).toMatch(/set-flag\s+print\s+declined/);
+    expect(await t.exitCode()).toBe(3);
+    const screen = t.screen();
+    expect(screen).toMatch(/: DECLINED/);
+    expect(screen).toMatch(/set-flag\s+declined\s+declined by the operator; the steps after it need it, so the run ends here/);
+    expect(screen).toMatch(/verify\s+not-run/);
+    expect(screen).not.toMatch(/Resume with:|Undo:/);
     expect(await sandbox.flags()).toEqual({ admin: true, beta: true, regular: true });
+  });
+
+  it('an optional step may be declined and the run goes on', async () => {
+    const t = open(`run ${join(ROOT, 'test/fixtures/runbooks/optional-step.yaml')}`);
+    const prompt = await t.waitFor(/Proceed\?/);
+    expect(prompt).toMatch(/This step is optional: No skips it and the run goes on\./);
+    t.type('n', 'Enter');
+    expect(await t.exitCode()).toBe(0);
+    expect(t.screen()).toMatch(/beta-off\s+declined\s+declined by the operator; skipped \(an optional step\)/);
+    expect(t.screen()).toMatch(/: SUCCEEDED/);
+    expect(await sandbox.flags()).toEqual({ admin: true, beta: true, regular: true });
+  });
+
+  it('nothing to change: no prompt, and no Undo line', async () => {
+    await cli(['flag', '--all', '--yes', '--config', sandbox.config]);
+    const t = open('flag --all');
+    expect(await t.exitCode()).toBe(0);
+    const screen = t.screen();
+    expect(screen).not.toMatch(/Proceed\?/);
+    expect(screen).toMatch(/set-flag\s+succeeded\s+nothing to change: the flag already has the target states/);
+    expect(screen).not.toMatch(/Undo:/);
   });
 
   it('quit aborts with exit 3 and changes nothing', async () => {
@@ -67,6 +94,7 @@ describe('an operator at a real terminal', () => {
     t.type('C-c');
     expect(await t.exitCode()).toBe(130);
     expect(t.screen()).toMatch(/Resume with: trimp-rollback resume \S+-flag-\S+ --config /);
+    expect(t.screen()).not.toMatch(/Undo:/);
     expect(await sandbox.flags()).toEqual({ admin: true, beta: true, regular: true });
   });
 });

@@ -2,7 +2,7 @@ import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { cli, jsonOf } from '../helpers/cli.js';
-import { sha256, startTestSandbox, type TestSandbox } from '../helpers/sandbox.js';
+import { sha256, startTestSandbox, type TestSandbox, userTraffic } from '../helpers/sandbox.js';
 
 interface RunJson {
   run_id: string;
@@ -36,8 +36,15 @@ const journalEvents = (path: string) =>
     .map((line) => JSON.parse(line) as Record<string, unknown>);
 
 describe('flag scenario against the sandbox, through the admin API', () => {
-  it('turns the flag off for every user type, proves it, and journals it', async () => {
-    const result = await cli(['flag', '--all', '--yes', '--json', '--reason', 'error spike', '--config', sandbox.config]);
+  it('turns the flag off for every user type, proves it on enough user traffic, and journals it', async () => {
+    const users = userTraffic(sandbox.baseUrl);
+    let result: Awaited<ReturnType<typeof cli>>;
+    try {
+      // --settle: the validation waits (up to 20 s) for 50 user requests after the change.
+      result = await cli(['flag', '--all', '--yes', '--json', '--reason', 'error spike', '--settle', '20s', '--config', sandbox.config]);
+    } finally {
+      users.stop();
+    }
     expect(result.exitCode, result.stderr).toBe(0);
     const run = jsonOf<RunJson>(result);
     expect(run).toMatchObject({ status: 'succeeded', dry_run: false, budget_ms: 300_000 });
@@ -57,10 +64,13 @@ describe('flag scenario against the sandbox, through the admin API', () => {
     expect(answers.map((a) => a.method)).toEqual(['average', 'average', 'average']);
     for (const a of answers) expect(Math.abs(a.trimp - 129.36)).toBeLessThanOrEqual(0.01);
 
+    const validation = run.steps.find((s) => s.id === 'validate')!.evidence!.checks as { name: string; summary: string }[];
+    expect(validation.find((c) => c.name === 'user-errors')!.summary).toMatch(/^0 errors in ([5-9]\d|\d{3,}) user requests/);
     const report = readFileSync(join(dirname(run.journal!), 'report.md'), 'utf8');
     expect(report).toMatch(
       /# Rollback run .*\n[\s\S]*Status: \*\*succeeded\*\*[\s\S]*\| set-flag \| print \| succeeded \|[\s\S]*## Validation[\s\S]*## Post-rollback analysis/,
     );
+    expect(report).toContain(`- Undo: \`trimp-rollback flag restore --run ${run.run_id} --config ${sandbox.config} --yes\``);
     expect(JSON.parse(readFileSync(join(dirname(run.journal!), 'report.json'), 'utf8'))).toMatchObject({
       run_id: run.run_id,
       status: 'succeeded',

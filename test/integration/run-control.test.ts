@@ -100,7 +100,7 @@ describe('one rollback at a time', () => {
     expect(second.exitCode).toBe(4);
     expect(second.stderr.trim().split('\n').at(-1)).toMatch(
       new RegExp(
-        `another rollback holds the lock: run ${holderRun} \\(slow-flag\\), pid ${holder.pid} on .+, since .+, reason "first responder"`,
+        `another rollback holds the lock on the state directory .+: run ${holderRun} \\(slow-flag\\) by .+@.+, pid ${holder.pid} on .+, since .+, reason "first responder"`,
       ),
     );
 
@@ -109,7 +109,7 @@ describe('one rollback at a time', () => {
     const stale = await cli(['flag', '--all', '--yes', '--config', sandbox.config]);
     expect(stale.exitCode).toBe(4);
     expect(stale.stderr).toMatch(
-      /stale lock: run .* no longer running — if no rollback is running, take it over with --force-unlock --reason/,
+      /stale lock on the state directory .*: run .* no longer running — if no rollback is running, take it over with --force-unlock --reason/,
     );
 
     const noReason = await cli(['flag', '--all', '--yes', '--force-unlock', '--config', sandbox.config]);
@@ -128,12 +128,12 @@ describe('one rollback at a time', () => {
     ]);
     expect(taken.exitCode, taken.stderr).toBe(0);
     const takenRun = jsonOf<{ run_id: string }>(taken).run_id;
-    expect(journalOf(sandbox.stateDir, takenRun)[0]).toMatchObject({
-      type: 'lock.taken_over',
-      reason: 'holder crashed',
-      previous: { run_id: holderRun },
-    });
+    // Both locks the dead holder left (the state directory's and the target's) are taken over, and journaled.
+    const takeovers = journalOf(sandbox.stateDir, takenRun).filter((e) => e.type === 'lock.taken_over');
+    expect(takeovers).toHaveLength(2);
+    for (const event of takeovers) expect(event).toMatchObject({ reason: 'holder crashed', previous: { run_id: holderRun } });
     expect(existsSync(join(sandbox.stateDir, 'lock.json'))).toBe(false);
+    expect(existsSync(`${sandbox.database}.trimp-rollback-lock`)).toBe(false);
   });
 });
 

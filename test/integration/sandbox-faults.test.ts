@@ -82,7 +82,8 @@ describe('faults: each shows its symptom, and the matching cure removes it', () 
     };
     expect(metrics.performance_metrics.system_metrics.latency_ms.p99).toBeGreaterThan(200);
     await cli(['flag', '--all', '--yes', '--config', sandbox.config]);
-    expect((await calculate(4)).ms).toBeLessThan(150);
+    // Off the enhanced method, the slow path is not taken (no timing: a busy host is slow too).
+    expect((await calculate(4)).body).toMatchObject({ method: 'average' });
   });
 
   it('corrupt-db: real page damage — /health 503, quick_check fails; heal puts the bytes back', async () => {

@@ -1,5 +1,6 @@
 import { spawn } from 'node:child_process';
-import { readFileSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { execa } from 'execa';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -110,18 +111,54 @@ describe('the sandbox serves the seed as written', () => {
     );
   });
 
-  it('reports its status, and stop signals only a PID that really is this sandbox', async () => {
+  it('reports its status; stop signals only what really is this sandbox, and finds it even when the PID file lies', async () => {
     expect(jsonOf(await cli(['sandbox', 'status', '--dir', sandbox.dir, '--json']))).toMatchObject({ running: true, pid: sandbox.pid });
-    // A PID file pointing at some other process (the seed's pkill hazard): stop must leave it alone.
+    // A PID file pointing at some other process (the seed's pkill hazard): stop must leave it alone,
+    // and must still stop the real server rather than say "nothing was running".
     const bystander = spawn('sleep', ['30']);
-    const pidFile = join(sandbox.dir, 'sandbox.pid');
-    const real = readFileSync(pidFile, 'utf8');
-    writeFileSync(pidFile, `${bystander.pid}\n`);
-    const stop = await cli(['sandbox', 'stop', '--dir', sandbox.dir]);
-    expect(stop.stdout).toMatch(/no sandbox was running/);
-    expect(bystander.exitCode).toBeNull();
-    bystander.kill();
-    writeFileSync(pidFile, real);
+    try {
+      writeFileSync(join(sandbox.dir, 'sandbox.pid'), `${bystander.pid}\n`);
+      const stop = await cli(['sandbox', 'stop', '--dir', sandbox.dir]);
+      expect(stop.exitCode).toBe(0);
+      expect(stop.stdout).toMatch(
+        new RegExp(
+          `sandbox stopped \\(pid ${sandbox.pid}\\); the PID file named pid ${bystander.pid}, which is another program: it was left alone`,
+        ),
+      );
+      expect(bystander.exitCode).toBeNull();
+      expect(isAlive(sandbox.pid)).toBe(false);
+      // Nothing listens any more: a second start cannot make two servers on one database.
+      await expect(fetch(`${sandbox.baseUrl}/health`)).rejects.toThrow();
+    } finally {
+      bystander.kill();
+      await sandbox.start();
+    }
     expect((await fetch(`${sandbox.baseUrl}/health`)).status).toBe(200);
+    const twice = await cli(['sandbox', 'start', '--dir', sandbox.dir]);
+    expect(twice.exitCode).toBe(2);
+    expect(twice.stderr).toMatch(/a sandbox already runs in/);
+  });
+
+  it('a port in use is said plainly: EADDRINUSE and the port', async () => {
+    const other = mkdtempSync(join(tmpdir(), 'trimp-port-'));
+    try {
+      const port = new URL(sandbox.baseUrl).port;
+      const result = await cli(['sandbox', 'start', '--dir', other, '--port', port]);
+      expect(result.exitCode).toBe(1);
+      expect(result.stderr.trim().split('\n')).toHaveLength(1);
+      expect(result.stderr).toMatch(new RegExp(`cannot listen on 127\\.0\\.0\\.1:${port}: EADDRINUSE`));
+    } finally {
+      await cli(['sandbox', 'stop', '--dir', other]);
+      rmSync(other, { recursive: true, force: true });
+    }
   });
 });
+
+function isAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}
