@@ -16,6 +16,7 @@ import {
 import { dirname, join } from 'node:path';
 import { redactValue } from '../config/secret.js';
 import { fileSystemError, TrimpError, usageError } from '../errors.js';
+import { ensureDirectory } from './directory.js';
 import { type JournalEvent, type StampedEvent, stampedEventSchema } from './journal-events.js';
 import { runIdTime } from './run-id.js';
 
@@ -55,7 +56,7 @@ export class Journal {
   private static openAt(stateDir: string, runId: string, fresh: boolean): Journal {
     const path = journalPath(stateDir, runId);
     try {
-      mkdirSync(runsDir(stateDir), { recursive: true, mode: 0o700 });
+      ensureDirectory(runsDir(stateDir));
       // A new run gets a directory of its own, exclusively: never another run's journal.
       if (fresh) mkdirSync(join(runsDir(stateDir), runId), { mode: 0o700 });
       const fd = openSync(path, 'a+', 0o600); // read too: a continuation looks at the last line

@@ -1,8 +1,9 @@
 import { randomBytes } from 'node:crypto';
-import { existsSync, linkSync, mkdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, linkSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { dirname, join } from 'node:path';
 import { ExitCode, fileSystemError, TrimpError, usageError } from '../errors.js';
+import { ensureDirectory } from './directory.js';
 
 /** Who holds a lock. */
 export interface LockHolder {
@@ -63,7 +64,7 @@ export function targetLockPath(target: { database: string; appDir: string }): st
 export function acquireLock(request: LockRequest): LockHandle {
   const { path, holder, force } = request;
   try {
-    mkdirSync(dirname(path), { recursive: true, mode: 0o700 });
+    ensureDirectory(dirname(path));
   } catch (error) {
     throw fileSystemError(error, `the lock directory cannot be created`);
   }

@@ -14,8 +14,12 @@ export class Metrics {
 
   constructor(private readonly windowMs = 60_000) {}
 
+  /**
+   * A request is counted at the moment it *started*: one that began before a rollback and
+   * ended after it is evidence about the app before the change, not after.
+   */
   record(sample: Omit<Sample, 'at'>): void {
-    this.samples.push({ at: Date.now(), ...sample });
+    this.samples.push({ at: Date.now() - sample.latencyMs, ...sample });
     this.totals.requests += 1;
     if (sample.error) this.totals.errors += 1;
     if (this.samples.length > 50_000) this.trim();
@@ -50,8 +54,8 @@ export class Metrics {
 
   private trim(): void {
     const since = Date.now() - this.windowMs;
-    const first = this.samples.findIndex((s) => s.at >= since);
-    this.samples = first === -1 ? [] : this.samples.slice(first);
+    // Not sorted by start (a slow request is recorded after faster, later ones): filter.
+    this.samples = this.samples.filter((s) => s.at >= since);
   }
 }
 
