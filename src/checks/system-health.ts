@@ -92,17 +92,18 @@ export const logsClean: CheckDefinition = {
     const files = ['error.log', 'application.log', 'trimp_calculation.log'].map((name) => join(ctx.target.config.logsDir, name));
     // After a change, the logs must be clean from then on; the errors before it are the incident.
     const since = ctx.changedAt ?? ctx.since ?? new Date(Date.now() - 15 * 60_000);
-    const found: string[] = [];
+    // The same line in error.log and application.log counts once.
+    const seen = new Set<string>();
     let read = 0;
     for (const file of files) {
-      const lines = await tailLines(file, 4 * 1024 * 1024);
-      if (lines === undefined) continue;
+      const text = await tailSince(file, since, 4 * 1024 * 1024);
+      if (text === undefined) continue;
       read += 1;
-      for (const line of lines) {
-        const match = /^(\S+) (ERROR|CRITICAL)\b/.exec(line);
-        if (match && new Date(match[1] as string) >= since && !found.includes(line)) found.push(line);
+      for (const match of text.matchAll(/^(\S+) (?:ERROR|CRITICAL)\b.*$/gm)) {
+        if (new Date(match[1] as string) >= since) seen.add(match[0]);
       }
     }
+    const found = [...seen];
     if (read === 0) return skip(`no logs under ${ctx.target.config.logsDir}`, 'set target.logs_dir');
     const critical = found.filter((line) => / CRITICAL /.test(line)).length;
     const evidence = { since: since.toISOString(), errors: found.length, critical, last: found.slice(-5) };
@@ -138,6 +139,36 @@ export const hostResources: CheckDefinition = {
 
 function gib(bytes: number): string {
   return `${(bytes / 1024 ** 3).toFixed(1)} GiB`;
+}
+
+/**
+ * The end of a log from `since` on (at most `maxBytes`): read backwards in growing chunks until
+ * the first whole line is older than `since`, so a check after a run reads kilobytes, not the
+ * whole tail. Undefined when the file does not exist.
+ */
+async function tailSince(path: string, since: Date, maxBytes: number): Promise<string | undefined> {
+  let size: number;
+  try {
+    size = (await stat(path)).size;
+  } catch {
+    return undefined;
+  }
+  const limit = Math.min(size, maxBytes);
+  let length = Math.min(limit, 64 * 1024);
+  const handle = await open(path, 'r');
+  try {
+    for (;;) {
+      const buffer = Buffer.alloc(length);
+      await handle.read(buffer, 0, length, size - length);
+      let text = buffer.toString('utf8');
+      if (length < size) text = text.slice(text.indexOf('\n') + 1); // a partial first line
+      const first = new Date(/^(\S+) /.exec(text)?.[1] ?? '');
+      if (length >= limit || first < since) return text;
+      length = Math.min(limit, length * 4);
+    }
+  } finally {
+    await handle.close();
+  }
 }
 
 /** The last `maxBytes` of a file as lines, or undefined when it does not exist. */

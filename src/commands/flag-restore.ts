@@ -1,12 +1,11 @@
-import type { Config } from '../config/config.js';
-import { readJournal } from '../engine/journal.js';
+import type { Observation } from '../engine/execute.js';
 import type { StampedEvent } from '../engine/journal-events.js';
 import type { RunResult } from '../engine/result.js';
 import { usageError } from '../errors.js';
 import { type FlagStates, USER_TYPES } from '../target/user-types.js';
 import { restoreCommand } from './printed-commands.js';
 import { loadRun } from './run-history.js';
-import { type CommandResult, type RunCommandOptions, runRunbook } from './run-runbook.js';
+import { type CommandResult, type RunCommandOptions, runRunbook, type UndoContext } from './run-runbook.js';
 import { configForRun } from './run-target.js';
 
 /** What `flag.set` journals before its first write: the states it found and those it will set. */
@@ -21,51 +20,38 @@ interface FlagStatesBefore {
  * had before the run first touched it (the earliest observation wins, over every attempt).
  * Undefined when the run changed nothing that can be put back.
  */
-export function restorableStates(events: StampedEvent[]): { flag: string; states: FlagStates } | undefined {
-  const observations = events.flatMap((event) =>
-    event.type === 'step.observed' && event.name === 'flag_states_before' ? [event.data as FlagStatesBefore] : [],
-  );
-  const flags = [...new Set(observations.map((o) => o.flag))];
+export function restorableStates(observations: Observation[]): { flag: string; states: FlagStates } | undefined {
+  const befores = observations.flatMap((o) => (o.name === 'flag_states_before' ? [o.data as FlagStatesBefore] : []));
+  const flags = [...new Set(befores.map((o) => o.flag))];
   if (flags.length === 0) return undefined;
   if (flags.length > 1)
     throw usageError('restore-ambiguous', `the run set ${flags.length} flags (${flags.join(', ')}); restore puts back one flag`);
   const states: FlagStates = {};
   let changes = false;
-  for (const observation of observations) {
+  for (const before of befores) {
     // Journals of earlier versions recorded no targets: then every type read is a candidate.
-    const targets = observation.targets ?? observation.states;
+    const targets = before.targets ?? before.states;
     for (const type of USER_TYPES) {
-      if (targets[type] === undefined || observation.states[type] === undefined || type in states) continue;
-      states[type] = observation.states[type];
-      if (targets[type] !== observation.states[type]) changes = true;
+      if (targets[type] === undefined || before.states[type] === undefined || type in states) continue;
+      states[type] = before.states[type];
+      if (targets[type] !== before.states[type]) changes = true;
     }
   }
   return changes ? { flag: flags[0] as string, states } : undefined;
 }
 
 /** The Undo line: only for a real run that changed a flag state it can put back. */
-export function flagUndo(result: RunResult, config: Config): string | null {
+export function flagUndo(result: RunResult, context: UndoContext): string | null {
   if (result.dry_run || !result.journal) return null;
-  let events: StampedEvent[];
   try {
-    events = readJournal(result.journal).events;
-    if (!restorableStates(events)) return null;
+    return restorableStates(context.observations) ? restoreCommand(result.run_id, context.invocation) : null;
   } catch {
     return null;
   }
-  const invocation = [...events].reverse().flatMap((e) => (e.type === 'run.started' || e.type === 'run.resumed' ? [e.invocation] : []))[0];
-  return restoreCommand(
-    result.run_id,
-    invocation ?? {
-      config: config.file ?? null,
-      state_dir: config.stateDir,
-      token_file: null,
-      base_url: null,
-      database: null,
-      via: result.via,
-      yes: false,
-    },
-  );
+}
+
+function observationsOf(events: StampedEvent[]): Observation[] {
+  return events.flatMap((e) => (e.type === 'step.observed' ? [{ step: e.step, name: e.name, data: e.data }] : []));
 }
 
 /**
@@ -75,7 +61,7 @@ export function flagUndo(result: RunResult, config: Config): string | null {
 export async function flagRestoreCommand(sourceRunId: string, options: RunCommandOptions): Promise<CommandResult> {
   const { loadConfig } = await import('../config/config.js');
   const source = loadRun(loadConfig(options).stateDir, sourceRunId);
-  const restore = restorableStates(source.events);
+  const restore = restorableStates(observationsOf(source.events));
   if (!restore) {
     throw usageError(
       'nothing-to-restore',

@@ -122,13 +122,14 @@ async function rehearse(name: string, gameDay: GameDay, options: RehearseOptions
   }
   const dir = mkdtempSync(join(tmpdir(), `trimp-gameday-${name}-`));
   process.stderr.write(`\n== Game day: ${name} (fault: ${gameDay.fault}) in ${dir}\n`);
+  let api: AdminApi | undefined;
   const forget = interruption.onHardStop(() => {
     killSandboxNow(dir);
     if (!options.keep) rmSync(dir, { recursive: true, force: true });
   });
   try {
     const sandbox = await startSandbox(dir, { traffic: TRAFFIC_PER_SECOND, ...(options.dbFrom ? { dbFrom: options.dbFrom } : {}) });
-    const api = new AdminApi(sandbox.base_url, new Secret(readFileSync(sandbox.token_file, 'utf8').trim(), 'sandbox token'), 5000);
+    api = new AdminApi(sandbox.base_url, new Secret(readFileSync(sandbox.token_file, 'utf8').trim(), 'sandbox token'), 5000);
     await breakSandbox(dir, gameDay.fault);
     const before = await waitForErrors(api, interruption.signal);
     row.symptom_before = before.text;
@@ -173,6 +174,7 @@ async function rehearse(name: string, gameDay: GameDay, options: RehearseOptions
     row.status = 'failed';
     row.note = interruption.requested ? 'interrupted: the game day was stopped and torn down' : messageOf(error);
   } finally {
+    api?.close();
     forget();
     await stopSandbox(dir);
     if (options.keep) {

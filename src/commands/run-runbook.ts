@@ -1,8 +1,10 @@
 import { existsSync } from 'node:fs';
 import { type Config, type ConfigFlags, loadConfig } from '../config/config.js';
 import { assumeYes, type Confirmer, terminalConfirmer } from '../engine/confirm.js';
+import type { Observation } from '../engine/execute.js';
 import type { Interruption } from '../engine/interrupt.js';
-import type { JournaledTarget } from '../engine/journal-events.js';
+import { readJournal } from '../engine/journal.js';
+import type { Invocation, JournaledTarget } from '../engine/journal-events.js';
 import { buildPlan, type StepHistory } from '../engine/plan.js';
 import type { RunResult, RunStatus } from '../engine/result.js';
 import { runPlan } from '../engine/run.js';
@@ -31,6 +33,12 @@ export interface RunCommandOptions extends ConfigFlags {
   retarget?: boolean;
 }
 
+/** What an undo needs to know: how the run was invoked, and the facts every attempt journaled. */
+export interface UndoContext {
+  invocation: Invocation;
+  observations: Observation[];
+}
+
 /** What a command hands back to main: an exit code, or "end by SIGINT". */
 export type CommandResult = { exitCode: ExitCodeValue; interrupted?: boolean };
 
@@ -49,7 +57,7 @@ export interface RunRequest {
     retargeted?: { from: JournaledTarget; reason: string };
   };
   /** The command that undoes this run, when the tool can undo it. */
-  undo?: (result: RunResult, config: Config) => string | null;
+  undo?: (result: RunResult, context: UndoContext) => string | null;
   /** Lines added under the summary. */
   footer?: (result: RunResult) => string[];
   /** False when the caller reports the result itself (rehearse). */
@@ -87,7 +95,7 @@ export async function runRunbook(request: RunRequest): Promise<{ result: RunResu
   const invocation = invocationOf(config, { via, yes: options.yes ?? false });
   const target = connectTarget(config, via, { dryRun });
   try {
-    const result = await runPlan({
+    const { result, observations } = await runPlan({
       plan,
       target,
       config,
@@ -117,7 +125,7 @@ export async function runRunbook(request: RunRequest): Promise<{ result: RunResu
     });
     if (!result.dry_run) {
       if (result.status === 'failed' || result.status === 'interrupted') result.resume_command = resumeCommand(result.run_id, invocation);
-      result.undo_command = request.undo?.(result, config) ?? null;
+      result.undo_command = request.undo?.(result, { invocation, observations: allObservations(result, observations, request) }) ?? null;
     }
     const footer = [...reportLines(result), ...(request.footer?.(result) ?? [])];
     if (request.print === false) {
@@ -127,6 +135,18 @@ export async function runRunbook(request: RunRequest): Promise<{ result: RunResu
     return { result, command: commandResultFor(result.status) };
   } finally {
     await target.close();
+  }
+}
+
+/** This attempt's facts; a resumed run's earlier attempts are in its journal. */
+function allObservations(result: RunResult, observations: Observation[], request: RunRequest): Observation[] {
+  if (!request.resume || !result.journal) return observations;
+  try {
+    return readJournal(result.journal).events.flatMap((e) =>
+      e.type === 'step.observed' ? [{ step: e.step, name: e.name, data: e.data }] : [],
+    );
+  } catch {
+    return observations;
   }
 }
 

@@ -4,7 +4,7 @@ import { runChecks, worstStatus } from '../checks/run-checks.js';
 import { loadConfig } from '../config/config.js';
 import type { StampedEvent } from '../engine/journal.js';
 import { listRunIds } from '../engine/journal.js';
-import { ExitCode, fileSystemError, usageError } from '../errors.js';
+import { ExitCode, fileSystemError, messageOf, usageError } from '../errors.js';
 import { writeGithubOutputs } from '../report/github.js';
 import { renderJUnit } from '../report/junit.js';
 import { toJson, writeOutputFile } from '../report/output.js';
@@ -12,7 +12,7 @@ import { styleFor } from '../report/style.js';
 import { renderValidationTable } from '../report/validation-table.js';
 import { connectTarget, type Via } from '../target/target.js';
 import { parseDurationOption } from './options.js';
-import { isChange, loadRun, loadRuns } from './run-history.js';
+import { isChange, loadRun } from './run-history.js';
 import type { CommandResult, RunCommandOptions } from './run-runbook.js';
 
 export interface ValidateOptions extends RunCommandOptions {
@@ -103,11 +103,16 @@ function writeJUnit(path: string, xml: string): void {
 function referenceOf(stateDir: string, since: string | undefined): Reference {
   const runs = listRunIds(stateDir);
   if (since === undefined) {
-    // The newest run this tool can read; a damaged journal is said, and skipped.
-    const { runs: readable, damaged } = loadRuns(stateDir);
-    for (const d of damaged) process.stderr.write(`note: run ${d.id} skipped: ${d.problem}\n`);
-    const newest = readable.at(-1);
-    return newest ? fromRun(newest.id, newest.events) : { runId: null, since: undefined, changedAt: undefined, baseline: undefined };
+    // The newest run this tool can read (newest first: only as many journals as it takes); a
+    // damaged journal is said, and skipped.
+    for (const id of [...runs].reverse()) {
+      try {
+        return fromRun(id, loadRun(stateDir, id).events);
+      } catch (error) {
+        process.stderr.write(`note: run ${id} skipped: ${messageOf(error)}\n`);
+      }
+    }
+    return { runId: null, since: undefined, changedAt: undefined, baseline: undefined };
   }
   if (runs.includes(since)) return fromRun(since, loadRun(stateDir, since).events);
   const time = new Date(since);

@@ -25,10 +25,19 @@ export interface ExecuteServices {
   observed?: ReadonlyMap<string, unknown>;
 }
 
+/** A fact a step journaled (such as the flag states before a change). */
+export interface Observation {
+  step: string;
+  name: string;
+  data: unknown;
+}
+
 export interface Execution {
   status: RunStatus;
   steps: StepReport[];
   durationMs: number;
+  /** Every fact journaled in this attempt, in order. */
+  observations: Observation[];
 }
 
 /** The seed's escalation path: levels announced as the run crosses them. */
@@ -44,6 +53,7 @@ export async function executePlan(plan: Plan, services: ExecuteServices): Promis
     lastChangeAt: undefined,
     settleMs: services.settleMs,
     observed: new Map(services.observed ?? []),
+    observations: [],
   };
   const timers = ESCALATION.map((level) => setTimeout(() => services.progress.warn(level.text), level.afterMs).unref());
   const reports: StepReport[] = [];
@@ -76,7 +86,7 @@ export async function executePlan(plan: Plan, services: ExecuteServices): Promis
   }
   if (services.interruption.requested && status !== 'failed' && reports.length < plan.steps.length) status = 'interrupted';
   for (const step of plan.steps.slice(reports.length)) reports.push(notRun(step));
-  return { status, steps: reports, durationMs: performance.now() - started };
+  return { status, steps: reports, durationMs: performance.now() - started, observations: facts.observations };
 }
 
 async function runStep(plan: Plan, step: PlannedStep, services: ExecuteServices, facts: MutableFacts): Promise<StepReport> {
@@ -226,7 +236,13 @@ async function rehearseStep(
   return { ...base, status: 'planned', summary, blast_radius: blastRadius };
 }
 
-type MutableFacts = { startedAt: Date; lastChangeAt: Date | undefined; settleMs: number; observed: Map<string, unknown> };
+type MutableFacts = {
+  startedAt: Date;
+  lastChangeAt: Date | undefined;
+  settleMs: number;
+  observed: Map<string, unknown>;
+  observations: Observation[];
+};
 
 function contextFor(plan: Plan, step: PlannedStep, services: ExecuteServices, facts: MutableFacts): ActionContext {
   return {
@@ -236,6 +252,7 @@ function contextFor(plan: Plan, step: PlannedStep, services: ExecuteServices, fa
     signal: services.interruption.signal,
     observe: (name, data) => {
       facts.observed.set(name, data);
+      facts.observations.push({ step: step.id, name, data });
       services.journal?.append({ type: 'step.observed', step: step.id, name, data });
     },
     progress: (text) => services.progress.stepDetail(step, text),

@@ -2,89 +2,100 @@ import { z } from 'zod';
 
 /**
  * The journal's events, validated on read like runbooks: a journal is evidence after a crash,
- * and a command that acts on it must not act on a malformed one.
+ * and a command that acts on it must not act on a malformed one. The schemas are built on first
+ * use: a run that never reads a journal back does not pay for them.
  */
-const text = z.string().max(100_000);
-const count = z.number().int().nonnegative();
-const millis = z.number().nonnegative();
+function build() {
+  const text = z.string().max(100_000);
+  const count = z.number().int().nonnegative();
+  const millis = z.number().nonnegative();
 
-/** Where a run acts: journaled at its start, so that resume and restore act on the same system. */
-export const journaledTarget = z.object({
-  base_url: z.string(),
-  database: z.string(),
-  app_dir: z.string().optional(),
-  logs_dir: z.string().optional(),
-  /** Where the admin token came from (a description, never the value). */
-  token_source: z.string().nullable().optional(),
-  /** The token file, when the token came from one: resume reads it again. */
-  token_file: z.string().nullable().optional(),
-  /** Older journals held the redacted token itself here. */
-  token: z.unknown().optional(),
-});
-export type JournaledTarget = z.output<typeof journaledTarget>;
+  /** Where a run acts: journaled at its start, so that resume and restore act on the same system. */
+  const journaledTarget = z.object({
+    base_url: z.string(),
+    database: z.string(),
+    app_dir: z.string().optional(),
+    logs_dir: z.string().optional(),
+    /** Where the admin token came from (a description, never the value). */
+    token_source: z.string().nullable().optional(),
+    /** The token file, when the token came from one: resume reads it again. */
+    token_file: z.string().nullable().optional(),
+    /** Older journals held the redacted token itself here. */
+    token: z.unknown().optional(),
+  });
 
-/** How the run was invoked, so that printed commands (resume, undo) repeat it completely. */
-export const invocation = z.object({
-  config: z.string().nullable(),
-  state_dir: z.string().nullable(),
-  token_file: z.string().nullable(),
-  base_url: z.string().nullable(),
-  database: z.string().nullable(),
-  via: z.string(),
-  yes: z.boolean(),
-});
-export type Invocation = z.output<typeof invocation>;
+  /** How the run was invoked, so that printed commands (resume, undo) repeat it completely. */
+  const invocation = z.object({
+    config: z.string().nullable(),
+    state_dir: z.string().nullable(),
+    token_file: z.string().nullable(),
+    base_url: z.string().nullable(),
+    database: z.string().nullable(),
+    via: z.string(),
+    yes: z.boolean(),
+  });
 
-export const eventSchema = z.discriminatedUnion('type', [
-  z.object({
-    type: z.literal('run.started'),
-    run_id: text,
-    runbook: z.object({ id: text, file: text, hash: text }),
-    operator: text,
-    reason: text.nullable(),
-    pid: count,
-    dry_run: z.literal(false),
-    via: text,
-    inputs: z.record(z.string(), z.unknown()),
-    target: journaledTarget,
-    config_file: text.nullable(),
-    state_dir: text.optional(),
-    invocation: invocation.optional(),
-  }),
-  z.object({
-    type: z.literal('run.resumed'),
-    run_id: text,
-    attempt: count,
-    operator: text,
-    reason: text.nullable(),
-    pid: count,
-    target: journaledTarget.optional(),
-    invocation: invocation.optional(),
-  }),
-  z.object({ type: z.literal('run.retargeted'), from: journaledTarget, to: journaledTarget, reason: text }),
-  z.object({ type: z.literal('lock.taken_over'), previous: z.unknown(), reason: text, lock: text.optional() }),
-  z.object({ type: z.literal('step.started'), step: text, index: count, action: text, params: z.unknown(), attempt: count }),
-  z.object({ type: z.literal('step.rechecked'), step: text, done: z.boolean(), summary: text, evidence: z.unknown().optional() }),
-  z.object({ type: z.literal('step.observed'), step: text, name: text, data: z.unknown() }),
-  z.object({
-    type: z.literal('step.finished'),
-    step: text,
-    status: text,
-    summary: text,
-    duration_ms: millis,
-    evidence: z.unknown().optional(),
-    warnings: z.array(text).optional(),
-  }),
-  z.object({ type: z.literal('step.declined'), step: text, answer: text, optional: z.boolean().optional() }),
-  z.object({ type: z.literal('run.interrupted'), step: text.nullable(), duration_ms: millis, hard: z.boolean().optional() }),
-  z.object({ type: z.literal('run.finished'), status: text, duration_ms: millis }),
-  /** Written on a fresh line when a run continues after a torn last line, naming that line. */
-  z.object({ type: z.literal('journal.repaired'), torn_line: count, bytes: count }),
-]);
+  const eventSchema = z.discriminatedUnion('type', [
+    z.object({
+      type: z.literal('run.started'),
+      run_id: text,
+      runbook: z.object({ id: text, file: text, hash: text }),
+      operator: text,
+      reason: text.nullable(),
+      pid: count,
+      dry_run: z.literal(false),
+      via: text,
+      inputs: z.record(z.string(), z.unknown()),
+      target: journaledTarget,
+      config_file: text.nullable(),
+      state_dir: text.optional(),
+      invocation: invocation.optional(),
+    }),
+    z.object({
+      type: z.literal('run.resumed'),
+      run_id: text,
+      attempt: count,
+      operator: text,
+      reason: text.nullable(),
+      pid: count,
+      target: journaledTarget.optional(),
+      invocation: invocation.optional(),
+    }),
+    z.object({ type: z.literal('run.retargeted'), from: journaledTarget, to: journaledTarget, reason: text }),
+    z.object({ type: z.literal('lock.taken_over'), previous: z.unknown(), reason: text, lock: text.optional() }),
+    z.object({ type: z.literal('step.started'), step: text, index: count, action: text, params: z.unknown(), attempt: count }),
+    z.object({ type: z.literal('step.rechecked'), step: text, done: z.boolean(), summary: text, evidence: z.unknown().optional() }),
+    z.object({ type: z.literal('step.observed'), step: text, name: text, data: z.unknown() }),
+    z.object({
+      type: z.literal('step.finished'),
+      step: text,
+      status: text,
+      summary: text,
+      duration_ms: millis,
+      evidence: z.unknown().optional(),
+      warnings: z.array(text).optional(),
+    }),
+    z.object({ type: z.literal('step.declined'), step: text, answer: text, optional: z.boolean().optional() }),
+    z.object({ type: z.literal('run.interrupted'), step: text.nullable(), duration_ms: millis, hard: z.boolean().optional() }),
+    z.object({ type: z.literal('run.finished'), status: text, duration_ms: millis }),
+    /** Written on a fresh line when a run continues after a torn last line, naming that line. */
+    z.object({ type: z.literal('journal.repaired'), torn_line: count, bytes: count }),
+  ]);
 
-export const stampedEventSchema = z.intersection(z.object({ ts: z.iso.datetime() }), eventSchema);
+  const stampedEventSchema = z.intersection(z.object({ ts: z.iso.datetime() }), eventSchema);
+  return { journaledTarget, invocation, eventSchema, stampedEventSchema };
+}
 
-export type StampedEvent = z.output<typeof eventSchema> & { ts: string };
+type Schemas = ReturnType<typeof build>;
+let built: Schemas | undefined;
+export function journalSchemas(): Schemas {
+  built ??= build();
+  return built;
+}
+
+export type JournaledTarget = z.output<Schemas['journaledTarget']>;
+export type Invocation = z.output<Schemas['invocation']>;
+export type StampedEvent = z.output<Schemas['eventSchema']> & { ts: string };
 type DistributiveOmit<T, K extends PropertyKey> = T extends unknown ? Omit<T, K> : never;
 export type JournalEvent = DistributiveOmit<StampedEvent, 'ts'>;
 export type EventOf<T extends StampedEvent['type']> = Extract<StampedEvent, { type: T }>;

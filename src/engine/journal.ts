@@ -17,7 +17,7 @@ import { dirname, join } from 'node:path';
 import { redactValue } from '../config/secret.js';
 import { fileSystemError, TrimpError, usageError } from '../errors.js';
 import { ensureDirectory } from './directory.js';
-import { type JournalEvent, type StampedEvent, stampedEventSchema } from './journal-events.js';
+import { type JournalEvent, journalSchemas, type StampedEvent } from './journal-events.js';
 import { runIdTime } from './run-id.js';
 
 export type { JournalEvent, StampedEvent } from './journal-events.js';
@@ -212,7 +212,7 @@ function parseEvent(line: string): Parsed {
   } catch {
     return { ok: false, reason: 'not JSON' };
   }
-  const result = stampedEventSchema.safeParse(value);
+  const result = journalSchemas().stampedEventSchema.safeParse(value);
   if (result.success) return { ok: true, event: result.data as StampedEvent };
   const issue = result.error.issues[0];
   const where = issue?.path.length ? `${issue.path.join('.')}: ` : '';

@@ -3,7 +3,7 @@ import type { Config } from '../config/config.js';
 import { ExitCode, isTrimpError, TrimpError } from '../errors.js';
 import type { Target } from '../target/target.js';
 import type { Confirmer } from './confirm.js';
-import { executePlan } from './execute.js';
+import { executePlan, type Observation } from './execute.js';
 import { Interruption } from './interrupt.js';
 import { Journal, journalPath, readJournal } from './journal.js';
 import type { Invocation, JournalEvent, JournaledTarget } from './journal-events.js';
@@ -49,7 +49,13 @@ export function journaledTargetOf(config: Config): JournaledTarget {
  * A dry run takes no lock and writes no journal: it changes nothing, not even our own state.
  * The locks are released on every way out: a normal end, an error, a second Ctrl-C.
  */
-export async function runPlan(options: RunOptions): Promise<RunResult> {
+/** The run's result, and the facts it journaled (what an undo needs), without reading the journal back. */
+export interface RunOutcome {
+  result: RunResult;
+  observations: Observation[];
+}
+
+export async function runPlan(options: RunOptions): Promise<RunOutcome> {
   const { plan, config, progress } = options;
   if (!plan.dryRun && !options.confirmer && needsConfirmation(plan)) {
     throw new TrimpError('confirmation-impossible', 'this run changes the system and needs confirmation, but there is no terminal to ask', {
@@ -72,7 +78,7 @@ export async function runPlan(options: RunOptions): Promise<RunResult> {
       attempt: 0,
       settleMs: options.settleMs,
     });
-    return resultOf(plan, execution, startedAt, null);
+    return { result: resultOf(plan, execution, startedAt, null), observations: execution.observations };
   }
 
   const operator = operatorName();
@@ -176,7 +182,7 @@ export async function runPlan(options: RunOptions): Promise<RunResult> {
     } else {
       journal.append({ type: 'run.finished', status: execution.status, duration_ms: durationMs });
     }
-    return resultOf(plan, execution, startedAt, journal.path);
+    return { result: resultOf(plan, execution, startedAt, journal.path), observations: execution.observations };
   } finally {
     unregister();
     journal?.close();

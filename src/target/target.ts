@@ -42,6 +42,9 @@ export function connectTarget(config: Config, via: Via, options: { dryRun: boole
     thresholds: config.thresholds,
     dryRun: options.dryRun,
     openDatabase,
-    close: () => flags.close(),
+    close: async () => {
+      await flags.close();
+      api.close();
+    },
   };
 }

@@ -44,6 +44,9 @@ describe('game days', () => {
   it('rehearse --db-from: the game day runs on a copy of a given database, which is left untouched', async () => {
     const seeded = await cli(['sandbox', 'seed', '--dir', scratch, '--users', '10', '--activities', '500']);
     expect(seeded.exitCode, seeded.stderr).toBe(0);
+    // Not a terminal: progress comes as plain lines, never joined by carriage returns.
+    expect(seeded.stderr).not.toContain('\r');
+    expect(seeded.stderr.trim().split('\n').at(-1)).toBe('500 of 500 activities');
     const source = join(scratch, 'training_data.db');
     const before = sha256(source);
     const result = await cli(['rehearse', 'flag', '--db-from', source]);
@@ -78,6 +81,13 @@ describe('game days', () => {
     expect(result.signal).toBe('SIGINT');
     expect(existsSync(dir)).toBe(false);
     await waitUntil(() => (sandboxesOf(dir).length === 0 ? true : undefined));
+  });
+
+  it('a scenario that cannot be rehearsed yet is not a pass: exit 1, and the scorecard says why', async () => {
+    const result = await cli(['rehearse', 'database']);
+    expect(result.exitCode).toBe(1);
+    expect(result.stdout).toMatch(/database\s+corrupt-db\s+.*not available yet/);
+    expect(result.stdout).toMatch(/database: the database scenario has no runbook yet: not rehearsed, and not a pass/);
   });
 
   it('refuses an unknown scenario with exit 2', async () => {

@@ -139,6 +139,14 @@ describe('faults: each shows its symptom, and the matching cure removes it', () 
     expect((await fetch(`${sandbox.baseUrl}/health`)).status).toBe(200);
   });
 
+  it('crash, then a plain `sandbox start`: the crash is over and no longer listed as a fault', async () => {
+    await brk('crash');
+    await sandbox.start();
+    const status = await cli(['sandbox', 'status', '--dir', sandbox.dir, '--json']);
+    expect(status.exitCode).toBe(0);
+    expect(jsonOf(status)).toMatchObject({ running: true, faults: [] });
+  });
+
   it('refuses an unknown fault with exit 2', async () => {
     const result = await cli(['sandbox', 'break', '--dir', sandbox.dir, 'meteor']);
     expect(result.exitCode).toBe(2);
