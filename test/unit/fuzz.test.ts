@@ -143,7 +143,10 @@ describe('the config and runbook loaders', () => {
             title: fc.string(),
             action: fc.constantFrom('flag.set', 'wait', 'validate', 'manual', 'nope'),
             optional: fc.anything(),
-            with: fc.dictionary(fc.constantFrom('states', 'duration', 'checks', 'instructions', 'flag', '${inputs.x}'), fc.anything()),
+            with: fc.dictionary(
+              fc.constantFrom('states', 'duration', 'checks', 'instructions', 'flag'),
+              fc.oneof(fc.anything(), fc.constantFrom(`$${'{inputs.x}'}`, '${inputs.x', `$${'{nope}'}`)),
+            ),
           }),
           { maxLength: 5 },
         ),
