@@ -55,8 +55,12 @@ export class AdminApi {
 
   private expectOk<T>(method: string, path: string, response: HttpResponse): T {
     if (response.status === 401 || response.status === 403) {
-      throw new TrimpError('unauthorized', `the app refused the admin request ${method} ${path} (HTTP ${response.status})`, {
-        remedy: 'set TRIMP_ADMIN_TOKEN or point target.token_file at the admin token file',
+      // Say which token was refused: a wrong one reads differently from none at all.
+      const which = this.token ? `the admin token from ${this.token.source}` : 'the admin request, sent without a token';
+      throw new TrimpError('unauthorized', `the app refused ${which}: ${method} ${path} answered HTTP ${response.status}`, {
+        remedy: this.token
+          ? "check that this is the app's current admin token"
+          : 'set TRIMP_ADMIN_TOKEN or point target.token_file at the admin token file',
       });
     }
     if (response.status < 200 || response.status >= 300) {

@@ -156,7 +156,7 @@ describe('secrets', () => {
 
     const wrong = await cli(['flag', '--all', '--yes', '--config', sandbox.config], { env: { TRIMP_ADMIN_TOKEN: 'not-the-token-4f2a' } });
     expect(wrong.exitCode).toBe(1);
-    expect(wrong.stdout).toMatch(/refused the admin request/);
+    expect(wrong.stdout).toMatch(/the app refused the admin token from TRIMP_ADMIN_TOKEN: GET api\/admin\/feature-flags answered HTTP 401/);
     expect(wrong.stdout + wrong.stderr).not.toContain('not-the-token-4f2a');
 
     for (const id of runIds(sandbox.stateDir)) {

@@ -1,12 +1,13 @@
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, it } from 'vitest';
 import { formatIssue } from '../../src/config/yaml-file.js';
 import { builtinRunbookFiles, lintRunbookFile, loadRunbook } from '../../src/runbook/load.js';
 import { runbookJsonSchema } from '../../src/runbook/schema.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'runbook-schema-'));
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
 let counter = 0;
 function lint(text: string) {
   const file = join(dir, `book-${counter++}.yaml`);
