@@ -85,8 +85,11 @@ export function createProgram(sink: ResultSink): Command {
     .action(async (runId, options) => sink(await (await import('./commands/resume.js')).resumeCommand(runId, options)));
 
   const runs = program.command('runs').description('List the runs in the state directory.');
-  withTarget(runs.command('list'))
+  runs
+    .command('list', { isDefault: true })
     .description('List the runs in the state directory: status, runbook, target, age, reason.')
+    .option('--config <file>', 'config file (default: TRIMP_ROLLBACK_CONFIG, or ./trimp-rollback.yaml if present)')
+    .option('--state-dir <dir>', 'where runs and the lock live (default ~/.local/state/trimp-rollback)')
     .option('--json', JSON_HELP)
     .action(async (options) => sink(await (await import('./commands/runs.js')).runsList(options)));
 
@@ -98,7 +101,7 @@ export function createProgram(sink: ResultSink): Command {
     .option('--settle <duration>', 'wait up to this long (e.g. 30s) for enough user requests to judge errors and latency')
     .option('--junit <file>', 'also write JUnit XML (mode 0644), one testcase per check')
     .option('--json', JSON_HELP)
-    .option('--no-color', 'no colours')
+    .option('--no-color', 'no colours or spinners')
     .addHelpText(
       'after',
       examples(

@@ -44,6 +44,7 @@ const FS_PROBLEMS: Record<string, { what: string; remedy: string; exitCode?: Exi
   EROFS: { what: 'read-only file system', remedy: 'choose a writable directory (--state-dir, or state_dir in the config)' },
   ENOTDIR: { what: 'a part of the path is a file, not a directory', remedy: 'check the path' },
   EISDIR: { what: 'is a directory, not a file', remedy: 'check the path' },
+  ERR_FS_EISDIR: { what: 'is a directory, not a file', remedy: 'check the path' },
   EEXIST: { what: 'already exists and is in the way', remedy: 'move it away, or choose another path' },
   ENAMETOOLONG: { what: 'the path is too long', remedy: 'choose a shorter path' },
   ENOENT: { what: 'no such file or directory', remedy: 'check the path' },

@@ -45,6 +45,11 @@ async function run(argv: string[]): Promise<CommandResult> {
   } catch (error) {
     if (error instanceof CommanderError) {
       const quiet = ['commander.helpDisplayed', 'commander.version', 'commander.help'].includes(error.code);
+      // --json promises one document on stdout, usage errors included.
+      if (!quiet && argv.includes('--json'))
+        process.stdout.write(
+          `${toJson({ error: { code: error.code, message: oneLine(error.message), remedy: null }, exit_code: ExitCode.usage }, 0)}\n`,
+        );
       return { exitCode: quiet ? ExitCode.ok : ExitCode.usage };
     }
     if (isTrimpError(error)) return report(error, argv);

@@ -15,8 +15,8 @@ export function unknownSubcommand(program: Command, args: string[]): TrimpError 
   const near = closest(second, names);
   return usageError(
     'unknown-command',
-    `unknown command '${first} ${second}'${near ? ` (did you mean '${first} ${near}'?)` : ''}`,
-    `${first}'s commands: ${names.join(', ')}; see trimp-rollback ${first} --help`,
+    `unknown command '${first} ${second}'${near ? ` (Did you mean ${first} ${near}?)` : ''}`,
+    `the commands of ${first}: ${names.join(', ')}; see trimp-rollback ${first} --help`,
   );
 }
 

@@ -3,7 +3,7 @@ import type { CheckResult } from '../checks/check.js';
 import { appResponsive } from '../checks/system-health.js';
 import { apiUrl } from '../target/admin-api.js';
 import { defineAction, type OutcomeStatus } from './action.js';
-import { appRequirement } from './params.js';
+import { appNeed, appRequirement } from './params.js';
 
 const params = z.object({ app: appRequirement }).strict();
 type Params = z.output<typeof params>;
@@ -25,7 +25,7 @@ export const appHealth = defineAction<Params>({
       since: ctx.run.startedAt,
       changedAt: ctx.run.lastChangeAt,
       baseline: undefined,
-      app,
+      app: appNeed(app, ctx.target.via),
       settleMs: 0,
       // Not the run's interrupt signal: a Ctrl-C lets this call finish (within its own timeout).
       signal: AbortSignal.timeout(ctx.target.thresholds.checkTimeoutMs),

@@ -3,7 +3,7 @@ import { type AppTrimpAnswer, checkAppTrimp } from '../checks/app-trimp.js';
 import { describeState, type FlagStates, USER_TYPES, type UserType } from '../target/user-types.js';
 import { defineAction } from './action.js';
 import { whenAppReachable } from './app-reachability.js';
-import { appRequirement, flagName, flagStates } from './params.js';
+import { appNeed, appRequirement, flagName, flagStates } from './params.js';
 
 const params = z.object({ flag: flagName, states: flagStates, app: appRequirement }).strict();
 type Params = z.output<typeof params>;
@@ -18,7 +18,8 @@ export const flagVerify = defineAction<Params>({
   confirm: false,
   params,
   describe: () => [],
-  async run({ flag, states, app }, ctx) {
+  async run({ flag, states, app: given }, ctx) {
+    const app = appNeed(given, ctx.target.via);
     const problems: string[] = [];
     const warnings: string[] = [];
     const store = ctx.target.flags;

@@ -13,8 +13,15 @@ export const flagStates = z
   .refine((states) => USER_TYPES.some((type) => states[type] !== undefined), 'name at least one user type')
   .transform((states): FlagStates => states);
 
-/** Whether the step needs the app: with `optional`, an unreachable app is a warning. */
-export const appRequirement = z.enum(['required', 'optional']).default('required');
+/**
+ * Whether the step needs the app: with `optional`, an unreachable app is a warning. Unsaid, it
+ * follows how the flag is reached: through the database (the app may be down) it is optional.
+ */
+export const appRequirement = z.enum(['required', 'optional']).optional();
+
+export function appNeed(given: 'required' | 'optional' | undefined, via: 'api' | 'db'): 'required' | 'optional' {
+  return given ?? (via === 'db' ? 'optional' : 'required');
+}
 
 export const duration = z
   .union([z.number().nonnegative(), z.string().regex(/^\d+(\.\d+)?(ms|s|m|h)$/, 'a duration such as 30s, 5m or 1h')])

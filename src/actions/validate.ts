@@ -3,7 +3,7 @@ import type { Baseline } from '../checks/baseline.js';
 import { CHECK_NAMES, CHECKS } from '../checks/registry.js';
 import { runChecks } from '../checks/run-checks.js';
 import { defineAction } from './action.js';
-import { appRequirement } from './params.js';
+import { appNeed, appRequirement } from './params.js';
 
 const params = z
   .object({
@@ -33,7 +33,7 @@ export const validate = defineAction<Params>({
       since: ctx.run.startedAt,
       changedAt: ctx.run.lastChangeAt,
       baseline: baseline && !('unavailable' in baseline) ? baseline : undefined,
-      app,
+      app: appNeed(app, ctx.target.via),
       settleMs: ctx.run.settleMs,
     });
     const failed = reports.filter((r) => r.status === 'fail');
@@ -46,7 +46,7 @@ export const validate = defineAction<Params>({
       status: warned.length > 0 ? 'warned' : 'succeeded',
       summary: counts,
       evidence,
-      warnings: warned.map((r) => `${r.name}: ${r.summary}`),
+      warnings: warned.map((r) => `${r.name}: ${r.summary}${r.remedy ? ` — ${r.remedy}` : ''}`),
     };
   },
 });

@@ -31,7 +31,7 @@ export const appResponsive: CheckDefinition = {
       if (response.status !== 200 || body.status !== 'healthy') {
         return fail(
           `/health answered HTTP ${response.status}, status ${String(body.status)}`,
-          'look at error.log; if a release broke it, run the application rollback',
+          `look at ${join(ctx.target.config.logsDir, 'error.log')}; if a new release broke it, deploy the previous one (the seed's application rollback)`,
           evidence,
         );
       }
@@ -107,7 +107,7 @@ export const logsClean: CheckDefinition = {
     if (read === 0) return skip(`no logs under ${ctx.target.config.logsDir}`, 'set target.logs_dir');
     const critical = found.filter((line) => / CRITICAL /.test(line)).length;
     const evidence = { since: since.toISOString(), errors: found.length, critical, last: found.slice(-5) };
-    const remedy = 'read the lines in the evidence; grep -i error app/logs/*.log';
+    const remedy = `read the lines in the evidence; grep -i error ${join(ctx.target.config.logsDir, '*.log')}`;
     if (critical > 0 || found.length >= ctx.thresholds.logErrorsFail)
       return fail(`${found.length} error lines since ${since.toISOString()} (${critical} critical)`, remedy, evidence);
     if (found.length >= ctx.thresholds.logErrorsWarn)

@@ -216,12 +216,15 @@ async function trafficSinceChange(ctx: CheckContext): Promise<Traffic> {
     const metrics = await metricsSinceChange(ctx);
     const shortfall =
       metrics.requests < ctx.thresholds.minRequests
-        ? `not enough evidence yet: ${metrics.requests} user request(s) since the change, ${ctx.thresholds.minRequests} needed`
+        ? `not enough evidence yet: ${metrics.requests} user request(s) ${windowText(ctx, metrics)}, ${ctx.thresholds.minRequests} needed`
         : undefined;
     if (!shortfall || Date.now() >= deadline) return { metrics, shortfall };
     await sleep(Math.min(1000, deadline - Date.now()), undefined, { signal: ctx.signal });
   }
 }
+
+/** The longest window asked of the app: the seed's 15-minute monitoring window. */
+const MAX_WINDOW_S = 15 * 60;
 
 async function metricsSinceChange(ctx: CheckContext): Promise<SystemMetrics> {
   let windowS = 60;
@@ -229,13 +232,20 @@ async function metricsSinceChange(ctx: CheckContext): Promise<SystemMetrics> {
     const elapsedS = (Date.now() - ctx.changedAt.getTime()) / 1000;
     if (elapsedS < ctx.thresholds.minErrorWindowS)
       await sleep((ctx.thresholds.minErrorWindowS - elapsedS) * 1000, undefined, { signal: ctx.signal });
-    windowS = Math.min(60, Math.max(0.05, (Date.now() - ctx.changedAt.getTime()) / 1000));
+    windowS = Math.min(MAX_WINDOW_S, Math.max(0.05, (Date.now() - ctx.changedAt.getTime()) / 1000));
   }
   const body = await ctx.target.api.getOk<{ performance_metrics: { system_metrics: SystemMetrics } }>(
     `api/admin/trimp-performance-metrics?window=${windowS.toFixed(2)}`,
     { signal: ctx.signal },
   );
   return body.performance_metrics.system_metrics;
+}
+
+/** What the window is: since the change (or --since), or, with neither, the last minute. */
+function windowText(ctx: CheckContext, m: SystemMetrics): string {
+  if (!ctx.changedAt) return `in the last ${m.window_seconds} s`;
+  const elapsedS = (Date.now() - ctx.changedAt.getTime()) / 1000;
+  return elapsedS > MAX_WINDOW_S ? `in the last ${MAX_WINDOW_S / 60} min (the change was longer ago)` : 'since the change';
 }
 
 /** Every user type's slice (not only the ones the run changed), or the whole when the app gives none. */

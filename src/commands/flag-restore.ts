@@ -66,7 +66,7 @@ export async function flagRestoreCommand(sourceRunId: string, options: RunComman
     throw usageError(
       'nothing-to-restore',
       `run ${sourceRunId} recorded no flag state that it changed`,
-      'it set no flag, or every type already had the state it set; see trimp-rollback runs list',
+      `it set no flag, or every type already had the state it set; see trimp-rollback runs list --state-dir ${source.started.state_dir ?? loadConfig(options).stateDir}`,
     );
   }
   const choice = configForRun(source, options, `flag restore --run ${sourceRunId}`);

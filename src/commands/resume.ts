@@ -1,4 +1,5 @@
 import { loadConfig } from '../config/config.js';
+import { runIdTime } from '../engine/run-id.js';
 import { usageError } from '../errors.js';
 import { lintRunbookFile } from '../runbook/load.js';
 import { flagUndo } from './flag-restore.js';
@@ -23,7 +24,7 @@ import { configForRun } from './run-target.js';
  */
 export async function resumeCommand(runIdArg: string | undefined, options: RunCommandOptions): Promise<CommandResult> {
   const stateDir = loadConfig(options).stateDir;
-  const run = runIdArg ? loadRun(stateDir, runIdArg) : pickRunToResume(stateDir);
+  const run = runIdArg !== undefined ? loadRun(stateDir, runIdArg) : pickRunToResume(stateDir);
   if (run.status === 'succeeded') throw usageError('run-finished', `run ${run.id} already succeeded; there is nothing to resume`);
   if (run.status === 'running')
     throw usageError('run-running', `run ${run.id} is running now (its process is alive)`, 'wait for it, or stop it first');
@@ -45,9 +46,12 @@ export async function resumeCommand(runIdArg: string | undefined, options: RunCo
   }
   const choice = configForRun(run, options, `resume ${run.id}`);
   for (const note of choice.notes) process.stderr.write(`note: ${note}\n`);
+  // Through the database the app may be down: runbooks that say whether they need it (the flag
+  // runbook's `app` input) are told it is optional, as `flag --via db` tells them.
+  const inputs = choice.via === 'db' && 'app' in run.started.inputs ? { ...run.started.inputs, app: 'optional' } : run.started.inputs;
   const { command } = await runRunbook({
     runbook: run.started.runbook.file,
-    inputs: run.started.inputs,
+    inputs,
     options: { ...options, via: choice.via },
     config: choice.config,
     resume: {
@@ -67,18 +71,37 @@ export async function resumeCommand(runIdArg: string | undefined, options: RunCo
  * same system: resuming the older one would undo what the later one did.
  */
 function pickRunToResume(stateDir: string): RunRecord {
-  const { runs } = loadRuns(stateDir);
+  const { runs, damaged } = loadRuns(stateDir);
   const candidates = runs.filter((run) => RESUMABLE.includes(run.status));
   const newest = candidates.at(-1);
+  // A run whose journal cannot be read may have changed the system after the candidate: then
+  // nobody can tell whether resuming the candidate would undo it.
+  const unreadable = damaged.filter(
+    (d) => !newest || (runIdTime(d.id)?.getTime() ?? Number.POSITIVE_INFINITY) > startedAt(newest).getTime(),
+  );
+  if (unreadable.length > 0) {
+    const first = unreadable[0] as { id: string; problem: string };
+    throw usageError(
+      'resume-ambiguous',
+      `${newest ? `the newest unfinished run is ${newest.id}, but ` : ''}${unreadable.length === 1 ? 'a later run has' : `${unreadable.length} later runs have`} a damaged journal: ${first.problem}`,
+      newest
+        ? `it may have changed the system since; if you know it did not, name the run: trimp-rollback resume ${newest.id} --state-dir ${stateDir}`
+        : 'nothing was resumed; inspect the journal (it is evidence)',
+    );
+  }
   if (!newest)
-    throw usageError('nothing-to-resume', `no interrupted or failed run in ${stateDir}`, 'see them all: trimp-rollback runs list');
+    throw usageError(
+      'nothing-to-resume',
+      `no interrupted or failed run in ${stateDir}`,
+      `see them all: trimp-rollback runs list --state-dir ${stateDir}`,
+    );
   const later = runs.filter((run) => startedAt(run) > startedAt(newest) && sameTarget(run.target, newest.target) && changedSomething(run));
   if (later.length > 0) {
     const list = [newest, ...later].map((run) => `${run.id} (${run.status})`).join(', ');
     throw usageError(
       'resume-ambiguous',
       `the newest unfinished run, ${newest.id}, was followed by ${later.length === 1 ? 'a run' : `${later.length} runs`} that changed the same system: ${list}`,
-      `resuming it could undo what came after; if that is what you want, name it: trimp-rollback resume ${newest.id}`,
+      `resuming it could undo what came after; if that is what you want, name it: trimp-rollback resume ${newest.id} --state-dir ${stateDir}`,
     );
   }
   return loadRun(stateDir, newest.id);

@@ -20,11 +20,20 @@ export interface RunRecord {
   /** The target it acts on now: the one it started with, or the last it was moved to. */
   target: JournaledTarget;
   invocation: Invocation | undefined;
+  /** How it reaches the flag now: as started, or as the last attempt was told (--retarget). */
+  via: 'api' | 'db';
   attempts: number;
 }
 
 /** Reads a run's journal; anything the reader skipped is said on stderr. */
 export function loadRun(stateDir: string, runId: string, note: (text: string) => void = stderrNote): RunRecord {
+  // A run id names a directory under runs/: nothing else (no paths, no "..").
+  if (!/^[A-Za-z0-9][A-Za-z0-9._-]{0,200}$/.test(runId) || runId.includes('..'))
+    throw usageError(
+      'run-id-invalid',
+      `"${runId}" is not a run id`,
+      `list the runs with: trimp-rollback runs list --state-dir ${stateDir}`,
+    );
   const { events, notes } = readJournal(journalPath(stateDir, runId));
   for (const text of notes) note(text);
   const started = events.find((event): event is RunStarted => event.type === 'run.started');
@@ -39,7 +48,8 @@ export function loadRun(stateDir: string, runId: string, note: (text: string) =>
       if (event.invocation) invocation = event.invocation;
     }
   }
-  return { id: runId, events, started, status: statusOf(events), target, invocation, attempts: attemptsOf(events) };
+  const via = (invocation?.via ?? started.via) === 'db' ? 'db' : 'api';
+  return { id: runId, events, started, status: statusOf(events), target, invocation, via, attempts: attemptsOf(events) };
 }
 
 function stderrNote(text: string): void {

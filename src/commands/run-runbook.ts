@@ -1,8 +1,9 @@
-import { existsSync } from 'node:fs';
-import { type Config, type ConfigFlags, loadConfig } from '../config/config.js';
+import { existsSync, statSync } from 'node:fs';
+import { type Config, type ConfigFlags, DEFAULT_CONFIG_NAME, loadConfig } from '../config/config.js';
+import { redactValue } from '../config/secret.js';
 import { assumeYes, type Confirmer, terminalConfirmer } from '../engine/confirm.js';
 import type { Observation } from '../engine/execute.js';
-import type { Interruption } from '../engine/interrupt.js';
+import { Interruption } from '../engine/interrupt.js';
 import { readJournal } from '../engine/journal.js';
 import type { Invocation, JournaledTarget } from '../engine/journal-events.js';
 import { buildPlan, type StepHistory } from '../engine/plan.js';
@@ -85,8 +86,9 @@ export async function runRunbook(request: RunRequest): Promise<{ result: RunResu
     ...(request.resume ? { history: request.resume.history } : {}),
   });
 
-  if (via === 'db' && !existsSync(config.target.database)) {
-    throw usageError('database-missing', `database file not found: ${config.target.database}`, 'check target.database or --database');
+  if (via === 'db' && !isFile(config.target.database)) {
+    const what = existsSync(config.target.database) ? 'database path is not a file' : 'database file not found';
+    throw usageError('database-missing', `${what}: ${config.target.database}`, 'check target.database or --database');
   }
   verifyToken(config, via);
   const err = styleFor(process.stderr, output);
@@ -94,8 +96,11 @@ export async function runRunbook(request: RunRequest): Promise<{ result: RunResu
   process.stderr.write(renderPlan(plan, err, config));
   const invocation = invocationOf(config, { via, yes: options.yes ?? false });
   const target = connectTarget(config, via, { dryRun });
+  // Ctrl-C (or a closing terminal) is handled from here until the summary is out: a signal that
+  // arrives after the run ended must not cut the summary, the Undo line or the report.
+  const interruption = request.interruption ?? new Interruption((message) => process.stderr.write(`${err.yellow(message)}\n`)).install();
   try {
-    const { result, observations } = await runPlan({
+    const outcome = await runPlan({
       plan,
       target,
       config,
@@ -105,7 +110,8 @@ export async function runRunbook(request: RunRequest): Promise<{ result: RunResu
       forceUnlock: options.forceUnlock ?? false,
       invocation,
       settleMs,
-      ...(request.interruption ? { interruption: request.interruption } : {}),
+      ...(request.print === false ? {} : { resumeHint: resumeCommand(runId, invocation) }),
+      interruption,
       ...(request.resume
         ? {
             resume: {
@@ -123,6 +129,9 @@ export async function runRunbook(request: RunRequest): Promise<{ result: RunResu
         });
       throw error;
     });
+    // Redacted once, as values, before anything renders them (the summary, JSON, the report).
+    const result = redactValue(outcome.result);
+    const observations = outcome.observations;
     if (!result.dry_run) {
       if (result.status === 'failed' || result.status === 'interrupted') result.resume_command = resumeCommand(result.run_id, invocation);
       result.undo_command = request.undo?.(result, { invocation, observations: allObservations(result, observations, request) }) ?? null;
@@ -134,6 +143,7 @@ export async function runRunbook(request: RunRequest): Promise<{ result: RunResu
     else process.stdout.write(renderRunSummary(result, styleFor(process.stdout, output), footer));
     return { result, command: commandResultFor(result.status) };
   } finally {
+    if (!request.interruption) interruption.dispose();
     await target.close();
   }
 }
@@ -156,6 +166,8 @@ function reportLines(result: RunResult): string[] {
     const report = writeRunReport(result);
     return report ? [`Report: ${report}`] : [];
   } catch (error) {
+    // Said on stderr too, so that --json users see it; the run itself stands as journaled.
+    process.stderr.write(`warning: the report was not written: ${messageOf(error)}\n`);
     return [`Report: not written (${messageOf(error)})`];
   }
 }
@@ -169,8 +181,18 @@ function verifyToken(config: Config, via: Via): void {
   throw usageError(
     'token-missing',
     `no admin token for ${config.target.baseUrl}: none in TRIMP_ADMIN_TOKEN, TRIMP_ADMIN_TOKEN_FILE, --token-file or target.token_file`,
-    'give one of those (a file is best: --token-file FILE), or set target.auth: none if the app has no admin token',
+    config.file
+      ? 'give one of those (a file is best: --token-file FILE), or set target.auth: none if the app has no admin token'
+      : `no config file was found either (none given, no ./${DEFAULT_CONFIG_NAME} here): give --config FILE, or a token with --token-file FILE`,
   );
+}
+
+function isFile(path: string): boolean {
+  try {
+    return statSync(path).isFile();
+  } catch {
+    return false;
+  }
 }
 
 /** Decided once, before the first step: a terminal asks, --yes confirms, otherwise nobody can. */

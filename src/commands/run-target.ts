@@ -30,7 +30,7 @@ export function configForRun(run: RunRecord, options: RunCommandOptions, command
       ? loadConfig({ ...options, config: ownConfig })
       : loadConfig({ ...options, ignoreLocalConfig: true });
   const named = (source: string) => source === 'flag' || (options.config !== undefined && source === 'file');
-  const via = (options.via ?? run.started.via) === 'db' ? 'db' : 'api';
+  const via = (options.via ?? run.via) === 'db' ? 'db' : 'api';
   const differences: string[] = [];
   const notes: string[] = [];
   const compare = (label: string, now: string, then: string, source: string) => {
@@ -40,7 +40,7 @@ export function configForRun(run: RunRecord, options: RunCommandOptions, command
   };
   compare('app', config.target.baseUrl, run.target.base_url, config.sources.baseUrl);
   compare('database', config.target.database, run.target.database, config.sources.database);
-  if (options.via && options.via !== run.started.via) differences.push(`--via ${options.via} (the run's: --via ${run.started.via})`);
+  if (options.via && options.via !== run.via) differences.push(`--via ${options.via} (the run's: --via ${run.via})`);
 
   if (differences.length > 0) {
     if (!options.retarget) {

@@ -10,7 +10,8 @@ export async function runCommand(runbook: string, options: RunCommandOptions & {
 
 /** `name=value`; the value is read as JSON when it parses (true, 3, {"admin":false}), else as text. */
 export function parseInputs(pairs: string[]): Record<string, unknown> {
-  const inputs: Record<string, unknown> = {};
+  // Own properties only (`__proto__=1` is a name like any other, and an unknown one).
+  const entries: [string, unknown][] = [];
   for (const pair of pairs) {
     const eq = pair.indexOf('=');
     if (eq <= 0) throw usageError('input-syntax', `--input expects name=value, got "${pair}"`);
@@ -21,7 +22,7 @@ export function parseInputs(pairs: string[]): Record<string, unknown> {
     } catch {
       // Plain text.
     }
-    inputs[pair.slice(0, eq)] = value;
+    entries.push([pair.slice(0, eq), value]);
   }
-  return inputs;
+  return Object.fromEntries(entries);
 }

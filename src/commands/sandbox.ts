@@ -28,7 +28,7 @@ export async function sandboxStart(options: SandboxOptions): Promise<CommandResu
   else {
     process.stdout.write(
       [
-        `sandbox running at ${info.base_url} (pid ${info.pid})`,
+        `sandbox running at ${info.base_url} (pid ${info.pid})${options.traffic ? `, simulated users: ${options.traffic} requests/s` : ''}`,
         `  config:   ${info.config}`,
         `  database: ${info.database}`,
         `  token:    ${info.token_file}`,

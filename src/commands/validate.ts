@@ -2,6 +2,7 @@ import type { Baseline } from '../checks/baseline.js';
 import { CHECK_NAMES, CHECKS } from '../checks/registry.js';
 import { runChecks, worstStatus } from '../checks/run-checks.js';
 import { loadConfig } from '../config/config.js';
+import { redactValue } from '../config/secret.js';
 import type { StampedEvent } from '../engine/journal.js';
 import { listRunIds } from '../engine/journal.js';
 import { ExitCode, fileSystemError, messageOf, usageError } from '../errors.js';
@@ -12,7 +13,7 @@ import { styleFor } from '../report/style.js';
 import { renderValidationTable } from '../report/validation-table.js';
 import { connectTarget, type Via } from '../target/target.js';
 import { parseDurationOption } from './options.js';
-import { isChange, loadRun } from './run-history.js';
+import { changedSomething, isChange, loadRun } from './run-history.js';
 import type { CommandResult, RunCommandOptions } from './run-runbook.js';
 
 export interface ValidateOptions extends RunCommandOptions {
@@ -31,15 +32,18 @@ export async function validateCommand(options: ValidateOptions): Promise<Command
   for (const warning of config.warnings) process.stderr.write(`warning: ${warning}\n`);
   const target = connectTarget(config, via, { dryRun: false });
   try {
-    const reports = await runChecks(selected, {
-      settleMs,
-      target,
-      thresholds: config.thresholds,
-      since: reference.since,
-      changedAt: reference.changedAt,
-      baseline: reference.baseline,
-      app: via === 'db' ? 'optional' : 'required',
-    });
+    // Redacted as values before JUnit, GitHub and the table escape them in their own ways.
+    const reports = redactValue(
+      await runChecks(selected, {
+        settleMs,
+        target,
+        thresholds: config.thresholds,
+        since: reference.since,
+        changedAt: reference.changedAt,
+        baseline: reference.baseline,
+        app: via === 'db' ? 'optional' : 'required',
+      }),
+    );
     const status = worstStatus(reports);
     if (options.junit) writeJUnit(options.junit, renderJUnit(reports));
     writeGithubOutputs(reports, process.env, process.stderr);
@@ -103,16 +107,20 @@ function writeJUnit(path: string, xml: string): void {
 function referenceOf(stateDir: string, since: string | undefined): Reference {
   const runs = listRunIds(stateDir);
   if (since === undefined) {
-    // The newest run this tool can read (newest first: only as many journals as it takes); a
-    // damaged journal is said, and skipped.
+    // The newest run that changed something (newest first: only as many journals as it takes);
+    // a run that was declined or changed nothing is not what validation follows. A damaged
+    // journal is said, and skipped.
+    let fallback: Reference | undefined;
     for (const id of [...runs].reverse()) {
       try {
-        return fromRun(id, loadRun(stateDir, id).events);
+        const run = loadRun(stateDir, id);
+        if (changedSomething(run)) return fromRun(id, run.events);
+        fallback ??= fromRun(id, run.events);
       } catch (error) {
         process.stderr.write(`note: run ${id} skipped: ${messageOf(error)}\n`);
       }
     }
-    return { runId: null, since: undefined, changedAt: undefined, baseline: undefined };
+    return fallback ?? { runId: null, since: undefined, changedAt: undefined, baseline: undefined };
   }
   if (runs.includes(since)) return fromRun(since, loadRun(stateDir, since).events);
   const time = new Date(since);
@@ -120,11 +128,12 @@ function referenceOf(stateDir: string, since: string | undefined): Reference {
     throw usageError(
       'since-invalid',
       `--since must be a run id in ${stateDir} or an ISO time such as 2026-11-28T03:00:00Z, not "${since}"`,
-      'list the runs with: trimp-rollback runs list',
+      `list the runs with: trimp-rollback runs list --state-dir ${stateDir}`,
     );
   }
   if (time.getTime() > Date.now()) throw usageError('since-invalid', `--since ${since} is in the future`);
-  return { runId: null, since: time, changedAt: undefined, baseline: undefined };
+  // An explicit time is the change to judge from: errors and latency count from then on.
+  return { runId: null, since: time, changedAt: time, baseline: undefined };
 }
 
 function fromRun(runId: string, events: StampedEvent[]): Reference {

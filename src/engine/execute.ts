@@ -95,7 +95,22 @@ async function runStep(plan: Plan, step: PlannedStep, services: ExecuteServices,
   const ctx = contextFor(plan, step, services, facts);
   const base = reportBase(step);
 
-  if (step.resume === 'done') return { ...base, status: 'done-before', summary: 'finished in an earlier attempt' };
+  if (step.resume === 'done') {
+    // A change that finished earlier is looked at again: if the world moved since (another
+    // run undid it), resuming means doing it again, asked for like any change.
+    if (!step.confirm || !action.reconcile) return { ...base, status: 'done-before', summary: 'finished in an earlier attempt' };
+    const now = await guard(() => action.reconcile!(step.params, ctx));
+    if ('failed' in now) return failedBeforeActing(step, `could not re-check the earlier change: ${now.failed}`, services);
+    if (now.done) return { ...base, status: 'done-before', summary: `finished in an earlier attempt, and still true: ${now.summary}` };
+    journal?.append({
+      type: 'step.rechecked',
+      step: step.id,
+      done: false,
+      summary: `undone since it finished: ${now.summary}`,
+      evidence: now.evidence,
+    });
+    progress.note(`${step.id}: finished in an earlier attempt, but undone since (${now.summary}): doing it again`);
+  }
   if (step.resume === 'recheck' && action.reconcile) {
     // The earlier attempt started this step and never said how it ended: look, don't assume.
     const recheck = await guard(() => action.reconcile!(step.params, ctx));

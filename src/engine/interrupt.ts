@@ -75,7 +75,7 @@ export class Interruption {
       this.request();
       return;
     }
-    this.notify('Second interrupt: stopping now. Run `trimp-rollback resume` to re-check and continue.');
+    this.notify('Second interrupt: stopping now; the step in flight is re-checked when the run is resumed.');
     for (const cleanup of this.hardStops.splice(0).reverse()) {
       try {
         cleanup();

@@ -160,7 +160,10 @@ const MAX_JOURNAL_BYTES = 64 * 1024 * 1024;
  * a valid event is damage: exit 2, naming the file and the line.
  */
 export function readJournal(path: string): JournalRead {
-  if (!existsSync(path)) throw usageError('run-unknown', `no journal at ${path}`, 'list runs with: trimp-rollback runs list');
+  if (!existsSync(path)) {
+    const stateDir = dirname(dirname(dirname(path)));
+    throw usageError('run-unknown', `no journal at ${path}`, `list the runs there with: trimp-rollback runs list --state-dir ${stateDir}`);
+  }
   let text: string;
   try {
     if (!statSync(path).isFile()) throw usageError('journal-invalid', `${path} is not a file`, 'a journal is a file of JSON lines');

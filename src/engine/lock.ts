@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { existsSync, linkSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, linkSync, readFileSync, realpathSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { dirname, join } from 'node:path';
 import { ExitCode, fileSystemError, TrimpError, usageError } from '../errors.js';
@@ -49,8 +49,9 @@ export function stateLockPath(stateDir: string): string {
  * on this host (a remote app reached only through its API).
  */
 export function targetLockPath(target: { database: string; appDir: string }): string | undefined {
-  if (isFile(target.database)) return `${target.database}.trimp-rollback-lock`;
-  if (isDirectory(target.appDir)) return join(target.appDir, '.trimp-rollback-lock');
+  // The real path: a symlink or `..` to the same database must meet the same lock.
+  if (isFile(target.database)) return `${realpathSync(target.database)}.trimp-rollback-lock`;
+  if (isDirectory(target.appDir)) return join(realpathSync(target.appDir), '.trimp-rollback-lock');
   return undefined;
 }
 
@@ -72,14 +73,18 @@ export function acquireLock(request: LockRequest): LockHandle {
   let cleared: string | undefined;
   if (!tryCreate(path, holder)) {
     const current = readLock(path);
-    if (current.kind === 'held' && !isStale(current.holder)) throw heldBy(request, current.holder);
+    const staleness = current.kind === 'held' ? stalenessOf(current.holder) : undefined;
+    if (current.kind === 'held' && staleness === 'alive') throw heldBy(request, current.holder);
+    if (current.kind === 'held' && staleness === 'elsewhere' && !force.unlock) throw heldElsewhere(request, current.holder);
     if (current.kind === 'held' && request.isRunOver?.(current.holder)) {
       cleared = `cleared the lock left by run ${current.holder.run_id}, which had ended (its process ${current.holder.pid} is gone)`;
     } else if (current.kind !== 'free') {
       const why =
         current.kind === 'unreadable'
           ? `the lock file ${path} is unreadable (${current.why})`
-          : `stale lock on the ${request.scope}: ${describeHolder(current.holder)}, and that process is no longer running`;
+          : staleness === 'elsewhere'
+            ? `the lock on the ${request.scope} is held on another host: ${describeHolder(current.holder)}`
+            : `stale lock on the ${request.scope}: ${describeHolder(current.holder)}, and ${staleness === 'reused' ? `pid ${current.holder.pid} is now another program` : 'that process is no longer running'}`;
       if (!force.unlock) {
         throw new TrimpError('lock-stale', why, {
           exitCode: ExitCode.locked,
@@ -91,7 +96,7 @@ export function acquireLock(request: LockRequest): LockHandle {
       tookOver = { holder: current.kind === 'held' ? current.holder : undefined, why };
     }
     // Free again (the holder released it meanwhile): just try once more; else replace it.
-    if (current.kind !== 'free') rmSync(path, { force: true });
+    if (current.kind !== 'free') removeLock(path);
     if (!tryCreate(path, holder)) {
       const now = readLock(path);
       throw now.kind === 'held'
@@ -145,16 +150,25 @@ export function isProcessAlive(pid: number): boolean {
 }
 
 /**
- * A holder on another host cannot be checked from here, so it is never called stale. On this
- * host, a PID that now belongs to some other program (reused) counts as gone.
+ * Whether the holder still runs. One on another host cannot be checked from here ("elsewhere":
+ * only the operator can say it is gone). On this host, a PID that now belongs to some other
+ * program has been reused: the holder is gone.
  */
-function isStale(holder: LockHolder): boolean {
-  if (holder.host !== hostname()) return false;
-  if (!isProcessAlive(holder.pid)) return true;
+function stalenessOf(holder: LockHolder): 'alive' | 'gone' | 'reused' | 'elsewhere' {
+  if (holder.host !== hostname()) return 'elsewhere';
+  if (!isProcessAlive(holder.pid)) return 'gone';
   try {
-    return !readFileSync(`/proc/${holder.pid}/cmdline`, 'utf8').includes('trimp-rollback');
+    return readFileSync(`/proc/${holder.pid}/cmdline`, 'utf8').includes('trimp-rollback') ? 'alive' : 'reused';
   } catch {
-    return false; // no /proc: trust that it is alive
+    return 'alive'; // no /proc: trust that it is alive
+  }
+}
+
+function removeLock(path: string): void {
+  try {
+    rmSync(path, { force: true });
+  } catch (error) {
+    throw fileSystemError(error, 'the lock cannot be removed (is it a directory?)');
   }
 }
 
@@ -176,6 +190,13 @@ export function describeHolder(holder: LockHolder): string {
   const who = holder.operator ? ` by ${holder.operator}` : '';
   const where = holder.state_dir ? `, state dir ${holder.state_dir}` : '';
   return `run ${holder.run_id} (${holder.runbook})${who}, pid ${holder.pid} on ${holder.host}, since ${holder.since}${holder.reason ? `, reason "${holder.reason}"` : ''}${where}`;
+}
+
+function heldElsewhere(request: LockRequest, holder: LockHolder): TrimpError {
+  return new TrimpError('locked', `another rollback holds the lock on the ${request.scope} from another host: ${describeHolder(holder)}`, {
+    exitCode: ExitCode.locked,
+    remedy: `it cannot be checked from here: wait for it, or, if that run is gone, take it over with --force-unlock --reason "..."`,
+  });
 }
 
 function heldBy(request: LockRequest, holder: LockHolder): TrimpError {

@@ -35,7 +35,7 @@ export interface Plan {
 /** Given inputs, checked against the runbook's declarations, with defaults filled in. */
 export function resolveInputs(runbook: Runbook, given: Record<string, unknown>): Record<string, unknown> {
   for (const name of Object.keys(given)) {
-    if (!runbook.inputs[name]) {
+    if (!Object.hasOwn(runbook.inputs, name)) {
       const declared = Object.keys(runbook.inputs);
       throw usageError(
         'input-unknown',
@@ -46,7 +46,7 @@ export function resolveInputs(runbook: Runbook, given: Record<string, unknown>):
   }
   const resolved: Record<string, unknown> = {};
   for (const [name, spec] of Object.entries(runbook.inputs)) {
-    const value = name in given ? given[name] : spec.default;
+    const value = Object.hasOwn(given, name) ? given[name] : spec.default;
     if (value === undefined)
       throw usageError('input-missing', `runbook ${runbook.id} needs input "${name}" (${spec.type})`, `pass --input ${name}=VALUE`);
     const result = inputValueSchemas[spec.type].safeParse(value);
@@ -113,7 +113,10 @@ function substitute(value: unknown, inputs: Record<string, unknown>): unknown {
   return ref ? inputs[ref[1] as string] : value;
 }
 
-/** Whether executing the plan would ask before some step. */
+/**
+ * Whether executing the plan may ask before some step. A change finished in an earlier attempt
+ * counts too: it is re-checked, and done again (asking first) if it was undone since.
+ */
 export function needsConfirmation(plan: Plan): boolean {
-  return plan.steps.some((step) => step.confirm && step.resume !== 'done');
+  return plan.steps.some((step) => step.confirm);
 }

@@ -30,6 +30,8 @@ export interface RunOptions {
   resume?: { attempt: number; observed: ReadonlyMap<string, unknown>; retargeted?: { from: JournaledTarget; reason: string } };
   /** A caller that handles Ctrl-C around the run (a game day) passes its own. */
   interruption?: Interruption;
+  /** Said on a hard stop (a second Ctrl-C): how to continue the run. */
+  resumeHint?: string;
 }
 
 /** The target as it is journaled: what resume and restore act on later. */
@@ -104,6 +106,7 @@ export async function runPlan(options: RunOptions): Promise<RunOutcome> {
       journal?.append({ type: 'run.interrupted', step: inFlight, duration_ms: Date.now() - startedAt.getTime(), hard: true });
     } finally {
       releaseLocks();
+      if (options.resumeHint) progress.warn(`Resume with: ${options.resumeHint}`);
     }
   });
   process.on('exit', releaseLocks); // the last resort: an exit by any path leaves no lock behind

@@ -1,4 +1,4 @@
-import { appendFileSync, chmodSync, writeFileSync } from 'node:fs';
+import { appendFileSync, chmodSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { redactText, redactValue } from '../config/secret.js';
 
 /**
@@ -51,11 +51,23 @@ export function toJson(value: unknown, indent = 2): string {
   return JSON.stringify(redactValue(value), null, indent);
 }
 
-/** A file that leaves the process (report, JUnit, summary), redacted, with an explicit mode. */
+/**
+ * A file that leaves the process (report, JUnit, summary), redacted, with an explicit mode. A new
+ * file is written under a temporary name and renamed into place: a full disk leaves the old file
+ * or none, never half a report.
+ */
 export function writeOutputFile(path: string, text: string, options: { mode: number; append?: boolean }): void {
-  if (options.append) appendFileSync(path, redactText(text), { mode: options.mode });
-  else {
-    writeFileSync(path, redactText(text), { mode: options.mode });
-    chmodSync(path, options.mode); // the mode given applies even when the file existed before
+  if (options.append) {
+    appendFileSync(path, redactText(text), { mode: options.mode });
+    return;
+  }
+  const temporary = `${path}.${process.pid}.tmp`;
+  try {
+    writeFileSync(temporary, redactText(text), { mode: options.mode });
+    chmodSync(temporary, options.mode); // the mode given, whatever the umask
+    renameSync(temporary, path);
+  } catch (error) {
+    rmSync(temporary, { force: true });
+    throw error;
   }
 }

@@ -16,8 +16,18 @@ export function styleFor(stream: NodeJS.WriteStream, options: OutputOptions, env
   return new Chalk({ level: enabled ? 1 : 0 });
 }
 
+/**
+ * Whether a spinner may draw on stderr. A terminal that reports no width (some `script` and CI
+ * pseudo-terminals) gets plain lines: ora divides by the width, and its clearing loop then never
+ * ends, which would also keep Ctrl-C from ever being handled.
+ */
 export function isInteractive(options: OutputOptions, env: NodeJS.ProcessEnv = process.env): boolean {
   return (
-    process.stderr.isTTY === true && !options.json && !('NO_COLOR' in env && env.NO_COLOR !== '') && options.color && env.TERM !== 'dumb'
+    process.stderr.isTTY === true &&
+    (process.stderr.columns ?? 0) > 0 &&
+    !options.json &&
+    !('NO_COLOR' in env && env.NO_COLOR !== '') &&
+    options.color &&
+    env.TERM !== 'dumb'
   );
 }

@@ -12,7 +12,14 @@ export class Metrics {
   private samples: Sample[] = [];
   private totals = { requests: 0, errors: 0 };
 
-  constructor(private readonly windowMs = 60_000) {}
+  /**
+   * Figures are kept for 15 minutes (the seed's monitoring window), so "since the change" stays
+   * true for a while after it; the default view is the last minute.
+   */
+  constructor(
+    private readonly retainMs = 15 * 60_000,
+    private readonly defaultWindowMs = 60_000,
+  ) {}
 
   /**
    * A request is counted at the moment it *started*: one that began before a rollback and
@@ -22,13 +29,13 @@ export class Metrics {
     this.samples.push({ at: Date.now() - sample.latencyMs, ...sample });
     this.totals.requests += 1;
     if (sample.error) this.totals.errors += 1;
-    if (this.samples.length > 50_000) this.trim();
+    if (this.samples.length > 200_000) this.trim();
   }
 
   /** Figures over the window (default the whole window; a shorter one to see a change at once). */
-  snapshot(windowMs = this.windowMs): Record<string, unknown> {
+  snapshot(windowMs = this.defaultWindowMs): Record<string, unknown> {
     this.trim();
-    const since = Date.now() - Math.min(windowMs, this.windowMs);
+    const since = Date.now() - Math.min(windowMs, this.retainMs);
     const window = this.samples.filter((s) => s.at >= since);
     const calcs = window.filter((s) => s.calculation);
     const perMethod: Record<string, { calculations: number; failures: number }> = {};
@@ -41,7 +48,7 @@ export class Metrics {
     for (const type of [...new Set(window.flatMap((s) => (s.userType ? [s.userType] : [])))].sort())
       perUserType[type] = figures(window.filter((s) => s.userType === type));
     return {
-      window_seconds: Math.min(windowMs, this.windowMs) / 1000,
+      window_seconds: Math.min(windowMs, this.retainMs) / 1000,
       ...figures(window),
       per_user_type: perUserType,
       trimp_calculations: calcs.length,
@@ -53,7 +60,7 @@ export class Metrics {
   }
 
   private trim(): void {
-    const since = Date.now() - this.windowMs;
+    const since = Date.now() - this.retainMs;
     // Not sorted by start (a slow request is recorded after faster, later ones): filter.
     this.samples = this.samples.filter((s) => s.at >= since);
   }

@@ -157,6 +157,6 @@ function errorDetail(body: unknown): string {
   const text =
     body && typeof body === 'object' && 'error' in body ? String((body as { error: unknown }).error) : typeof body === 'string' ? body : '';
   // Redacted before it is cut: a cut through an echoed token would leave a piece no search finds.
-  const oneLine = redactText(text.replace(/\s+/g, ' ').trim());
+  const oneLine = redactText(text).replace(/\s+/g, ' ').trim();
   return oneLine.length > MAX_DETAIL ? `${oneLine.slice(0, MAX_DETAIL)}…` : oneLine;
 }

@@ -21,11 +21,15 @@ function expectUsageError(result: { exitCode: number | undefined; stderr: string
 describe('bad usage: exit 2, one line, no stack', () => {
   it.each([
     [['flag', '--all', '--bogus'], /unknown option '--bogus' — see trimp-rollback flag --help$/],
-    [['flag', 'restor', '--run', 'x'], /unknown command 'flag restor' \(did you mean 'flag restore'\?\).*see trimp-rollback flag --help/],
-    [['sandbox', 'strat', '--dir', '/tmp/x'], /unknown command 'sandbox strat' \(did you mean 'sandbox start'\?\)/],
+    [['flag', 'restor', '--run', 'x'], /unknown command 'flag restor' \(Did you mean flag restore\?\).*see trimp-rollback flag --help/],
+    [['sandbox', 'strat', '--dir', '/tmp/x'], /unknown command 'sandbox strat' \(Did you mean sandbox start\?\)/],
     [['flag', '--al'], /unknown option '--al' \(Did you mean --all\?\) — see trimp-rollback flag --help$/],
     [['flag', 'restore'], /required option '--run <run_id>' not specified — see trimp-rollback flag restore --help/],
     [['validate', '--settle', 'soon', ...state], /--settle must be a duration such as 30s/],
+    [['run', 'flag', '--input', '__proto__=1', '--dry-run', ...state], /runbook flag has no input "__proto__"/],
+    [['resume', '', ...state], /"" is not a run id — list the runs with: trimp-rollback runs list --state-dir /],
+    [['resume', '../../../etc', ...state], /"\.\.\/\.\.\/\.\.\/etc" is not a run id/],
+    [['flag', '--all', '--yes', '--via', 'db', '--database', '/etc', ...state], /database path is not a file: \/etc/],
     [['flag', '--yes'], /say which users: --all, or --user-type/],
     [['flag', '--user-type', 'admins'], /unknown user type "admins"; user types are admin, beta, regular/],
     [['flag', '--all', '--user-type', 'beta'], /either --all or --user-type/],
@@ -97,10 +101,13 @@ describe('bad usage: exit 2, one line, no stack', () => {
     expectUsageError(await cli(['flag', '--all', '--config', config]), /timeout\.yaml:2:3: target\.http_timeout_ms: .*600000/);
   });
 
-  it('--json errors still print exactly one JSON document', async () => {
+  it('--json errors still print exactly one JSON document, usage errors included', async () => {
     const result = await cli(['flag', '--all', '--json', '--config', '/nonexistent/trimp.yaml']);
     expect(result.exitCode).toBe(2);
     expect(jsonOf(result)).toMatchObject({ error: { code: 'config-missing' }, exit_code: 2 });
+    const usage = await cli(['flag', '--all', '--json', '--bogus']);
+    expect(usage.exitCode).toBe(2);
+    expect(jsonOf(usage)).toMatchObject({ error: { code: 'commander.unknownOption', message: "unknown option '--bogus'" }, exit_code: 2 });
   });
 });
 

@@ -1,4 +1,5 @@
 import { join } from 'node:path';
+import { execa } from 'execa';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { BIN, cli, ROOT } from '../helpers/cli.js';
 import { startTestSandbox, type TestSandbox } from '../helpers/sandbox.js';
@@ -96,5 +97,16 @@ describe('an operator at a real terminal', () => {
     expect(t.screen()).toMatch(/Resume with: trimp-rollback resume \S+-flag-\S+ --config /);
     expect(t.screen()).not.toMatch(/Undo:/);
     expect(await sandbox.flags()).toEqual({ admin: true, beta: true, regular: true });
+  });
+});
+
+describe('a terminal that reports no width', () => {
+  it('gets plain progress lines instead of a spinner, and the run ends (ora would spin forever)', async () => {
+    const command = `stty cols 0 rows 0; ${process.execPath} ${BIN} flag --all --yes --config ${sandbox.config}; echo "exit=$?"`;
+    const result = await execa('script', ['-qec', command, '/dev/null'], { reject: false, timeout: 60_000, env: { TERM: 'xterm' } });
+    expect(result.timedOut).toBe(false);
+    expect(String(result.stdout)).toMatch(/exit=0/);
+    expect(String(result.stdout)).toMatch(/→ set-flag: Set the feature flag per user type/);
+    expect(await sandbox.flags()).toEqual({ admin: false, beta: false, regular: false });
   });
 });

@@ -67,5 +67,8 @@ describe('Ctrl-C during a read-only HTTP call', () => {
     expect(events.at(-1)).toMatchObject({ type: 'run.interrupted', step: 'health', hard: true });
     expect(events.some((e) => e.type === 'step.finished' && e.step === 'health')).toBe(false);
     expect(existsSync(join(state, 'lock.json'))).toBe(false);
+    expect(String(result.stderr)).toMatch(
+      new RegExp(`Resume with: trimp-rollback resume ${runId} --state-dir \\S+ --base-url http://127\\.0\\.0\\.1:\\d+ --yes`),
+    );
   });
 });

@@ -1,6 +1,7 @@
-import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { spawn } from 'node:child_process';
+import { existsSync, mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { hostname, tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { cli, jsonOf, ROOT, spawnCli } from '../helpers/cli.js';
 import { journalOf, runIds, waitForEvent } from '../helpers/journal.js';
@@ -141,6 +142,82 @@ describe('the lock is per target, not only per state directory', () => {
     } finally {
       first.kill('SIGINT');
       await first;
+    }
+  });
+});
+
+describe('locks in odd shapes', () => {
+  it('a symlink to the database meets the same target lock', async () => {
+    const link = join(mkdtempSync(join(tmpdir(), 'trimp-link-')), 'linked.db');
+    symlinkSync(sandbox.database, link);
+    const known = runIds(sandbox.stateDir);
+    const first = spawnCli(['run', SLOW, '--yes', '--input', 'pause=30s', '--config', sandbox.config]);
+    try {
+      await waitForEvent(sandbox.stateDir, known, (e) => e.type === 'step.started' && e.step === 'pause');
+      const other = mkdtempSync(join(tmpdir(), 'trimp-operator3-'));
+      try {
+        const second = await cli(['flag', '--all', '--yes', '--database', link, '--state-dir', other, '--config', sandbox.config]);
+        expectLocked(second, /another rollback holds the lock on the target \(.*training_data\.db\.trimp-rollback-lock\)/);
+      } finally {
+        rmSync(other, { recursive: true, force: true });
+      }
+    } finally {
+      first.kill('SIGINT');
+      await first;
+      rmSync(dirname(link), { recursive: true, force: true });
+    }
+  });
+
+  it('a lock held from another host cannot be checked: exit 4 says so, and --force-unlock --reason takes it over', async () => {
+    const holder = {
+      run_id: '20261129T000000.000Z-flag-0000',
+      pid: 4242,
+      host: 'some-other-host',
+      since: '2026-11-29T00:00:00Z',
+      reason: null,
+      runbook: 'flag',
+    };
+    writeFileSync(stateLock, JSON.stringify(holder));
+    expectLocked(
+      await cli(['flag', '--all', '--yes', '--config', sandbox.config]),
+      /from another host: run 20261129T000000\.000Z-flag-0000 .* on some-other-host.* — it cannot be checked from here: wait for it, or, if that run is gone, take it over with --force-unlock --reason/,
+    );
+    const taken = await cli(['flag', '--all', '--yes', '--force-unlock', '--reason', 'that host is gone', '--config', sandbox.config]);
+    expect(taken.exitCode, taken.stderr).toBe(0);
+  });
+
+  it('a PID that now belongs to another program is a stale holder, and said so', async () => {
+    const bystander = spawn('sleep', ['30']);
+    try {
+      const holder = {
+        run_id: '20261129T000000.000Z-flag-0001',
+        pid: bystander.pid,
+        host: hostname(),
+        since: '2026-11-29T00:00:00Z',
+        reason: null,
+        runbook: 'flag',
+      };
+      writeFileSync(stateLock, JSON.stringify(holder));
+      expectLocked(
+        await cli(['flag', '--all', '--yes', '--config', sandbox.config]),
+        new RegExp(`stale lock .*, and pid ${bystander.pid} is now another program`),
+      );
+    } finally {
+      bystander.kill();
+    }
+  });
+
+  it('a directory where the lock should be: one line, no stack, with or without --force-unlock', async () => {
+    mkdirSync(stateLock);
+    try {
+      const plain = await cli(['flag', '--all', '--yes', '--config', sandbox.config]);
+      expectLocked(plain, /the lock file .*lock\.json is unreadable \(EISDIR\)/);
+      const forced = await cli(['flag', '--all', '--yes', '--force-unlock', '--reason', 'x', '--config', sandbox.config]);
+      expect(forced.exitCode).toBe(2);
+      expect(forced.stderr.trim().split('\n').at(-1)).toMatch(/the lock cannot be removed \(is it a directory\?\): .*is a directory/);
+      expect(forced.stderr).not.toMatch(/internal error|\bat .+:\d+:\d+/);
+    } finally {
+      rmSync(stateLock, { recursive: true, force: true });
     }
   });
 });

@@ -183,15 +183,72 @@ describe('which run `resume` picks', () => {
     const table = await cli(['runs', 'list', '--config', a.config]);
     expect(table.stdout).toMatch(new RegExp(`${older}\\s+interrupted\\s+slow-flag\\s+${a.baseUrl}\\s+\\d+ (s|min) ago`));
 
-    // Named, it resumes; finished steps are not redone, so its verify tells the truth about the
-    // later run's change (admin is on again) instead of claiming success.
+    // Named, it resumes as asked: the change it had finished (admin off) was undone by the later
+    // run, so it is re-checked and done again, and the run ends where it meant to.
     const named = await cli(['resume', older, '--yes', '--json', '--config', a.config]);
-    expect(named.exitCode, named.stderr).toBe(1);
+    expect(named.exitCode, named.stderr).toBe(0);
     const run = jsonOf<{ steps: { id: string; status: string; summary: string }[] }>(named);
-    expect(run.steps.find((s) => s.id === 'verify')).toMatchObject({
-      status: 'failed',
-      summary: expect.stringMatching(/admin reads enabled/),
-    });
-    expect(await a.flags()).toEqual({ admin: true, beta: false, regular: false });
+    expect(run.steps.map((s) => [s.id, s.status])).toEqual([
+      ['admin-off', 'succeeded'],
+      ['pause', 'succeeded'],
+      ['rest-off', 'succeeded'],
+      ['verify', 'succeeded'],
+    ]);
+    expect(named.stderr).toMatch(/admin-off: finished in an earlier attempt, but undone since .*: doing it again/);
+    expect(journalOf(a.stateDir, older).some((e) => e.type === 'step.rechecked' && e.step === 'admin-off' && e.done === false)).toBe(true);
+    expect(await a.flags()).toEqual(off);
+  });
+});
+
+describe('resume when a later journal is damaged, or the app went down', () => {
+  it('refuses to guess past a later run whose journal cannot be read', async () => {
+    const { runId: older } = await interruptedRunOnA();
+    const later = jsonOf<{ run_id: string }>(await cli(['flag', '--all', '--enable', '--yes', '--json', '--config', a.config])).run_id;
+    const path = join(a.stateDir, 'runs', later, 'journal.jsonl');
+    const lines = readFileSync(path, 'utf8').split('\n');
+    writeFileSync(path, [lines[0], '{"note":"x"}', ...lines.slice(1)].join('\n'));
+    try {
+      const picked = await cli(['resume', '--yes', '--config', a.config]);
+      expect(picked.exitCode).toBe(2);
+      expect(picked.stderr.trim()).toMatch(
+        new RegExp(
+          `the newest unfinished run is ${older}, but a later run has a damaged journal: .*${later}/journal\\.jsonl:2: .*name the run: trimp-rollback resume ${older} --state-dir`,
+        ),
+      );
+      expect(await a.flags()).toEqual(on);
+    } finally {
+      rmSync(join(a.stateDir, 'runs', later), { recursive: true, force: true });
+      rmSync(join(a.stateDir, 'runs', older), { recursive: true, force: true });
+    }
+  });
+
+  it('a run moved to --via db (the app went down) completes, and its printed Resume and Undo lines work', async () => {
+    const { runId } = await interruptedRunOnA();
+    await a.stop();
+    try {
+      const resumed = await cli([
+        'resume',
+        runId,
+        '--via',
+        'db',
+        '--retarget',
+        '--reason',
+        'the app is down',
+        '--yes',
+        '--json',
+        '--config',
+        a.config,
+      ]);
+      expect(resumed.exitCode, resumed.stderr).toBe(0);
+      const run = jsonOf<{ status: string; undo_command: string }>(resumed);
+      expect(run.status).toBe('succeeded');
+      expect(a.dbFlags()).toEqual(off);
+      expect(run.undo_command).toMatch(/--via db --yes$/);
+      const undo = await cli(run.undo_command.split(' ').slice(1));
+      expect(undo.exitCode, undo.stderr).toBe(0);
+      expect(a.dbFlags()).toEqual(on);
+    } finally {
+      await a.start();
+    }
   });
 });
