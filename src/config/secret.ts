@@ -88,12 +88,13 @@ export function redactText(text: string, secrets: Iterable<string> = registered)
 /** Where `text` holds `form`, or a piece of it of MIN_PIECE characters or more, as [start, end). */
 function pieceRanges(text: string, form: string): [number, number][] {
   const ranges: [number, number][] = [];
-  if (form.length < MIN_PIECE) {
-    for (let at = text.indexOf(form); at !== -1; at = text.indexOf(form, at + form.length)) ranges.push([at, at + form.length]);
-    return ranges;
-  }
+  for (let at = text.indexOf(form); at !== -1; at = text.indexOf(form, at + form.length)) ranges.push([at, at + form.length]);
+  if (form.length < MIN_PIECE) return ranges;
   for (let i = 0; i + MIN_PIECE <= form.length; i++) {
     const piece = form.slice(i, i + MIN_PIECE);
+    // A piece of letters only could be a word of our own output ("interrup" in "interrupted" for
+    // a token "interrupt-token"): pieces must hold a digit or a symbol. The whole token always counts.
+    if (/^[A-Za-z]+$/.test(piece)) continue;
     for (let at = text.indexOf(piece); at !== -1; at = text.indexOf(piece, at + 1)) {
       // Grow the match both ways while text and secret agree.
       let start = at;

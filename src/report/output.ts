@@ -68,6 +68,8 @@ export function writeOutputFile(path: string, text: string, options: { mode: num
     renameSync(temporary, path);
   } catch (error) {
     rmSync(temporary, { force: true });
+    // Name the file asked for, not the temporary one.
+    if ((error as NodeJS.ErrnoException).path === temporary) (error as NodeJS.ErrnoException).path = path;
     throw error;
   }
 }

@@ -25,6 +25,14 @@ describe('redaction', () => {
     expect(redactText('QWERTY is a keyboard', secrets)).toBe('QWERTY is a keyboard'); // 6 characters: left alone
   });
 
+  it('never turns our own words into ***: pieces of letters only do not count, the whole token does', () => {
+    const wordy = ['interrupt-test-token'];
+    expect(redactText('{"type":"run.interrupted"}', wordy)).toBe('{"type":"run.interrupted"}');
+    expect(redactText('Bearer interrupt-test-token', wordy)).toBe('Bearer ***');
+    expect(redactText('echo: interrupt-test-to…', wordy)).toBe('echo: ***…');
+    expect(redactText('wordonlytoken here', ['wordonlytoken'])).toBe('*** here');
+  });
+
   it('redacts object keys and values, deep, and Secret objects, before serialising', () => {
     const value = { [TOKEN]: 1, nested: [{ text: `echo: ${TOKEN}` }], secret: new Secret(TOKEN, 'TRIMP_ADMIN_TOKEN') };
     const json = JSON.stringify(redactValue(value, secrets));
