@@ -8,6 +8,7 @@ import type { RunResult } from '../engine/result.js';
 import { ExitCode, messageOf, usageError } from '../errors.js';
 import { formatMs } from '../report/format.js';
 import { toJson } from '../report/output.js';
+import { renderTable } from '../report/table.js';
 import { killSandboxNow, startSandbox, stopSandbox } from '../sandbox/control.js';
 import { breakSandbox } from '../sandbox/fault-control.js';
 import type { FaultName } from '../sandbox/faults.js';
@@ -229,12 +230,6 @@ function renderScorecard(rows: ScoreRow[]): string {
     r.fault_gone === null ? '—' : r.fault_gone ? `yes: ${r.proof}` : `NO: ${r.proof}`,
     r.status === 'unavailable' ? 'not available yet' : r.status.toUpperCase(),
   ]);
-  const widths = header.map((h, i) => Math.max(h.length, ...table.map((cells) => (cells[i] as string).length)));
-  const line = (cells: string[]) =>
-    cells
-      .map((cell, i) => cell.padEnd(widths[i] as number))
-      .join('  ')
-      .trimEnd();
   const notes = rows.filter((r) => r.note).map((r) => `  ${r.scenario}: ${r.note}`);
-  return `\nGame day scorecard\n${line(header)}\n${widths.map((w) => '-'.repeat(w)).join('  ')}\n${table.map(line).join('\n')}\n${notes.length ? `${notes.join('\n')}\n` : ''}`;
+  return `\nGame day scorecard\n${[...renderTable(header, table, { rule: true }), ...notes].join('\n')}\n`;
 }

@@ -1,5 +1,6 @@
 import { loadConfig } from '../config/config.js';
 import { toJson } from '../report/output.js';
+import { renderTable } from '../report/table.js';
 import { loadRuns, type RunRecord, startedAt } from './run-history.js';
 import type { CommandResult, RunCommandOptions } from './run-runbook.js';
 
@@ -26,13 +27,7 @@ export async function runsList(options: RunCommandOptions): Promise<CommandResul
     formatAge(r.age_ms),
     r.reason ?? '',
   ]);
-  const widths = header.map((h, i) => Math.max(h.length, ...table.map((cells) => (cells[i] as string).length)));
-  const line = (cells: string[]) =>
-    cells
-      .map((cell, i) => cell.padEnd(widths[i] as number))
-      .join('  ')
-      .trimEnd();
-  const out = [`runs in ${config.stateDir}`, line(header), ...table.map(line)];
+  const out = [`runs in ${config.stateDir}`, ...renderTable(header, table)];
   for (const d of damaged) out.push(`${d.id}: unreadable: ${d.problem}`);
   process.stdout.write(`${out.join('\n')}\n`);
   return { exitCode: 0 };
