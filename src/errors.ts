@@ -59,15 +59,14 @@ const FS_PROBLEMS: Record<string, { what: string; remedy: string; exitCode?: Exi
  * A file-system failure as one line naming the path and what to do. A path that cannot be used
  * as given is bad input (exit 2); a disk that fails or fills up is a failure (exit 1).
  */
-export function fileSystemError(error: unknown, doing: string, kind: 'usage' | 'failure' = 'usage'): TrimpError {
+export function fileSystemError(error: unknown, doing: string): TrimpError {
   if (error instanceof TrimpError) return error;
   const errno = error as NodeJS.ErrnoException;
   const problem = errno?.code ? FS_PROBLEMS[errno.code] : undefined;
-  if (!problem)
-    return new TrimpError('filesystem', `${doing}: ${messageOf(error)}`, { exitCode: kind === 'usage' ? ExitCode.usage : ExitCode.failed });
+  if (!problem) return new TrimpError('filesystem', `${doing}: ${messageOf(error)}`, { exitCode: ExitCode.usage });
   const where = errno.path ? `${errno.path}: ` : '';
   return new TrimpError('filesystem', `${doing}: ${where}${problem.what} (${errno.code})`, {
-    exitCode: problem.exitCode ?? (kind === 'usage' ? ExitCode.usage : ExitCode.failed),
+    exitCode: problem.exitCode ?? ExitCode.usage,
     remedy: problem.remedy,
   });
 }

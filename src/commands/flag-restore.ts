@@ -1,10 +1,9 @@
 import type { Observation } from '../engine/execute.js';
-import type { StampedEvent } from '../engine/journal-events.js';
 import type { RunResult } from '../engine/result.js';
 import { usageError } from '../errors.js';
 import { type FlagStates, USER_TYPES } from '../target/user-types.js';
 import { restoreCommand } from './printed-commands.js';
-import { loadRun } from './run-history.js';
+import { loadRun, observationsOf } from './run-history.js';
 import { type CommandResult, type RunCommandOptions, runRunbook, type UndoContext } from './run-runbook.js';
 import { configForRun } from './run-target.js';
 
@@ -48,10 +47,6 @@ export function flagUndo(result: RunResult, context: UndoContext): string | null
   } catch {
     return null;
   }
-}
-
-function observationsOf(events: StampedEvent[]): Observation[] {
-  return events.flatMap((e) => (e.type === 'step.observed' ? [{ step: e.step, name: e.name, data: e.data }] : []));
 }
 
 /**

@@ -1,5 +1,6 @@
-import { readFileSync } from 'node:fs';
 import { actionNamed } from '../actions/index.js';
+import type { Observation } from '../engine/execute.js';
+import { isTrimpRollbackProcess } from '../engine/files.js';
 import { journalPath, listRunIds, readJournal } from '../engine/journal.js';
 import type { EventOf, Invocation, JournaledTarget, StampedEvent } from '../engine/journal-events.js';
 import { isProcessAlive } from '../engine/lock.js';
@@ -94,12 +95,7 @@ function statusOf(events: StampedEvent[]): string {
 }
 
 function isRunningProcess(pid: number): boolean {
-  if (pid === process.pid || !isProcessAlive(pid)) return false;
-  try {
-    return readFileSync(`/proc/${pid}/cmdline`, 'utf8').includes('trimp-rollback');
-  } catch {
-    return true;
-  }
+  return pid !== process.pid && isProcessAlive(pid) && isTrimpRollbackProcess(pid);
 }
 
 /** Runs that `resume` may continue: they stopped before the end, and nobody runs them now. */
@@ -109,11 +105,9 @@ export function attemptsOf(events: StampedEvent[]): number {
   return events.filter((event) => event.type === 'run.started' || event.type === 'run.resumed').length;
 }
 
-/** Facts earlier attempts journaled (the baseline among them), the first of each name. */
-export function observedFacts(events: StampedEvent[]): Map<string, unknown> {
-  const facts = new Map<string, unknown>();
-  for (const event of events) if (event.type === 'step.observed' && !facts.has(event.name)) facts.set(event.name, event.data);
-  return facts;
+/** Every fact the run's attempts journaled, in order. */
+export function observationsOf(events: StampedEvent[]): Observation[] {
+  return events.flatMap((e) => (e.type === 'step.observed' ? [{ step: e.step, name: e.name, data: e.data }] : []));
 }
 
 /** Whether an action changes the system (it asks first and rehearses by printing). */

@@ -1,10 +1,10 @@
-import { existsSync, statSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import { type Config, type ConfigFlags, DEFAULT_CONFIG_NAME, loadConfig } from '../config/config.js';
 import { redactValue } from '../config/secret.js';
 import { assumeYes, type Confirmer, terminalConfirmer } from '../engine/confirm.js';
 import type { Observation } from '../engine/execute.js';
+import { isFile } from '../engine/files.js';
 import { Interruption } from '../engine/interrupt.js';
-import { readJournal } from '../engine/journal.js';
 import type { Invocation, JournaledTarget } from '../engine/journal-events.js';
 import { buildPlan, type StepHistory } from '../engine/plan.js';
 import type { RunResult, RunStatus } from '../engine/result.js';
@@ -54,7 +54,8 @@ export interface RunRequest {
     runId: string;
     attempt: number;
     history: ReadonlyMap<string, StepHistory>;
-    observed: ReadonlyMap<string, unknown>;
+    /** The facts earlier attempts journaled, in order. */
+    observations: Observation[];
     retargeted?: { from: JournaledTarget; reason: string };
   };
   /** The command that undoes this run, when the tool can undo it. */
@@ -116,7 +117,7 @@ export async function runRunbook(request: RunRequest): Promise<{ result: RunResu
         ? {
             resume: {
               attempt: request.resume.attempt,
-              observed: request.resume.observed,
+              earlier: request.resume.observations,
               ...(request.resume.retargeted ? { retargeted: request.resume.retargeted } : {}),
             },
           }
@@ -134,7 +135,8 @@ export async function runRunbook(request: RunRequest): Promise<{ result: RunResu
     const observations = outcome.observations;
     if (!result.dry_run) {
       if (result.status === 'failed' || result.status === 'interrupted') result.resume_command = resumeCommand(result.run_id, invocation);
-      result.undo_command = request.undo?.(result, { invocation, observations: allObservations(result, observations, request) }) ?? null;
+      result.undo_command =
+        request.undo?.(result, { invocation, observations: [...(request.resume?.observations ?? []), ...observations] }) ?? null;
     }
     const footer = [...reportLines(result), ...(request.footer?.(result) ?? [])];
     if (request.print === false) {
@@ -145,18 +147,6 @@ export async function runRunbook(request: RunRequest): Promise<{ result: RunResu
   } finally {
     if (!request.interruption) interruption.dispose();
     await target.close();
-  }
-}
-
-/** This attempt's facts; a resumed run's earlier attempts are in its journal. */
-function allObservations(result: RunResult, observations: Observation[], request: RunRequest): Observation[] {
-  if (!request.resume || !result.journal) return observations;
-  try {
-    return readJournal(result.journal).events.flatMap((e) =>
-      e.type === 'step.observed' ? [{ step: e.step, name: e.name, data: e.data }] : [],
-    );
-  } catch {
-    return observations;
   }
 }
 
@@ -185,14 +175,6 @@ function verifyToken(config: Config, via: Via): void {
       ? 'give one of those (a file is best: --token-file FILE), or set target.auth: none if the app has no admin token'
       : `no config file was found either (none given, no ./${DEFAULT_CONFIG_NAME} here): give --config FILE, or a token with --token-file FILE`,
   );
-}
-
-function isFile(path: string): boolean {
-  try {
-    return statSync(path).isFile();
-  } catch {
-    return false;
-  }
 }
 
 /** Decided once, before the first step: a terminal asks, --yes confirms, otherwise nobody can. */

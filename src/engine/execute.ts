@@ -21,8 +21,8 @@ export interface ExecuteServices {
   settleMs: number;
   /** Told which step is in flight (a hard stop journals it). */
   onStep?: (stepId: string | null) => void;
-  /** Facts an earlier attempt journaled (on resume). */
-  observed?: ReadonlyMap<string, unknown>;
+  /** Facts earlier attempts journaled (on resume), in order. */
+  earlier?: readonly Observation[];
 }
 
 /** A fact a step journaled (such as the flag states before a change). */
@@ -52,7 +52,8 @@ export async function executePlan(plan: Plan, services: ExecuteServices): Promis
     startedAt: new Date(),
     lastChangeAt: undefined,
     settleMs: services.settleMs,
-    observed: new Map(services.observed ?? []),
+    // The first fact of each name (the baseline before any change), earlier attempts first.
+    observed: new Map([...(services.earlier ?? [])].reverse().map((o) => [o.name, o.data])),
     observations: [],
   };
   const timers = ESCALATION.map((level) => setTimeout(() => services.progress.warn(level.text), level.afterMs).unref());
@@ -266,7 +267,7 @@ function contextFor(plan: Plan, step: PlannedStep, services: ExecuteServices, fa
     run: facts,
     signal: services.interruption.signal,
     observe: (name, data) => {
-      facts.observed.set(name, data);
+      if (!facts.observed.has(name)) facts.observed.set(name, data);
       facts.observations.push({ step: step.id, name, data });
       services.journal?.append({ type: 'step.observed', step: step.id, name, data });
     },

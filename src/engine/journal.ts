@@ -16,7 +16,7 @@ import {
 import { dirname, join } from 'node:path';
 import { redactValue } from '../config/secret.js';
 import { fileSystemError, TrimpError, usageError } from '../errors.js';
-import { ensureDirectory } from './directory.js';
+import { ensureDirectory } from './files.js';
 import { type JournalEvent, journalSchemas, type StampedEvent } from './journal-events.js';
 import { runIdTime } from './run-id.js';
 
@@ -172,7 +172,7 @@ export function readJournal(path: string): JournalRead {
     text = readFileSync(path, 'utf8');
   } catch (error) {
     if (error instanceof TrimpError) throw error;
-    throw fileSystemError(error, 'the journal could not be read', 'usage');
+    throw fileSystemError(error, 'the journal could not be read');
   }
   const lines = text.split('\n');
   const endsWhole = text.endsWith('\n');
@@ -232,6 +232,6 @@ export function listRunIds(stateDir: string): string[] {
       .filter((name) => existsSync(join(dir, name, 'journal.jsonl')))
       .sort((a, b) => byTime(a) - byTime(b) || (a < b ? -1 : a > b ? 1 : 0));
   } catch (error) {
-    throw fileSystemError(error, 'the runs could not be listed', 'usage');
+    throw fileSystemError(error, 'the runs could not be listed');
   }
 }

@@ -1,9 +1,9 @@
 import { randomBytes } from 'node:crypto';
-import { existsSync, linkSync, readFileSync, realpathSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, linkSync, readFileSync, realpathSync, rmSync, writeFileSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { dirname, join } from 'node:path';
 import { ExitCode, fileSystemError, TrimpError, usageError } from '../errors.js';
-import { ensureDirectory } from './directory.js';
+import { ensureDirectory, isDirectory, isFile, isTrimpRollbackProcess } from './files.js';
 
 /** Who holds a lock. */
 export interface LockHolder {
@@ -157,11 +157,7 @@ export function isProcessAlive(pid: number): boolean {
 function stalenessOf(holder: LockHolder): 'alive' | 'gone' | 'reused' | 'elsewhere' {
   if (holder.host !== hostname()) return 'elsewhere';
   if (!isProcessAlive(holder.pid)) return 'gone';
-  try {
-    return readFileSync(`/proc/${holder.pid}/cmdline`, 'utf8').includes('trimp-rollback') ? 'alive' : 'reused';
-  } catch {
-    return 'alive'; // no /proc: trust that it is alive
-  }
+  return isTrimpRollbackProcess(holder.pid) ? 'alive' : 'reused';
 }
 
 function removeLock(path: string): void {
@@ -204,20 +200,4 @@ function heldBy(request: LockRequest, holder: LockHolder): TrimpError {
     exitCode: ExitCode.locked,
     remedy: 'wait for it to finish; one rollback at a time per target and per state directory',
   });
-}
-
-function isFile(path: string): boolean {
-  try {
-    return statSync(path).isFile();
-  } catch {
-    return false;
-  }
-}
-
-function isDirectory(path: string): boolean {
-  try {
-    return statSync(path).isDirectory();
-  } catch {
-    return false;
-  }
 }

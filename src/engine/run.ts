@@ -4,7 +4,7 @@ import { ExitCode, isTrimpError, TrimpError } from '../errors.js';
 import type { Target } from '../target/target.js';
 import type { Confirmer } from './confirm.js';
 import { executePlan, type Observation } from './execute.js';
-import { Interruption } from './interrupt.js';
+import type { Interruption } from './interrupt.js';
 import { Journal, journalPath, readJournal } from './journal.js';
 import type { Invocation, JournalEvent, JournaledTarget } from './journal-events.js';
 import { acquireLock, type LockHandle, type LockHolder, stateLockPath, targetLockPath } from './lock.js';
@@ -27,9 +27,9 @@ export interface RunOptions {
   /** Let validation wait up to this long for enough user traffic after the change. */
   settleMs: number;
   /** Set when continuing an earlier attempt of the same run. */
-  resume?: { attempt: number; observed: ReadonlyMap<string, unknown>; retargeted?: { from: JournaledTarget; reason: string } };
-  /** A caller that handles Ctrl-C around the run (a game day) passes its own. */
-  interruption?: Interruption;
+  resume?: { attempt: number; earlier: readonly Observation[]; retargeted?: { from: JournaledTarget; reason: string } };
+  /** Ctrl-C handling, installed by the caller around the run and its report. */
+  interruption: Interruption;
   /** Said on a hard stop (a second Ctrl-C): how to continue the run. */
   resumeHint?: string;
 }
@@ -67,8 +67,7 @@ export async function runPlan(options: RunOptions): Promise<RunOutcome> {
   }
   const confirmer = options.confirmer ?? refuseAll;
   const startedAt = new Date();
-  const interruption = options.interruption ?? new Interruption((message) => progress.warn(message));
-  const ownInterruption = options.interruption === undefined;
+  const { interruption } = options;
 
   if (plan.dryRun) {
     const execution = await executePlan(plan, {
@@ -100,7 +99,6 @@ export async function runPlan(options: RunOptions): Promise<RunOutcome> {
   };
   let journal: Journal | undefined;
   let inFlight: string | null = null;
-  if (ownInterruption) interruption.install();
   const unregister = interruption.onHardStop(() => {
     try {
       journal?.append({ type: 'run.interrupted', step: inFlight, duration_ms: Date.now() - startedAt.getTime(), hard: true });
@@ -176,7 +174,7 @@ export async function runPlan(options: RunOptions): Promise<RunOutcome> {
       onStep: (step) => {
         inFlight = step;
       },
-      ...(options.resume ? { observed: options.resume.observed } : {}),
+      ...(options.resume ? { earlier: options.resume.earlier } : {}),
     });
     const durationMs = Math.round(execution.durationMs);
     if (execution.status === 'interrupted') {
@@ -191,7 +189,6 @@ export async function runPlan(options: RunOptions): Promise<RunOutcome> {
     journal?.close();
     releaseLocks();
     process.off('exit', releaseLocks);
-    if (ownInterruption) interruption.dispose();
   }
 }
 
