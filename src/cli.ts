@@ -40,6 +40,8 @@ export function createProgram(sink: ResultSink): Command {
         'trimp-rollback rehearse                      # a game day against a throwaway sandbox',
         'trimp-rollback flag --all --dry-run          # what the flag rollback would do, checks run for real',
         'trimp-rollback flag --all --reason "errors"  # the flag rollback, asking before each change',
+        'trimp-rollback backup create                 # a verified online backup of the database',
+        'trimp-rollback database --dry-run            # the database rollback: which backup, what it loses',
       )}\n${SETTINGS}\n${EXIT_CODES}`,
     );
 
@@ -65,6 +67,56 @@ export function createProgram(sink: ResultSink): Command {
     .requiredOption('--run <run_id>', 'the run whose earlier states to restore (required)')
     .addHelpText('after', examples('trimp-rollback flag restore --run 20261129T031502.123Z-flag-3f9a'))
     .action(async (options) => sink(await (await import('./commands/flag-restore.js')).flagRestoreCommand(options.run, options)));
+
+  const database = withRun(withTarget(program.command('database')))
+    .description('Scenario 3: stop the app, keep the current database, restore a verified backup crash-safely, restart, validate.')
+    .option('--backup <id>', 'the backup to restore (default: the newest whose checksum matches its manifest)')
+    .option('--latest', 'the newest backup, whatever its state (it is still verified before anything changes)')
+    .option('--thorough', 'PRAGMA integrity_check (complete, slower) instead of quick_check')
+    .enablePositionalOptions()
+    .addHelpText(
+      'after',
+      examples(
+        'trimp-rollback database --dry-run                       # which backup, what it loses, every step; nothing changes',
+        'trimp-rollback database --reason "corrupt pages"        # asks before each change',
+        'trimp-rollback database --backup 20261129T031502.123Z --thorough --yes',
+      ),
+    )
+    .action(async (options) => sink(await (await import('./commands/database.js')).databaseCommand(options)));
+
+  withRetarget(withRun(withTarget(database.command('undo'))))
+    .description('Put back the database an earlier database rollback kept aside, the same crash-safe way.')
+    .requiredOption('--run <run_id>', 'the database rollback to undo (required)')
+    .option('--thorough', 'PRAGMA integrity_check instead of quick_check')
+    .addHelpText('after', examples('trimp-rollback database undo --run 20261129T031502.123Z-database-3f9a'))
+    .action(async (options) => sink(await (await import('./commands/database.js')).undoDatabaseRollback(options.run, options)));
+
+  const backup = program.command('backup').description('Verified online backups of the target database: create, list, verify, prune.');
+  const backupCommand = (name: string, description: string) =>
+    backup
+      .command(name)
+      .description(description)
+      .option('--config <file>', 'config file (default: TRIMP_ROLLBACK_CONFIG, or ./trimp-rollback.yaml if present)')
+      .option('--database <file>', 'the SQLite database (default ./training_data.db)')
+      .option('--state-dir <dir>', 'the state directory; backups go to backups.dir, default <state_dir>/backups')
+      .option('--json', JSON_HELP)
+      .option('--no-color', 'no colours or spinners');
+  backupCommand('create', "An online backup while the app writes (SQLite's backup API), checked, hashed, fsynced, with a manifest.")
+    .option('--label <label>', 'a label, part of the id (letters, digits, . - _)')
+    .option('--deadline <duration>', 'give up after this long (default 10m)')
+    .addHelpText('after', examples('trimp-rollback backup create --label before-deploy'))
+    .action(async (options) => sink(await (await import('./commands/backup.js')).backupCreate(options)));
+  backupCommand('list', 'Every backup: age, size, activities, and whether its SHA-256 still matches its manifest.').action(
+    async (options) => sink(await (await import('./commands/backup.js')).backupList(options)),
+  );
+  backupCommand('verify', 'Manifest, size, SHA-256 and quick_check (integrity_check with --thorough); exit 1 if any fails.')
+    .argument('<id>', 'the backup id, as backup list shows it')
+    .option('--thorough', 'PRAGMA integrity_check (complete, slower)')
+    .action(async (id, options) => sink(await (await import('./commands/backup.js')).backupVerify(id, options)));
+  backupCommand('prune', 'Remove all but the newest N backups (not while a rollback runs).')
+    .option('--keep <n>', 'how many of the newest backups to keep (required, at least 1)')
+    .option('--dry-run', 'say what would be removed; remove nothing')
+    .action(async (options) => sink(await (await import('./commands/backup.js')).backupPrune(options)));
 
   withRun(withTarget(program.command('run')))
     .description('Run any runbook, built in (by id) or from a file.')

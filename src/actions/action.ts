@@ -1,4 +1,5 @@
 import type { z } from 'zod';
+import type { AppProcessConfig } from '../config/config.js';
 import type { Target, Via } from '../target/target.js';
 
 /**
@@ -21,6 +22,12 @@ export interface TargetInfo {
   baseUrl: string;
   database: string;
   actor: string;
+  runId: string;
+  backupsDir: string;
+  appDir: string;
+  logsDir: string;
+  /** How the app is stopped and started (target.app), when the config says. */
+  app: AppProcessConfig | undefined;
 }
 
 export type OutcomeStatus = 'succeeded' | 'warned' | 'failed' | 'skipped';
@@ -72,6 +79,12 @@ export interface ActionDefinition<P = unknown> {
    * After an interruption the step may or may not have acted: look at the world and say
    * whether what it does is already true. Without it, the step simply runs again.
    */
+  /**
+   * Whether a resumed run re-checks this step after it finished (and does it again if the world
+   * moved). False for steps that later steps undo by design (stopping the app) or whose effect
+   * the app then builds on (a restored database it has written to since).
+   */
+  recheckWhenResumed?: boolean;
   reconcile?(params: P, ctx: ActionContext): Promise<{ done: boolean; summary: string; evidence?: Record<string, unknown> }>;
 }
 

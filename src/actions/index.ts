@@ -1,6 +1,14 @@
 import type { ActionDefinition } from './action.js';
 import { appHealth } from './app-health.js';
+import { appStart } from './app-start.js';
+import { appStop } from './app-stop.js';
+import { backupChoose } from './backup-choose.js';
 import { baselineRecord } from './baseline-record.js';
+import { databaseCheck } from './database-check.js';
+import { databaseKeep } from './database-keep.js';
+import { databaseRestore } from './database-restore.js';
+import { databaseUseKept } from './database-use-kept.js';
+import { databaseVerifySource } from './database-verify-source.js';
 import { flagAssess } from './flag-assess.js';
 import { flagSet } from './flag-set.js';
 import { flagVerify } from './flag-verify.js';
@@ -10,10 +18,24 @@ import { wait } from './wait.js';
 
 /** Every step kind a runbook may use. */
 export const ACTIONS: Record<string, ActionDefinition<unknown>> = Object.fromEntries(
-  [baselineRecord, flagAssess, flagSet, flagVerify, appHealth, validate, wait, manual].map((action) => [
-    action.name,
-    action as ActionDefinition<unknown>,
-  ]),
+  [
+    baselineRecord,
+    flagAssess,
+    flagSet,
+    flagVerify,
+    appHealth,
+    appStop,
+    appStart,
+    backupChoose,
+    databaseUseKept,
+    databaseVerifySource,
+    databaseKeep,
+    databaseRestore,
+    databaseCheck,
+    validate,
+    wait,
+    manual,
+  ].map((action) => [action.name, action as ActionDefinition<unknown>]),
 );
 
 export const ACTION_NAMES = Object.keys(ACTIONS);

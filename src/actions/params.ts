@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { parseDuration } from '../config/duration.js';
 import { ENHANCED_TRIMP_FLAG, type FlagStates, USER_TYPES } from '../target/user-types.js';
 
 export const flagName = z
@@ -27,9 +28,4 @@ export const duration = z
   .union([z.number().nonnegative(), z.string().regex(/^\d+(\.\d+)?(ms|s|m|h)$/, 'a duration such as 30s, 5m or 1h')])
   .transform((value) => (typeof value === 'number' ? value * 1000 : parseDuration(value)));
 
-export function parseDuration(text: string): number {
-  const match = /^(\d+(?:\.\d+)?)(ms|s|m|h)$/.exec(text.trim());
-  if (!match) throw new Error(`not a duration: ${text}`);
-  const unit = { ms: 1, s: 1000, m: 60_000, h: 3_600_000 }[match[2] as 'ms' | 's' | 'm' | 'h'];
-  return Number(match[1]) * unit;
-}
+export { parseDuration };

@@ -4,6 +4,7 @@ import { CHECK_NAMES, CHECKS } from '../checks/registry.js';
 import { runChecks } from '../checks/run-checks.js';
 import { defineAction } from './action.js';
 import { appNeed, appRequirement } from './params.js';
+import { RESTORED_BASELINE } from './restore-source.js';
 
 const params = z
   .object({
@@ -26,7 +27,11 @@ export const validate = defineAction<Params>({
   describe: () => [],
   async run({ checks, app }, ctx) {
     const selected = checks ? CHECKS.filter((c) => checks.includes(c.name)) : CHECKS;
-    const baseline = ctx.run.observed.get('baseline') as Baseline | { unavailable: string } | undefined;
+    // After a restore, "intact" is judged against what was restored, not the damaged database before it.
+    const baseline = (ctx.run.observed.get(RESTORED_BASELINE) ?? ctx.run.observed.get('baseline')) as
+      | Baseline
+      | { unavailable: string }
+      | undefined;
     const reports = await runChecks(selected, {
       target: ctx.target,
       thresholds: ctx.target.thresholds,

@@ -11,7 +11,8 @@ export const noCorruption: CheckDefinition = {
       const db = await ctx.target.openDatabase({ readonly: true });
       try {
         const rows = await db.all<{ quick_check: string }>('PRAGMA quick_check(20)');
-        const messages = rows.map((r) => r.quick_check);
+        // One row can hold several lines: each problem is one message.
+        const messages = rows.flatMap((r) => r.quick_check.split('\n')).filter(Boolean);
         if (messages.length === 1 && messages[0] === 'ok') return pass('PRAGMA quick_check: ok');
         return fail(
           `quick_check found ${messages.length} problem(s): ${messages.slice(0, 3).join('; ')}`,

@@ -28,6 +28,10 @@ export function restoreCommand(runId: string, invocation: Invocation): string {
   return commandLine(['trimp-rollback', 'flag', 'restore', '--run', runId, ...targetArgs(invocation)]);
 }
 
+export function databaseUndoCommand(runId: string, invocation: Invocation): string {
+  return commandLine(['trimp-rollback', 'database', 'undo', '--run', runId, ...targetArgs(invocation)]);
+}
+
 function targetArgs(invocation: Invocation): string[] {
   const args: string[] = [];
   if (invocation.config) args.push('--config', invocation.config);

@@ -81,7 +81,17 @@ export async function runRunbook(request: RunRequest): Promise<{ result: RunResu
   const plan = buildPlan({
     runbook,
     inputs: request.inputs,
-    info: { via, baseUrl: config.target.baseUrl, database: config.target.database, actor: `trimp-rollback:${runId}` },
+    info: {
+      via,
+      baseUrl: config.target.baseUrl,
+      database: config.target.database,
+      actor: `trimp-rollback:${runId}`,
+      runId,
+      backupsDir: config.backupsDir,
+      appDir: config.target.appDir,
+      logsDir: config.target.logsDir,
+      app: config.target.app,
+    },
     dryRun,
     runId,
     ...(request.resume ? { history: request.resume.history } : {}),

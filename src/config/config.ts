@@ -5,6 +5,7 @@ import { z } from 'zod';
 import { DEFAULT_THRESHOLDS, type Thresholds } from '../checks/check.js';
 import { fileSystemError, TrimpError, usageError } from '../errors.js';
 import { SEED_SAMPLE_USERS, type UserType } from '../target/user-types.js';
+import { parseDuration } from './duration.js';
 import { registerSecret, Secret } from './secret.js';
 import { formatIssue, loadYaml, readSourceFile, SourceError } from './yaml-file.js';
 
@@ -18,6 +19,17 @@ export interface TargetConfig {
   httpTimeoutMs: number;
   /** "bearer": admin calls carry the token (the seed's app); "none": the app has no admin token. */
   auth: 'bearer' | 'none';
+  /** How the app process is stopped and started; absent when the config does not say. */
+  app: AppProcessConfig | undefined;
+}
+
+/** `target.app`: the app's process, as the database and application scenarios control it. */
+export interface AppProcessConfig {
+  /** argv, run without a shell. */
+  start: string[];
+  pidFile: string;
+  stopGraceMs: number;
+  healthDeadlineMs: number;
 }
 
 /** Where a setting came from: printed commands repeat what the command line or environment gave. */
@@ -27,6 +39,8 @@ export interface Config {
   /** The config file that was read, if any. */
   file: string | undefined;
   stateDir: string;
+  /** Where verified database backups live (backups.dir, default <state_dir>/backups). */
+  backupsDir: string;
   target: TargetConfig;
   token: Secret | undefined;
   thresholds: Thresholds;
@@ -85,9 +99,27 @@ const validationSchema = z
   })
   .strict();
 
+const durationText = z
+  .string()
+  .regex(/^\d+(\.\d+)?(ms|s|m)$/, 'a duration such as 10s or 2m')
+  .refine((text) => parseDuration(text) > 0 && parseDuration(text) <= 3_600_000, 'between 1 ms and 1 h');
+
+const appSchema = z
+  .object({
+    start: z.array(z.string().min(1).max(4096)).min(1).max(256),
+    pid_file: z.string().min(1).max(4096),
+    stop_grace: durationText.optional(),
+    health_deadline: durationText.optional(),
+  })
+  .strict();
+
 const fileSchema = z
   .object({
     state_dir: z.string().min(1).max(4096).optional(),
+    backups: z
+      .object({ dir: z.string().min(1).max(4096).optional() })
+      .strict()
+      .optional(),
     validation: validationSchema.optional(),
     target: z
       .object({
@@ -97,6 +129,7 @@ const fileSchema = z
         logs_dir: z.string().min(1).max(4096).optional(),
         token_file: z.string().min(1).max(4096).optional(),
         auth: z.enum(['bearer', 'none']).optional(),
+        app: appSchema.optional(),
         http_timeout_ms: ms(600_000),
         sample_users: z
           .object({
@@ -146,6 +179,14 @@ export function loadConfig(flags: ConfigFlags, env: NodeJS.ProcessEnv = process.
     sampleUsers: t.sample_users ?? SEED_SAMPLE_USERS,
     httpTimeoutMs: t.http_timeout_ms ?? 5000,
     auth: t.auth ?? 'bearer',
+    app: t.app
+      ? {
+          start: t.app.start,
+          pidFile: resolve(fileDir, t.app.pid_file),
+          stopGraceMs: parseDuration(t.app.stop_grace ?? '10s'),
+          healthDeadlineMs: parseDuration(t.app.health_deadline ?? '60s'),
+        }
+      : undefined,
   };
   const stateDir = fromCwd(flags.stateDir ?? env.TRIMP_ROLLBACK_STATE_DIR) ?? fromFileDir(fromFile.state_dir) ?? defaultStateDir(env);
 
@@ -155,6 +196,7 @@ export function loadConfig(flags: ConfigFlags, env: NodeJS.ProcessEnv = process.
   return {
     file,
     stateDir,
+    backupsDir: fromFileDir(fromFile.backups?.dir) ?? resolve(stateDir, 'backups'),
     target,
     token: token.secret,
     thresholds: thresholdsOf(fromFile.validation ?? {}),

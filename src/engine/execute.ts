@@ -99,7 +99,8 @@ async function runStep(plan: Plan, step: PlannedStep, services: ExecuteServices,
   if (step.resume === 'done') {
     // A change that finished earlier is looked at again: if the world moved since (another
     // run undid it), resuming means doing it again, asked for like any change.
-    if (!step.confirm || !action.reconcile) return { ...base, status: 'done-before', summary: 'finished in an earlier attempt' };
+    if (!step.confirm || !action.reconcile || action.recheckWhenResumed === false)
+      return { ...base, status: 'done-before', summary: 'finished in an earlier attempt' };
     const now = await guard(() => action.reconcile!(step.params, ctx));
     if ('failed' in now) return failedBeforeActing(step, `could not re-check the earlier change: ${now.failed}`, services);
     if (now.done) return { ...base, status: 'done-before', summary: `finished in an earlier attempt, and still true: ${now.summary}` };

@@ -1,6 +1,6 @@
 import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { closeSync, existsSync, mkdirSync, openSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { closeSync, existsSync, mkdirSync, openSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
 import { withoutSecrets } from '../config/secret.js';
@@ -52,7 +52,8 @@ export async function startSandbox(dir: string, options: StartOptions = {}): Pro
   }
   if (!existsSync(layout.tokenFile)) writeFileSync(layout.tokenFile, `${randomBytes(24).toString('hex')}\n`, { mode: 0o600 });
   rmSync(layout.stateFile, { force: true });
-  const state = await spawnServer(layout, options.port ?? 0, options.traffic ?? 0);
+  // A concrete port, not 0: the config's start command must restart it where the config points.
+  const state = await spawnServer(layout, options.port || (await freePort()), options.traffic ?? 0);
   // Running again ends a crash: it must not be listed as a fault any more.
   const faults = readFaults(layout.root);
   if (faults.crash) {
@@ -71,9 +72,27 @@ export async function restartSandbox(dir: string, port: number, traffic: number)
   return infoOf(layout, state);
 }
 
+/** The server's command line: `target.app.start` in the generated config is exactly this. */
+function serverArgv(layout: SandboxLayout, port: number, traffic: number): string[] {
+  return [process.execPath, serverEntry(), '--dir', layout.root, '--port', String(port), '--traffic', String(traffic)];
+}
+
+async function freePort(): Promise<number> {
+  const { createServer } = await import('node:net');
+  return new Promise((resolve, reject) => {
+    const server = createServer();
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const address = server.address();
+      server.close(() => resolve(typeof address === 'object' && address ? address.port : 0));
+    });
+  });
+}
+
 async function spawnServer(layout: SandboxLayout, port: number, traffic: number): Promise<SandboxState> {
   const out = openSync(layout.processLog, 'a');
-  const child = spawn(process.execPath, [serverEntry(), '--dir', layout.root, '--port', String(port), '--traffic', String(traffic)], {
+  const [program, ...args] = serverArgv(layout, port, traffic) as [string, ...string[]];
+  const child = spawn(program, args, {
     detached: true,
     stdio: ['ignore', out, out],
     env: withoutSecrets(process.env),
@@ -176,7 +195,10 @@ export interface SandboxStatus {
 export function sandboxStatus(dir: string): SandboxStatus {
   const layout = sandboxLayout(dir);
   const state = readState(layout);
-  const faults = activeFaults(readFaults(layout.root));
+  const recorded = readFaults(layout.root);
+  const replaced = recorded['corrupt-db']?.inode !== undefined && recorded['corrupt-db'].inode !== inodeOf(layout.database);
+  // A database restored over the damaged one is not damaged any more.
+  const faults = activeFaults(recorded).filter((fault) => !(fault === 'corrupt-db' && replaced));
   const running = sandboxProcesses(layout);
   if (state && running.includes(state.pid))
     return { running: true, pid: state.pid, base_url: state.base_url, traffic: state.traffic ?? 0, dir: layout.root, faults };
@@ -223,6 +245,14 @@ function writeConfig(layout: SandboxLayout, state: SandboxState): void {
     '  app_dir: ./app',
     '  logs_dir: ./app/logs',
     '  token_file: ./admin-token',
+    '  # How the database and application scenarios stop and start this server (no shell).',
+    '  app:',
+    `    start: ${JSON.stringify(serverArgv(layout, state.port, state.traffic ?? 0))}`,
+    '    pid_file: ./sandbox.pid',
+    '    stop_grace: 10s',
+    '    health_deadline: 60s',
+    'backups:',
+    '  dir: ./backups',
     '',
   ].join('\n');
   writeFileSync(layout.config, text);
@@ -247,4 +277,12 @@ function serverEntry(): string {
   const built = fileURLToPath(new URL('../../dist/sandbox/server.js', import.meta.url));
   if (existsSync(built)) return built;
   throw new TrimpError('sandbox-missing', 'the sandbox server is not built', { remedy: 'run npm run build' });
+}
+
+function inodeOf(path: string): number | undefined {
+  try {
+    return statSync(path).ino;
+  } catch {
+    return undefined;
+  }
 }

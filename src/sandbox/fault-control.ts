@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { closeSync, fsyncSync, openSync, readFileSync, readSync, writeSync } from 'node:fs';
+import { closeSync, fsyncSync, openSync, readFileSync, readSync, statSync, writeSync } from 'node:fs';
 import { TrimpError, usageError } from '../errors.js';
 import { readState, restartSandbox, sandboxStatus } from './control.js';
 import { activeFaults, type FaultName, type FaultState, readFaults, writeFaults } from './faults.js';
@@ -27,7 +27,7 @@ export async function breakSandbox(dir: string, fault: FaultName, options: Break
       break;
     case 'corrupt-db': {
       if (faults['corrupt-db']) throw usageError('fault-active', 'corrupt-db is already injected; heal it first');
-      faults['corrupt-db'] = { since, pages: await corruptPages(layout.database) };
+      faults['corrupt-db'] = { since, pages: await corruptPages(layout.database), inode: statSync(layout.database).ino };
       faults.db_generation = (faults.db_generation ?? 0) + 1;
       break;
     }
@@ -96,7 +96,8 @@ export async function healSandbox(dir: string, fault?: FaultName): Promise<Fault
   }
   const corrupt = faults['corrupt-db'];
   if (wants('corrupt-db') && corrupt) {
-    restorePages(layout.database, corrupt.pages);
+    // Written back only into the file that was damaged: a restored database must not get old bytes.
+    if (corrupt.inode === undefined || corrupt.inode === statSync(layout.database).ino) restorePages(layout.database, corrupt.pages);
     delete faults['corrupt-db'];
     faults.db_generation = (faults.db_generation ?? 0) + 1;
     healed.push('corrupt-db');

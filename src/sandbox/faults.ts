@@ -36,7 +36,8 @@ export const FAULT_NAMES = Object.keys(FAULTS) as FaultName[];
 export interface FaultState {
   'trimp-errors'?: { share: number; since: string };
   slow?: { ms: number; since: string };
-  'corrupt-db'?: { since: string; pages: { offset: number; original: string }[] };
+  /** `inode`: the damaged file; once a restore replaced it, the damage (and its heal) no longer apply. */
+  'corrupt-db'?: { since: string; pages: { offset: number; original: string }[]; inode?: number };
   'bad-deploy'?: { since: string; previous_commit: string; defect: 'health' | 'trimp' };
   crash?: { since: string; port: number };
   /** Bumped to make the app reopen its database (it must see damage, not its page cache). */

@@ -2,7 +2,17 @@ import { describe, expect, it } from 'vitest';
 import { buildPlan, needsConfirmation, type Plan } from '../../src/engine/plan.js';
 import { loadRunbook } from '../../src/runbook/load.js';
 
-const info = { via: 'api' as const, baseUrl: 'http://127.0.0.1:9999', database: '/srv/training_data.db', actor: 'trimp-rollback:R1' };
+const info = {
+  via: 'api' as const,
+  baseUrl: 'http://127.0.0.1:9999',
+  database: '/srv/training_data.db',
+  actor: 'trimp-rollback:R1',
+  runId: 'R1',
+  backupsDir: '/srv/backups',
+  appDir: '/srv/app',
+  logsDir: '/srv/app/logs',
+  app: undefined,
+};
 const flag = loadRunbook('flag');
 const step = (plan: Plan, id: string) => plan.steps.find((s) => s.id === id)!;
 

@@ -1,0 +1,43 @@
+import { z } from 'zod';
+import { sha256File } from '../backup/file-io.js';
+import { readFacts, withSqliteFile } from '../backup/sqlite-file.js';
+import { defineAction } from './action.js';
+import { restoreSourceOf } from './restore-source.js';
+
+const params = z.object({}).strict();
+
+/** The seed's "verify database integrity", against what was restored: the bytes and the facts recorded for them. */
+export const databaseCheck = defineAction<z.output<typeof params>>({
+  name: 'database.check',
+  description: 'Check the restored database against its manifest: SHA-256, page count, schema, user_version and row counts.',
+  rehearsal: 'probe',
+  confirm: false,
+  params,
+  describe: (_params, info) => [
+    { kind: 'file', text: `SHA-256 of ${info.database}, compared with the restored one` },
+    { kind: 'sql', text: `${info.database}: page_count, schema hash, user_version and row counts compared with the manifest` },
+  ],
+  async run(_params, ctx) {
+    const source = restoreSourceOf(ctx);
+    const database = ctx.info.database;
+    const sha256 = await sha256File(database, ctx.signal);
+    const facts = await withSqliteFile(database, readFacts);
+    const problems: string[] = [];
+    if (sha256 !== source.sha256) problems.push(`SHA-256 ${sha256.slice(0, 16)}… is not the restored ${source.sha256.slice(0, 16)}…`);
+    if (facts.page_count !== source.page_count) problems.push(`${facts.page_count} pages, expected ${source.page_count}`);
+    if (facts.schema_hash !== source.schema_hash) problems.push('the schema differs');
+    if (facts.user_version !== source.user_version) problems.push(`user_version ${facts.user_version}, expected ${source.user_version}`);
+    for (const [table, n] of Object.entries(source.row_counts))
+      if (facts.row_counts[table] !== n) problems.push(`${table}: ${facts.row_counts[table] ?? 'missing'} rows, expected ${n}`);
+    const evidence = { sha256, expected_sha256: source.sha256, facts };
+    if (problems.length > 0) return { status: 'failed', summary: problems.join('; '), evidence };
+    const rows = Object.entries(facts.row_counts)
+      .map(([table, n]) => `${table} ${n}`)
+      .join(', ');
+    return {
+      status: 'succeeded',
+      summary: `SHA-256, ${facts.page_count} pages, schema, user_version ${facts.user_version} and rows (${rows}) match`,
+      evidence,
+    };
+  },
+});

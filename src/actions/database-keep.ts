@@ -1,0 +1,57 @@
+import { existsSync } from 'node:fs';
+import { z } from 'zod';
+import { sha256File } from '../backup/file-io.js';
+import { keepCurrent, keptPathFor, sameFile } from '../backup/restore.js';
+import { sizeOf } from '../backup/sqlite-file.js';
+import { formatBytes } from '../report/format.js';
+import { defineAction } from './action.js';
+import { KEPT_DATABASE, type KeptDatabase } from './restore-source.js';
+
+const params = z.object({}).strict();
+
+/**
+ * The seed's "backup current database" without `cp` of a live file: the WAL is checkpointed
+ * under an exclusive lock (so the file alone is whole), then the file is kept by a hard link
+ * named after the run. Instant, no extra space, and `database undo` puts it back.
+ */
+export const databaseKeep = defineAction<z.output<typeof params>>({
+  name: 'database.keep',
+  description: 'Keep the current database aside: WAL checkpointed under an exclusive lock, then a hard link named after the run.',
+  rehearsal: 'print',
+  confirm: true,
+  recheckWhenResumed: false,
+  params,
+  describe: (_params, info) => [
+    { kind: 'sql', text: `${info.database}: exclusive lock with no wait, PRAGMA wal_checkpoint(TRUNCATE)` },
+    { kind: 'file', text: `link ${info.database} → ${keptPathFor(info.database, info.runId)}, fsync the directory` },
+    { kind: 'file', text: `SHA-256 of the kept file, journaled (database undo checks it)` },
+  ],
+  async blastRadius(_params, ctx) {
+    const size = sizeOf(ctx.info.database);
+    const wal = sizeOf(`${ctx.info.database}-wal`);
+    return [
+      `${ctx.info.database}: ${formatBytes(size)}${wal ? `, ${formatBytes(wal)} of WAL moved into it first` : ''}; kept as ${keptPathFor(ctx.info.database, ctx.info.runId)} (a hard link: no extra space)`,
+    ];
+  },
+  async run(_params, ctx) {
+    const kept = await keepCurrent(ctx.info.database, ctx.info.runId, ctx.signal);
+    const record: KeptDatabase = { database: ctx.info.database, path: kept.path, sha256: kept.sha256, size: kept.size };
+    ctx.observe(KEPT_DATABASE, record);
+    return {
+      status: 'succeeded',
+      summary: `kept ${formatBytes(kept.size)} as ${kept.path} (SHA-256 ${kept.sha256.slice(0, 16)}…; ${kept.settled.wal_bytes_before} bytes of WAL checkpointed first)`,
+      evidence: { ...record, ...kept.settled },
+    };
+  },
+  async reconcile(_params, ctx) {
+    const path = keptPathFor(ctx.info.database, ctx.info.runId);
+    if (ctx.run.observed.has(KEPT_DATABASE) && existsSync(path)) return { done: true, summary: `kept as ${path}` };
+    // Linked but killed before it was journaled: still the same file as the database, so journal it now.
+    if (sameFile(path, ctx.info.database) && sizeOf(`${ctx.info.database}-wal`) === 0) {
+      const record: KeptDatabase = { database: ctx.info.database, path, sha256: await sha256File(path, ctx.signal), size: sizeOf(path) };
+      ctx.observe(KEPT_DATABASE, record);
+      return { done: true, summary: `kept as ${path} (linked before the interruption; journaled now)` };
+    }
+    return { done: false, summary: `${path} is not there yet` };
+  },
+});

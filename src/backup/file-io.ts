@@ -1,0 +1,80 @@
+import { createHash } from 'node:crypto';
+import { closeSync, fsyncSync, openSync, statfsSync } from 'node:fs';
+import { open } from 'node:fs/promises';
+
+const CHUNK = 1024 * 1024;
+
+/** SHA-256 of a file, read in 1 MiB chunks (flat memory whatever the size). */
+export async function sha256File(path: string, signal?: AbortSignal): Promise<string> {
+  const hash = createHash('sha256');
+  const handle = await open(path, 'r');
+  try {
+    const buffer = Buffer.allocUnsafe(CHUNK);
+    for (;;) {
+      signal?.throwIfAborted();
+      const { bytesRead } = await handle.read(buffer, 0, CHUNK, null);
+      if (bytesRead === 0) break;
+      hash.update(buffer.subarray(0, bytesRead));
+    }
+  } finally {
+    await handle.close();
+  }
+  return hash.digest('hex');
+}
+
+/**
+ * Copies `from` to a new file `to` (which must not exist), hashing the bytes as they pass, and
+ * fsyncs it before returning: the hash is of exactly what was written and is on disk.
+ */
+export async function copyHashed(from: string, to: string, mode: number, signal?: AbortSignal): Promise<{ sha256: string; bytes: number }> {
+  const hash = createHash('sha256');
+  const source = await open(from, 'r');
+  let bytes = 0;
+  try {
+    const target = await open(to, 'wx', mode);
+    try {
+      const buffer = Buffer.allocUnsafe(CHUNK);
+      for (;;) {
+        signal?.throwIfAborted();
+        const { bytesRead } = await source.read(buffer, 0, CHUNK, null);
+        if (bytesRead === 0) break;
+        const chunk = buffer.subarray(0, bytesRead);
+        hash.update(chunk);
+        let written = 0;
+        while (written < bytesRead) written += (await target.write(chunk, written, bytesRead - written)).bytesWritten;
+        bytes += bytesRead;
+      }
+      await target.sync();
+    } finally {
+      await target.close();
+    }
+  } finally {
+    await source.close();
+  }
+  return { sha256: hash.digest('hex'), bytes };
+}
+
+export function fsyncFile(path: string): void {
+  const fd = openSync(path, 'r+');
+  try {
+    fsyncSync(fd);
+  } finally {
+    closeSync(fd);
+  }
+}
+
+/** A rename or a new file is durable only once its directory is synced. */
+export function fsyncDirectory(path: string): void {
+  const fd = openSync(path, 'r');
+  try {
+    fsyncSync(fd);
+  } finally {
+    closeSync(fd);
+  }
+}
+
+/** Bytes free for an unprivileged writer on the file system holding `path`. */
+export function freeBytes(path: string): number {
+  const stats = statfsSync(path);
+  return stats.bavail * stats.bsize;
+}

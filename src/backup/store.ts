@@ -1,0 +1,132 @@
+import { readdirSync, rmSync, statSync } from 'node:fs';
+import { join } from 'node:path';
+import { isProcessAlive } from '../engine/lock.js';
+import { TrimpError, usageError } from '../errors.js';
+import { validateBackupId } from './backup-id.js';
+import { sha256File } from './file-io.js';
+import { type Manifest, readManifest } from './manifest.js';
+import { type CheckDepth, checkIntegrity, isOk, withSqliteFile } from './sqlite-file.js';
+
+/** One backup as found on disk: complete (a manifest that parses) or not, and why. */
+export interface BackupEntry {
+  id: string;
+  file: string;
+  manifestFile: string;
+  manifest: Manifest | undefined;
+  /** Why it cannot be used, when it cannot. */
+  problem: string | undefined;
+}
+
+export interface Verification {
+  id: string;
+  ok: boolean;
+  /** Each check in order; the first that fails ends the verification. */
+  checks: { name: string; ok: boolean; detail: string }[];
+  manifest: Manifest | undefined;
+}
+
+export type VerifyDepth = 'checksum' | CheckDepth;
+
+/** The backup directory: `<id>.db` and `<id>.json` per backup, newest id last when sorted. */
+export class BackupStore {
+  constructor(readonly dir: string) {}
+
+  /** Every backup, newest first; temporary files of a backup in progress are not backups. */
+  entries(): BackupEntry[] {
+    const ids = new Set<string>();
+    for (const name of this.names()) {
+      const match = /^([A-Za-z0-9][A-Za-z0-9._-]*)\.(db|json)$/.exec(name);
+      if (match && !match[1]?.includes('..')) ids.add(match[1] as string);
+    }
+    return [...ids]
+      .sort()
+      .reverse()
+      .map((id) => this.entry(id));
+  }
+
+  /** The backup with this id; an id that is not a name, or names nothing, is bad input (exit 2). */
+  get(id: string): BackupEntry {
+    validateBackupId(id);
+    const entry = this.entry(id);
+    if (!this.names().some((name) => name === `${id}.db` || name === `${id}.json`))
+      throw usageError('backup-unknown', `no backup ${id} in ${this.dir}`, 'see the backups there: trimp-rollback backup list');
+    return entry;
+  }
+
+  /** Manifest, size, SHA-256, then quick_check (or integrity_check): the first that fails ends it. */
+  async verify(entry: BackupEntry, depth: VerifyDepth, signal?: AbortSignal): Promise<Verification> {
+    const checks: Verification['checks'] = [];
+    const result = (ok: boolean) => ({ id: entry.id, ok, checks, manifest: entry.manifest });
+    const manifest = entry.manifest;
+    if (!manifest) {
+      checks.push({ name: 'manifest', ok: false, detail: entry.problem ?? 'no manifest' });
+      return result(false);
+    }
+    checks.push({ name: 'manifest', ok: true, detail: `${entry.manifestFile} parses` });
+    let size: number;
+    try {
+      size = statSync(entry.file).size;
+    } catch {
+      checks.push({ name: 'file', ok: false, detail: `the database file is missing: ${entry.file}` });
+      return result(false);
+    }
+    if (size !== manifest.size) {
+      checks.push({ name: 'size', ok: false, detail: `${size} bytes, the manifest says ${manifest.size}` });
+      return result(false);
+    }
+    checks.push({ name: 'size', ok: true, detail: `${size} bytes` });
+    const sha256 = await sha256File(entry.file, signal);
+    if (sha256 !== manifest.sha256) {
+      checks.push({
+        name: 'sha256',
+        ok: false,
+        detail: `SHA-256 ${sha256.slice(0, 16)}…, the manifest says ${manifest.sha256.slice(0, 16)}…: the file changed since it was taken`,
+      });
+      return result(false);
+    }
+    checks.push({ name: 'sha256', ok: true, detail: `matches the manifest (${sha256.slice(0, 16)}…)` });
+    if (depth === 'checksum') return result(true);
+    const messages = await withSqliteFile(entry.file, (db) => checkIntegrity(db, depth));
+    const name = depth === 'quick' ? 'quick_check' : 'integrity_check';
+    checks.push({ name, ok: isOk(messages), detail: isOk(messages) ? 'ok' : messages.slice(0, 3).join('; ') });
+    return result(isOk(messages));
+  }
+
+  /** Temporary files left by a backup whose process is gone. */
+  leftovers(): string[] {
+    return this.names()
+      .filter((name) => {
+        const match = /^\..+\.tmp-(\d+)(-wal|-shm|-journal)?$/.exec(name);
+        return match && !isProcessAlive(Number(match[1]));
+      })
+      .map((name) => join(this.dir, name));
+  }
+
+  remove(entry: BackupEntry): void {
+    for (const path of [entry.file, `${entry.file}-wal`, `${entry.file}-shm`, entry.manifestFile]) rmSync(path, { force: true });
+  }
+
+  private entry(id: string): BackupEntry {
+    const file = join(this.dir, `${id}.db`);
+    const manifestFile = join(this.dir, `${id}.json`);
+    try {
+      const manifest = readManifest(manifestFile);
+      if (manifest.id !== id)
+        return { id, file, manifestFile, manifest: undefined, problem: `its manifest names another backup (${manifest.id})` };
+      return { id, file, manifestFile, manifest, problem: undefined };
+    } catch (error) {
+      return { id, file, manifestFile, manifest: undefined, problem: (error as Error).message };
+    }
+  }
+
+  private names(): string[] {
+    try {
+      return readdirSync(this.dir);
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code === 'ENOENT') return [];
+      throw new TrimpError('backup-dir', `the backup directory cannot be read: ${this.dir} (${(error as NodeJS.ErrnoException).code})`, {
+        remedy: 'check backups.dir in the config and its permissions',
+      });
+    }
+  }
+}

@@ -1,0 +1,195 @@
+import { hostname } from 'node:os';
+import { age } from '../actions/restore-source.js';
+import { validateLabel } from '../backup/backup-id.js';
+import { createBackup } from '../backup/create.js';
+import { type BackupEntry, BackupStore, type Verification } from '../backup/store.js';
+import { type ConfigFlags, loadConfig } from '../config/config.js';
+import { Interruption } from '../engine/interrupt.js';
+import { acquireLock, stateLockPath } from '../engine/lock.js';
+import { newRunId, operatorName } from '../engine/run-id.js';
+import { ExitCode, usageError } from '../errors.js';
+import { formatBytes, formatMs } from '../report/format.js';
+import { toJson } from '../report/output.js';
+import { isInteractive, styleFor } from '../report/style.js';
+import { renderTable } from '../report/table.js';
+import { appCommit } from '../target/app-repo.js';
+import { parseDurationOption } from './options.js';
+import type { CommandResult } from './run-runbook.js';
+
+interface BackupOptions extends ConfigFlags {
+  json?: boolean;
+  color?: boolean;
+}
+
+/** `backup create [--label L] [--deadline 10m]`: an online, verified backup of the target database. */
+export async function backupCreate(options: BackupOptions & { label?: string; deadline?: string }): Promise<CommandResult> {
+  const config = loadConfig(options);
+  const label = options.label === undefined ? undefined : validateLabel(options.label);
+  const deadlineMs = parseDurationOption('--deadline', options.deadline ?? '10m', 24 * 3_600_000);
+  const output = { json: options.json ?? false, color: options.color ?? true };
+  const spinner = isInteractive(output) ? (await import('ora')).default({ text: 'backing up', stream: process.stderr }).start() : undefined;
+  // Ctrl-C stops the copy between two steps and removes the partial file.
+  const interruption = new Interruption((message) => process.stderr.write(`${message}\n`)).install();
+  try {
+    const manifest = await createBackup({
+      source: config.target.database,
+      dir: config.backupsDir,
+      ...(label ? { label } : {}),
+      appCommit: await appCommit(config.target.appDir),
+      deadlineMs,
+      signal: interruption.signal,
+      onProgress: (share) => {
+        if (spinner) spinner.text = `backing up ${config.target.database}: ${Math.round(share * 100)}%`;
+      },
+    });
+    spinner?.stop();
+    if (options.json) process.stdout.write(`${toJson({ dir: config.backupsDir, ...manifest })}\n`);
+    else {
+      const c = styleFor(process.stdout, output);
+      const rows = Object.entries(manifest.row_counts)
+        .map(([t, n]) => `${t} ${n}`)
+        .join(', ');
+      process.stdout.write(
+        [
+          `${c.green('✔')} backup ${c.bold(manifest.id)}: ${formatBytes(manifest.size)} in ${formatMs(manifest.duration_ms)}, quick_check ok`,
+          `  rows: ${rows}; newest activity ${manifest.newest_activity ?? 'none'}`,
+          `  SHA-256 ${manifest.sha256}`,
+          `  ${config.backupsDir}/${manifest.file} (+ ${manifest.id}.json)`,
+          '',
+        ].join('\n'),
+      );
+    }
+    return { exitCode: ExitCode.ok };
+  } catch (error) {
+    spinner?.stop();
+    if (interruption.requested) {
+      process.stderr.write('backup interrupted: the partial copy was removed\n');
+      return { exitCode: ExitCode.failed, interrupted: true };
+    }
+    throw error;
+  } finally {
+    interruption.dispose();
+  }
+}
+
+/** `backup list`: every backup with its age, size, rows, and whether its checksum still holds. */
+export async function backupList(options: BackupOptions): Promise<CommandResult> {
+  const config = loadConfig(options);
+  const store = new BackupStore(config.backupsDir);
+  const now = Date.now();
+  const rows = [];
+  for (const entry of store.entries()) {
+    const verification = await store.verify(entry, 'checksum');
+    rows.push(rowOf(entry, verification, now));
+  }
+  const leftovers = store.leftovers();
+  if (options.json) {
+    process.stdout.write(`${toJson({ dir: config.backupsDir, backups: rows, leftovers })}\n`);
+    return { exitCode: ExitCode.ok };
+  }
+  if (rows.length === 0) {
+    process.stdout.write(`no backups in ${config.backupsDir} (take one: trimp-rollback backup create)\n`);
+    return { exitCode: ExitCode.ok };
+  }
+  const table = rows.map((r) => [
+    r.id,
+    r.created_at ? `${age(now - Date.parse(r.created_at))} ago` : '?',
+    r.size === null ? '?' : formatBytes(r.size),
+    r.row_counts?.activities === undefined ? '?' : String(r.row_counts.activities),
+    r.verifies ? 'yes' : `NO: ${r.problem}`,
+    r.label ?? '',
+  ]);
+  const lines = [
+    `backups in ${config.backupsDir} (newest first; "verifies": the file's SHA-256 matches its manifest)`,
+    ...renderTable(['id', 'age', 'size', 'activities', 'verifies', 'label'], table),
+  ];
+  if (leftovers.length > 0) lines.push(`${leftovers.length} partial file(s) of an interrupted backup; backup prune removes them`);
+  process.stdout.write(`${lines.join('\n')}\n`);
+  return { exitCode: ExitCode.ok };
+}
+
+function rowOf(entry: BackupEntry, verification: Verification, now: number) {
+  const m = entry.manifest;
+  return {
+    id: entry.id,
+    created_at: m?.created_at ?? null,
+    age_ms: m ? Math.max(0, now - Date.parse(m.created_at)) : null,
+    size: m?.size ?? null,
+    row_counts: m?.row_counts ?? null,
+    newest_activity: m?.newest_activity ?? null,
+    label: m?.label ?? null,
+    sha256: m?.sha256 ?? null,
+    verifies: verification.ok,
+    problem: verification.ok ? null : `${verification.checks.at(-1)?.name}: ${verification.checks.at(-1)?.detail}`,
+    file: entry.file,
+  };
+}
+
+/** `backup verify ID [--thorough]`: manifest, size, SHA-256, quick_check (integrity_check); exit 1 if any fails. */
+export async function backupVerify(id: string, options: BackupOptions & { thorough?: boolean }): Promise<CommandResult> {
+  const config = loadConfig(options);
+  const store = new BackupStore(config.backupsDir);
+  const entry = store.get(id);
+  const verification = await store.verify(entry, options.thorough ? 'integrity' : 'quick');
+  if (options.json)
+    process.stdout.write(`${toJson({ id: entry.id, ok: verification.ok, checks: verification.checks, file: entry.file })}\n`);
+  else {
+    const c = styleFor(process.stdout, { json: false, color: options.color ?? true });
+    const lines = verification.checks.map((check) => `${check.ok ? c.green('✔') : c.red('✘')} ${check.name}: ${check.detail}`);
+    lines.push(verification.ok ? `backup ${entry.id} verifies` : `backup ${entry.id} does NOT verify: do not restore it`);
+    process.stdout.write(`${lines.join('\n')}\n`);
+  }
+  return { exitCode: verification.ok ? ExitCode.ok : ExitCode.failed };
+}
+
+/** `backup prune --keep N [--dry-run]`: the newest N stay; never while a rollback runs (it may be restoring one). */
+export async function backupPrune(options: BackupOptions & { keep?: string; dryRun?: boolean }): Promise<CommandResult> {
+  const keep = Number(options.keep);
+  if (options.keep === undefined || !Number.isInteger(keep) || keep < 1 || keep > 100_000)
+    throw usageError('prune-usage', `--keep needs a whole number of backups to keep, at least 1 (got ${options.keep ?? 'nothing'})`);
+  const config = loadConfig(options);
+  const store = new BackupStore(config.backupsDir);
+  const lock = options.dryRun
+    ? undefined
+    : acquireLock({
+        path: stateLockPath(config.stateDir),
+        scope: `state directory ${config.stateDir}`,
+        holder: {
+          run_id: newRunId('backup-prune'),
+          pid: process.pid,
+          host: hostname(),
+          since: new Date().toISOString(),
+          reason: null,
+          runbook: 'backup prune',
+          operator: operatorName(),
+          state_dir: config.stateDir,
+        },
+        force: { unlock: false, reason: null },
+      });
+  try {
+    const entries = store.entries();
+    const complete = entries.filter((e) => e.manifest);
+    const incomplete = entries.filter((e) => !e.manifest);
+    const doomed = complete.slice(keep);
+    const leftovers = store.leftovers();
+    if (!options.dryRun) {
+      for (const entry of doomed) store.remove(entry);
+      for (const path of leftovers) (await import('node:fs')).rmSync(path, { force: true });
+    }
+    const verb = options.dryRun ? 'would remove' : 'removed';
+    if (options.json)
+      process.stdout.write(
+        `${toJson({ dry_run: options.dryRun ?? false, kept: complete.slice(0, keep).map((e) => e.id), removed: doomed.map((e) => e.id), leftovers, incomplete: incomplete.map((e) => ({ id: e.id, problem: e.problem })) })}\n`,
+      );
+    else {
+      const lines = [`kept the newest ${Math.min(keep, complete.length)} of ${complete.length} backup(s) in ${config.backupsDir}`];
+      for (const entry of doomed) lines.push(`${verb} ${entry.id} (${formatBytes(entry.manifest?.size ?? 0)})`);
+      for (const path of leftovers) lines.push(`${verb} ${path} (a partial file of an interrupted backup)`);
+      for (const entry of incomplete) lines.push(`left alone: ${entry.id}: ${entry.problem} (remove it by hand if it is not needed)`);
+      process.stdout.write(`${lines.join('\n')}\n`);
+    }
+    return { exitCode: ExitCode.ok };
+  } finally {
+    lock?.release();
+  }
+}

@@ -1,0 +1,74 @@
+import { existsSync } from 'node:fs';
+import { KEPT_DATABASE, type KeptDatabase } from '../actions/restore-source.js';
+import { validateBackupId } from '../backup/backup-id.js';
+import type { Observation } from '../engine/execute.js';
+import type { RunResult } from '../engine/result.js';
+import { usageError } from '../errors.js';
+import { databaseUndoCommand } from './printed-commands.js';
+import { loadRun, observationsOf } from './run-history.js';
+import { type CommandResult, type RunCommandOptions, runRunbook, type UndoContext } from './run-runbook.js';
+import { configForRun } from './run-target.js';
+
+export interface DatabaseOptions extends RunCommandOptions {
+  backup?: string;
+  latest?: boolean;
+  thorough?: boolean;
+}
+
+/** `trimp-rollback database [--backup ID | --latest] [--thorough]`: Scenario 3 of the seed. */
+export async function databaseCommand(options: DatabaseOptions): Promise<CommandResult> {
+  if (options.backup !== undefined && options.latest) throw usageError('database-usage', 'give --backup ID or --latest, not both');
+  if (options.via === 'db')
+    throw usageError('database-usage', '--via does not apply to the database rollback: it always works on the database file');
+  const backup = options.backup !== undefined ? validateBackupId(options.backup) : options.latest ? 'latest' : 'newest-verified';
+  const { command } = await runRunbook({
+    runbook: 'database',
+    inputs: { backup, thorough: options.thorough ?? false },
+    options,
+    undo: databaseUndo,
+  });
+  return command;
+}
+
+/** The kept database a run recorded (the first one: what was there before the run changed anything). */
+export function keptDatabaseOf(observations: Observation[]): KeptDatabase | undefined {
+  return observations.find((o) => o.name === KEPT_DATABASE)?.data as KeptDatabase | undefined;
+}
+
+/** The Undo line: only for a real run that kept the database it replaced. */
+export function databaseUndo(result: RunResult, context: UndoContext): string | null {
+  if (result.dry_run || !result.journal) return null;
+  const restored = result.steps.some((s) => s.action === 'database.restore' && (s.status === 'succeeded' || s.status === 'done-before'));
+  return restored && keptDatabaseOf(context.observations) ? databaseUndoCommand(result.run_id, context.invocation) : null;
+}
+
+/** `trimp-rollback database undo --run RUN_ID`: put back the database that run kept aside, the same safe way. */
+export async function undoDatabaseRollback(sourceRunId: string, options: DatabaseOptions): Promise<CommandResult> {
+  const { loadConfig } = await import('../config/config.js');
+  const source = loadRun(loadConfig(options).stateDir, sourceRunId);
+  const kept = keptDatabaseOf(observationsOf(source.events));
+  if (!kept)
+    throw usageError(
+      'nothing-to-undo',
+      `run ${sourceRunId} kept no database aside`,
+      'only a database rollback that got past its keep-current step can be undone',
+    );
+  if (!existsSync(kept.path))
+    throw usageError(
+      'nothing-to-undo',
+      `the database run ${sourceRunId} kept is gone: ${kept.path}`,
+      'restore a backup instead: trimp-rollback database --backup ID',
+    );
+  const choice = configForRun(source, options, `database undo --run ${sourceRunId}`);
+  for (const note of choice.notes) process.stderr.write(`note: ${note}\n`);
+  process.stderr.write(`Putting back the database run ${sourceRunId} kept aside: ${kept.path}\n`);
+  const keptAt = source.events.find((e) => e.type === 'step.observed' && e.name === KEPT_DATABASE)?.ts ?? source.started.ts;
+  const { command } = await runRunbook({
+    runbook: 'database-undo',
+    inputs: { file: kept.path, sha256: kept.sha256, kept_at: keptAt, thorough: options.thorough ?? false },
+    options: { ...options, via: 'api', reason: options.reason ?? `undo database rollback ${sourceRunId}` },
+    config: choice.config,
+    undo: databaseUndo,
+  });
+  return command;
+}
