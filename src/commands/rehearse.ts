@@ -13,22 +13,9 @@ import { killSandboxNow, startSandbox, stopSandbox } from '../sandbox/control.js
 import { breakSandbox } from '../sandbox/fault-control.js';
 import type { FaultName } from '../sandbox/faults.js';
 import { AdminApi } from '../target/admin-api.js';
+import { GAME_DAYS, type GameDay } from './game-days.js';
 import { type CommandResult, runRunbook } from './run-runbook.js';
 
-/** Each scenario of the seed's decision matrix, the fault it exists for, and how to rehearse it. */
-interface GameDay {
-  fault: FaultName;
-  /** The runbook, once the scenario exists. */
-  runbook?: string;
-  inputs: Record<string, unknown>;
-}
-
-const GAME_DAYS: Record<string, GameDay> = {
-  flag: { fault: 'trimp-errors', runbook: 'flag', inputs: { states: { admin: false, beta: false, regular: false } } },
-  gradual: { fault: 'trimp-errors', inputs: {} },
-  application: { fault: 'bad-deploy', inputs: {} },
-  database: { fault: 'corrupt-db', inputs: {} },
-};
 export const SCENARIOS = Object.keys(GAME_DAYS);
 
 const TRAFFIC_PER_SECOND = 40;
@@ -131,6 +118,8 @@ async function rehearse(name: string, gameDay: GameDay, options: RehearseOptions
   try {
     const sandbox = await startSandbox(dir, { traffic: TRAFFIC_PER_SECOND, ...(options.dbFrom ? { dbFrom: options.dbFrom } : {}) });
     api = new AdminApi(sandbox.base_url, new Secret(readFileSync(sandbox.token_file, 'utf8').trim(), 'sandbox token'), 5000);
+    const prepared = await gameDay.prepare?.(dir, sandbox, interruption.signal);
+    if (prepared) process.stderr.write(`Before the fault: ${prepared.text}\n`);
     await breakSandbox(dir, gameDay.fault);
     const before = await waitForErrors(api, interruption.signal);
     row.symptom_before = before.text;
@@ -168,8 +157,10 @@ async function rehearse(name: string, gameDay: GameDay, options: RehearseOptions
     // Proof: a fresh window of live traffic after the run shows no errors.
     await sleep(PROOF_WINDOW_S * 1000 + 300, undefined, { signal: interruption.signal });
     const after = await errorsInWindow(api);
-    row.fault_gone = after.errors === 0 && after.requests > 0;
-    row.proof = after.text;
+    // The scenario's own proof (the database one: integrity, health, and every row the backup held).
+    const proven = gameDay.prove ? await gameDay.prove(dir, sandbox, api, prepared) : { ok: true, text: '' };
+    row.fault_gone = after.errors === 0 && after.requests > 0 && proven.ok;
+    row.proof = [after.text, proven.text].filter(Boolean).join('; ');
     row.status = result.status === 'succeeded' && result.within_budget && row.fault_gone ? 'passed' : 'failed';
   } catch (error) {
     row.status = 'failed';

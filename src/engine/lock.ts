@@ -35,8 +35,11 @@ export interface LockRequest {
   scope: string;
   holder: LockHolder;
   force: { unlock: boolean; reason: string | null };
-  /** Whether the holder's run is provably over (its journal ends): its lock can go at once. */
-  isRunOver?: (holder: LockHolder) => boolean;
+  /**
+   * Why a holder whose process is gone may be cleared at once (its journal ends, or it is the
+   * very run being resumed); undefined when only the operator can say (--force-unlock).
+   */
+  clearable?: (holder: LockHolder) => string | undefined;
 }
 
 export function stateLockPath(stateDir: string): string {
@@ -76,8 +79,9 @@ export function acquireLock(request: LockRequest): LockHandle {
     const staleness = current.kind === 'held' ? stalenessOf(current.holder) : undefined;
     if (current.kind === 'held' && staleness === 'alive') throw heldBy(request, current.holder);
     if (current.kind === 'held' && staleness === 'elsewhere' && !force.unlock) throw heldElsewhere(request, current.holder);
-    if (current.kind === 'held' && request.isRunOver?.(current.holder)) {
-      cleared = `cleared the lock left by run ${current.holder.run_id}, which had ended (its process ${current.holder.pid} is gone)`;
+    const clearable = current.kind === 'held' ? request.clearable?.(current.holder) : undefined;
+    if (current.kind === 'held' && clearable) {
+      cleared = `cleared the lock left by run ${current.holder.run_id}, ${clearable} (its process ${current.holder.pid} is gone)`;
     } else if (current.kind !== 'free') {
       const why =
         current.kind === 'unreadable'

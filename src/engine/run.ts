@@ -1,3 +1,4 @@
+import { existsSync, statSync } from 'node:fs';
 import { hostname } from 'node:os';
 import type { Config } from '../config/config.js';
 import { ExitCode, isTrimpError, TrimpError } from '../errors.js';
@@ -110,11 +111,20 @@ export async function runPlan(options: RunOptions): Promise<RunOutcome> {
   process.on('exit', releaseLocks); // the last resort: an exit by any path leaves no lock behind
   try {
     const force = { unlock: options.forceUnlock, reason: options.reason };
+    // A killed attempt of this very run left the lock: resuming it is what that lock waits for.
+    const clearable = (held: LockHolder) =>
+      isRunOver(held)
+        ? 'which had ended'
+        : neverStarted(held)
+          ? 'which never started (it journaled nothing)'
+          : options.resume && held.run_id === plan.runId
+            ? 'the run being resumed'
+            : undefined;
     locks.push(
-      acquireLock({ path: stateLockPath(config.stateDir), scope: `state directory ${config.stateDir}`, holder, force, isRunOver }),
+      acquireLock({ path: stateLockPath(config.stateDir), scope: `state directory ${config.stateDir}`, holder, force, clearable }),
     );
     const shared = targetLockPath(config.target);
-    if (shared) locks.push(acquireLock({ path: shared, scope: `target (${shared})`, holder, force, isRunOver }));
+    if (shared) locks.push(acquireLock({ path: shared, scope: `target (${shared})`, holder, force, clearable }));
 
     journal = options.resume ? Journal.reopen(config.stateDir, plan.runId) : Journal.create(config.stateDir, plan.runId);
     if (!options.resume) {
@@ -216,6 +226,17 @@ function isRunOver(holder: LockHolder): boolean {
   try {
     const last = readJournal(journalPath(holder.state_dir, holder.run_id)).events.at(-1);
     return last?.type === 'run.finished' || last?.type === 'run.interrupted';
+  } catch {
+    return false;
+  }
+}
+
+/** A holder killed between taking the lock and journaling its start did nothing: its lock can go. */
+function neverStarted(holder: LockHolder): boolean {
+  if (!holder.state_dir) return false;
+  const path = journalPath(holder.state_dir, holder.run_id);
+  try {
+    return !existsSync(path) || statSync(path).size === 0;
   } catch {
     return false;
   }

@@ -15,6 +15,7 @@ interface Scorecard {
     fault_gone: boolean | null;
     run_status: string | null;
     within_budget: boolean | null;
+    proof: string | null;
   }[];
   passed: number;
   failed: number;
@@ -25,7 +26,7 @@ const scratch = mkdtempSync(join(tmpdir(), 'trimp-gameday-test-'));
 afterAll(() => rmSync(scratch, { recursive: true, force: true }));
 
 describe('game days', () => {
-  it('rehearse --all: the flag scenario passes; scenarios without a runbook say so, and are not a pass (exit 1)', async () => {
+  it('rehearse --all: flag and database pass; scenarios without a runbook say so, and are not a pass (exit 1)', async () => {
     const result = await cli(['rehearse', '--all', '--json']);
     expect(result.exitCode, result.stderr).toBe(1);
     const card = jsonOf<Scorecard>(result);
@@ -33,12 +34,16 @@ describe('game days', () => {
       ['flag', 'trimp-errors', 'passed'],
       ['gradual', 'trimp-errors', 'unavailable'],
       ['application', 'bad-deploy', 'unavailable'],
-      ['database', 'corrupt-db', 'unavailable'],
+      ['database', 'corrupt-db', 'passed'],
     ]);
     const flag = card.scenarios[0]!;
     expect(flag.symptom_before).toMatch(/^[1-9]\d* errors in \d+ requests/);
     expect(flag).toMatchObject({ fault_gone: true, within_budget: true });
-    expect(card).toMatchObject({ passed: 1, failed: 0, unavailable: 3 });
+    // Database: PASSED only on integrity_check, /health and every row from before the backup.
+    const database = card.scenarios[3]!;
+    expect(database).toMatchObject({ fault_gone: true, within_budget: true, run_status: 'succeeded' });
+    expect(database.proof).toMatch(/integrity_check ok, \/health healthy, all \d+ activities from before the backup present/);
+    expect(card).toMatchObject({ passed: 2, failed: 0, unavailable: 2 });
   });
 
   it('rehearse --db-from: the game day runs on a copy of a given database, which is left untouched', async () => {
@@ -84,10 +89,10 @@ describe('game days', () => {
   });
 
   it('a scenario that cannot be rehearsed yet is not a pass: exit 1, and the scorecard says why', async () => {
-    const result = await cli(['rehearse', 'database']);
+    const result = await cli(['rehearse', 'gradual']);
     expect(result.exitCode).toBe(1);
-    expect(result.stdout).toMatch(/database\s+corrupt-db\s+.*not available yet/);
-    expect(result.stdout).toMatch(/database: the database scenario has no runbook yet: not rehearsed, and not a pass/);
+    expect(result.stdout).toMatch(/gradual\s+trimp-errors\s+.*not available yet/);
+    expect(result.stdout).toMatch(/gradual: the gradual scenario has no runbook yet: not rehearsed, and not a pass/);
   });
 
   it('refuses an unknown scenario with exit 2', async () => {

@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { appendFileSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { appendFileSync, copyFileSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
@@ -29,9 +29,18 @@ export interface TestSandbox {
 export const RELAXED_HOST = 'validation:\n  load_per_core_max: 10000\n  disk_free_min_bytes: 0\n  memory_free_min_bytes: 0\n';
 
 /** A real sandbox process on a loopback port, started and stopped through the CLI. */
-export async function startTestSandbox(prefix = 'trimp-test-', options: { traffic?: number } = {}): Promise<TestSandbox> {
+export async function startTestSandbox(
+  prefix = 'trimp-test-',
+  options: { traffic?: number; activities?: number; database?: string } = {},
+): Promise<TestSandbox> {
   const dir = mkdtempSync(join(tmpdir(), prefix));
   const traffic = options.traffic ? ['--traffic', String(options.traffic)] : [];
+  // A given database file is used as it is (the sandbox only creates one when there is none).
+  if (options.database) copyFileSync(options.database, join(dir, 'training_data.db'));
+  if (options.activities) {
+    const seeded = await cli(['sandbox', 'seed', '--dir', dir, '--activities', String(options.activities)]);
+    if (seeded.exitCode !== 0) throw new Error(`sandbox seed failed: ${seeded.stderr}`);
+  }
   const started = await cli(['sandbox', 'start', '--dir', dir, '--json', ...traffic]);
   if (started.exitCode !== 0) throw new Error(`sandbox start failed: ${started.stderr}`);
   let info = jsonOf<{ base_url: string; pid: number; config: string; database: string; token_file: string; logs_dir: string }>(started);
