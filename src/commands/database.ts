@@ -1,6 +1,8 @@
 import { existsSync } from 'node:fs';
 import { KEPT_DATABASE, type KeptDatabase } from '../actions/restore-source.js';
 import { validateBackupId } from '../backup/backup-id.js';
+import { BackupStore } from '../backup/store.js';
+import { loadConfig } from '../config/config.js';
 import type { Observation } from '../engine/execute.js';
 import type { RunResult } from '../engine/result.js';
 import { usageError } from '../errors.js';
@@ -21,6 +23,8 @@ export async function databaseCommand(options: DatabaseOptions): Promise<Command
   if (options.via === 'db')
     throw usageError('database-usage', '--via does not apply to the database rollback: it always works on the database file');
   const backup = options.backup !== undefined ? validateBackupId(options.backup) : options.latest ? 'latest' : 'newest-verified';
+  // A named backup that is not there is bad input, said before any plan is shown.
+  if (options.backup !== undefined) new BackupStore(loadConfig(options).backupsDir).get(backup);
   const { command } = await runRunbook({
     runbook: 'database',
     inputs: { backup, thorough: options.thorough ?? false },
@@ -44,7 +48,6 @@ export function databaseUndo(result: RunResult, context: UndoContext): string | 
 
 /** `trimp-rollback database undo --run RUN_ID`: put back the database that run kept aside, the same safe way. */
 export async function undoDatabaseRollback(sourceRunId: string, options: DatabaseOptions): Promise<CommandResult> {
-  const { loadConfig } = await import('../config/config.js');
   const source = loadRun(loadConfig(options).stateDir, sourceRunId);
   const kept = keptDatabaseOf(observationsOf(source.events));
   if (!kept)

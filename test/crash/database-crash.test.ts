@@ -121,7 +121,10 @@ describe(`database --yes killed at random moments (${KILLS} kills, seed ${SEED})
         else finish = await cli(['database', '--yes', '--config', target.config]); // killed before the run began
         expect(finish.exitCode, `${where}: ${finish.stderr.split('\n').slice(-15).join('\n')}`).toBe(0);
         expect(sha256(target.database), where).toBe(backupSha);
-        expect(readdirSync(target.dir).filter((name) => name.includes('.trimp-stage-')), where).toEqual([]);
+        expect(
+          readdirSync(target.dir).filter((name) => name.includes('.trimp-stage-')),
+          where,
+        ).toEqual([]);
         const health = await fetch(`${target.baseUrl}/health`);
         expect(health.status, where).toBe(200);
         outcomes.push(now === backupSha ? 'backup' : 'old');
@@ -130,6 +133,8 @@ describe(`database --yes killed at random moments (${KILLS} kills, seed ${SEED})
       }
     }
     // Both sides of the swap were hit: the kills reached into the restore, not only its edges.
-    process.stderr.write(`crash harness: ${KILLS} kills over ${Math.round(windowMs)} ms (restore at ${restore.from}–${restore.to} ms): ${outcomes.filter((o) => o === 'old').length} old, ${outcomes.filter((o) => o === 'backup').length} backup\n`);
+    process.stderr.write(
+      `crash harness: ${KILLS} kills over ${Math.round(windowMs)} ms (restore at ${restore.from}–${restore.to} ms): ${outcomes.filter((o) => o === 'old').length} old, ${outcomes.filter((o) => o === 'backup').length} backup\n`,
+    );
   }, 600_000);
 });
