@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { appendFileSync, copyFileSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { appendFileSync, copyFileSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
@@ -31,9 +31,10 @@ export const RELAXED_HOST = 'validation:\n  load_per_core_max: 10000\n  disk_fre
 /** A real sandbox process on a loopback port, started and stopped through the CLI. */
 export async function startTestSandbox(
   prefix = 'trimp-test-',
-  options: { traffic?: number; activities?: number; database?: string } = {},
+  options: { traffic?: number; activities?: number; database?: string; dir?: string } = {},
 ): Promise<TestSandbox> {
-  const dir = mkdtempSync(join(tmpdir(), prefix));
+  if (options.dir) mkdirSync(options.dir, { recursive: true });
+  const dir = options.dir ?? mkdtempSync(join(tmpdir(), prefix));
   const traffic = options.traffic ? ['--traffic', String(options.traffic)] : [];
   // A given database file is used as it is (the sandbox only creates one when there is none).
   if (options.database) copyFileSync(options.database, join(dir, 'training_data.db'));

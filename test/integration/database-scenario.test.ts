@@ -1,0 +1,357 @@
+import { spawn } from 'node:child_process';
+import { existsSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { join, relative } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { fileURLToPath } from 'node:url';
+import { afterEach, describe, expect, it } from 'vitest';
+import { cli, jsonOf, ROOT } from '../helpers/cli.js';
+import { canMountTmpfs, flipByte, integrityCheck, mountTmpfs, sqliteScalar } from '../helpers/files.js';
+import { sha256, startTestSandbox, type TestSandbox } from '../helpers/sandbox.js';
+
+interface Step {
+  id: string;
+  status: string;
+  summary: string;
+  operations: string[];
+  blast_radius?: string[];
+  evidence?: Record<string, unknown>;
+}
+interface RunJson {
+  run_id: string;
+  status: string;
+  journal: string | null;
+  undo_command: string | null;
+  steps: Step[];
+}
+interface Manifest {
+  id: string;
+  file: string;
+  sha256: string;
+  size: number;
+  max_activity_id: number;
+  row_counts: Record<string, number>;
+}
+
+const cleanups: (() => Promise<void> | void)[] = [];
+afterEach(async () => {
+  for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
+});
+
+async function sandboxWithBackup(options: { traffic?: number; dir?: string } = {}) {
+  const sandbox = await startTestSandbox('trimp-database-', options);
+  cleanups.push(() => sandbox.remove());
+  const created = await cli(['backup', 'create', '--json', '--config', sandbox.config]);
+  expect(created.exitCode, created.stderr).toBe(0);
+  return { sandbox, manifest: jsonOf<Manifest>(created) };
+}
+
+const events = (journal: string) =>
+  readFileSync(journal, 'utf8')
+    .trim()
+    .split('\n')
+    .map((line) => JSON.parse(line) as { type: string; step?: string; name?: string; data?: Record<string, unknown>; status?: string });
+const step = (run: RunJson, id: string) => run.steps.find((s) => s.id === id) as Step;
+const appPid = (sandbox: TestSandbox) => Number(readFileSync(join(sandbox.dir, 'sandbox.pid'), 'utf8'));
+/** Running, not a zombie (a container's init may never reap an orphan). */
+const alive = (pid: number) => {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    return stat.slice(stat.lastIndexOf(')') + 2)[0] !== 'Z';
+  } catch {
+    return false;
+  }
+};
+const addActivities = async (sandbox: TestSandbox, n: number) => {
+  for (let i = 0; i < n; i++) {
+    const response = await fetch(`${sandbox.baseUrl}/api/activities`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ user_id: 4 + (i % 10), duration_minutes: 40, avg_hr: 145 }),
+    });
+    expect(response.status).toBe(201);
+  }
+};
+const noStack = (stderr: string) => expect(stderr).not.toMatch(/\n\s+at /);
+
+/** Every file under the sandbox but the app's own logs, with its SHA-256: what "changed nothing" means. */
+function snapshot(dir: string): Record<string, string> {
+  const out: Record<string, string> = {};
+  const walk = (path: string) => {
+    for (const name of readdirSync(path)) {
+      const full = join(path, name);
+      const rel = relative(dir, full);
+      if (rel.startsWith('app/logs') || rel.startsWith('app/.git')) continue;
+      if (statSync(full).isDirectory()) walk(full);
+      else out[rel] = sha256(full);
+    }
+  };
+  walk(dir);
+  return out;
+}
+
+describe('database rollback against the sandbox', () => {
+  it('under live traffic: restores the newest verified backup, proves it, journals every step; undo puts the kept database back', async () => {
+    const { sandbox, manifest } = await sandboxWithBackup({ traffic: 40 });
+    await addActivities(sandbox, 5); // lost by the rollback, and counted as such
+    const oldPid = appPid(sandbox);
+
+    const result = await cli(['database', '--yes', '--json', '--reason', 'test', '--config', sandbox.config]);
+    expect(result.exitCode, result.stderr).toBe(0);
+    const run = jsonOf<RunJson>(result);
+    expect(run.status).toBe('succeeded');
+    expect(run.steps.map((s) => [s.id, s.status])).toEqual([
+      ['baseline', 'succeeded'],
+      ['choose-backup', 'succeeded'],
+      ['verify-backup', 'succeeded'],
+      ['stop-app', 'succeeded'],
+      ['keep-current', 'succeeded'],
+      ['restore', 'succeeded'],
+      ['check-restored', 'succeeded'],
+      ['start-app', 'succeeded'],
+      ['health', 'succeeded'],
+      ['validate', 'succeeded'],
+    ]);
+    expect(step(run, 'choose-backup').summary).toMatch(new RegExp(`backup ${manifest.id.replace('.', '\\.')}: taken \\d+ s ago`));
+    expect(step(run, 'choose-backup').summary).toMatch(/(\d+) activities newer than it will be lost/);
+    expect(Number(/(\d+) activities newer/.exec(step(run, 'choose-backup').summary)?.[1])).toBeGreaterThanOrEqual(5);
+    expect(step(run, 'stop-app').summary).toMatch(new RegExp(`pid ${oldPid} stopped on SIGTERM`));
+    expect(alive(oldPid)).toBe(false);
+    const newPid = appPid(sandbox);
+    expect(newPid).not.toBe(oldPid);
+    expect(step(run, 'start-app').summary).toMatch(new RegExp(`pid ${newPid} healthy after \\d+ ms`));
+
+    // Every activity the backup held is there (the sqlite3 CLI counts, not our code), and it is whole.
+    expect(
+      Number(await sqliteScalar(sandbox.database, `SELECT COUNT(*) FROM activities WHERE activity_id <= ${manifest.max_activity_id}`)),
+    ).toBe(manifest.row_counts.activities);
+    expect(await integrityCheck(sandbox.database)).toBe('ok');
+
+    // The journal tells what was kept, with its checksum, and the Undo line names the run.
+    const journal = events(run.journal as string);
+    const kept = journal.find((e) => e.name === 'kept_database')?.data as { path: string; sha256: string };
+    expect(kept.path).toBe(`${sandbox.database}.pre-restore-${run.run_id}`);
+    expect(sha256(kept.path)).toBe(kept.sha256);
+    expect(run.undo_command).toBe(`trimp-rollback database undo --run ${run.run_id} --config ${sandbox.config} --yes`);
+
+    const undo = await cli(['database', 'undo', '--run', run.run_id, '--yes', '--json', '--config', sandbox.config]);
+    expect(undo.exitCode, undo.stderr).toBe(0);
+    const undone = jsonOf<RunJson>(undo);
+    expect(undone.status).toBe('succeeded');
+    // What was swapped in is, byte for byte, the database the first run kept aside.
+    expect(step(undone, 'restore').evidence?.sha256).toBe(kept.sha256);
+    expect(step(undone, 'check-restored').status).toBe('succeeded');
+    // The five activities the rollback lost are back.
+    expect(
+      Number(
+        await sqliteScalar(
+          sandbox.database,
+          `SELECT COUNT(*) FROM activities WHERE activity_id > ${manifest.max_activity_id} AND name = 'Synced activity'`,
+        ),
+      ),
+    ).toBeGreaterThanOrEqual(5);
+  });
+
+  it('a dry run changes nothing, byte for byte, and shows every signal, file operation and check with sizes and ids', async () => {
+    const { sandbox, manifest } = await sandboxWithBackup();
+    const pid = appPid(sandbox);
+    const before = snapshot(sandbox.dir);
+
+    const result = await cli(['database', '--dry-run', '--config', sandbox.config]);
+    expect(result.exitCode, result.stderr).toBe(0);
+    expect(snapshot(sandbox.dir)).toEqual(before);
+    expect(appPid(sandbox)).toBe(pid);
+    expect(alive(pid)).toBe(true);
+    expect(existsSync(join(sandbox.stateDir, 'runs'))).toBe(false);
+
+    const out = result.stdout;
+    expect(out).toMatch(new RegExp(`backup ${manifest.id.replace('.', '\\.')}: taken \\d+ s ago, [\\d.]+ MiB, rows: activities \\d+`));
+    expect(out).toMatch(/would: SIGTERM the pid in .*sandbox\.pid \(only if \/proc shows it runs: .*sandbox\/server\.js/);
+    expect(out).toMatch(/would: up to 10 s for it to exit, then SIGKILL/);
+    expect(out).toMatch(/would: link .*training_data\.db → .*training_data\.db\.pre-restore-\d{8}T/);
+    expect(out).toMatch(/would: copy the chosen database → .*\.training_data\.db\.trimp-stage-/);
+    expect(out).toMatch(/would: PRAGMA quick_check on .*trimp-stage-/);
+    expect(out).toMatch(/would: rm .*training_data\.db-wal .*-shm .*-journal/);
+    expect(out).toMatch(/would: rename .*trimp-stage-.* → .*training_data\.db, fsync/);
+    expect(out).toMatch(/needs [\d.]+ MiB free in /);
+    expect(out).toMatch(/would: .*--traffic 0 \(no shell; detached, its own process group/);
+    expect(out).toMatch(/the app \(pid \d+\) stops: users get no answers until the start step/);
+  });
+
+  it('a backup with flipped bytes is refused before anything changes (the app keeps running, the file is untouched)', async () => {
+    const { sandbox, manifest } = await sandboxWithBackup();
+    flipByte(join(sandbox.dir, 'backups', manifest.file));
+    const pid = appPid(sandbox);
+    const databaseBefore = sha256(sandbox.database);
+
+    const named = await cli(['database', '--backup', manifest.id, '--yes', '--json', '--config', sandbox.config]);
+    expect(named.exitCode).toBe(1);
+    const run = jsonOf<RunJson>(named);
+    expect(step(run, 'verify-backup').status).toBe('failed');
+    expect(step(run, 'verify-backup').summary).toMatch(/does not verify: sha256: .*nothing was changed/);
+    expect(step(run, 'stop-app').status).toBe('not-run');
+    expect(events(run.journal as string).some((e) => e.type === 'step.started' && e.step === 'stop-app')).toBe(false);
+    expect(run.undo_command).toBeNull();
+
+    const newest = await cli(['database', '--yes', '--json', '--config', sandbox.config]);
+    expect(newest.exitCode).toBe(1);
+    expect(step(jsonOf<RunJson>(newest), 'choose-backup').summary).toMatch(
+      /none of the 1 backups in .* verifies: \d{8}T.*: SHA-256 [0-9a-f]{16}…, the manifest says/,
+    );
+
+    expect(appPid(sandbox)).toBe(pid);
+    expect(alive(pid)).toBe(true);
+    expect(sha256(sandbox.database)).toBe(databaseBefore);
+    expect(readdirSync(sandbox.dir).filter((n) => n.includes('pre-restore') || n.includes('trimp-stage'))).toEqual([]);
+  });
+
+  it('an unknown or path-like --backup is refused with exit 2 before any plan; a backup without its manifest fails before anything changes', async () => {
+    const { sandbox, manifest } = await sandboxWithBackup();
+    const unknown = await cli(['database', '--backup', '20991231T000000.000Z', '--yes', '--config', sandbox.config]);
+    expect(unknown.exitCode).toBe(2);
+    expect(unknown.stderr.trim()).toMatch(/^trimp-rollback: no backup 20991231T000000\.000Z in .*backups/);
+    noStack(unknown.stderr);
+    const pathLike = await cli(['database', '--backup', '../training_data', '--yes', '--config', sandbox.config]);
+    expect(pathLike.exitCode).toBe(2);
+    expect(pathLike.stderr).toMatch(/not a backup id/);
+    expect(existsSync(join(sandbox.stateDir, 'runs'))).toBe(false);
+
+    rmSync(join(sandbox.dir, 'backups', `${manifest.id}.json`));
+    const pid = appPid(sandbox);
+    const orphan = await cli(['database', '--backup', manifest.id, '--yes', '--json', '--config', sandbox.config]);
+    expect(orphan.exitCode).toBe(1);
+    expect(step(jsonOf<RunJson>(orphan), 'choose-backup').summary).toMatch(/cannot be used: no manifest/);
+    expect(alive(pid)).toBe(true);
+  });
+
+  it('an app that ignores SIGTERM is SIGKILLed after the grace period; the run completes and says so', async () => {
+    const { sandbox } = await sandboxWithBackup();
+    // Replace the app by one stuck in its shutdown, started as the config says.
+    await sandbox.stop();
+    const port = new URL(sandbox.baseUrl).port;
+    const stubborn = fileURLToPath(new URL('../fixtures/apps/ignores-sigterm.mjs', import.meta.url));
+    const argv = [process.execPath, stubborn, '--dir', sandbox.dir, '--port', port, '--traffic', '0'];
+    const config = join(sandbox.dir, 'stubborn.yaml');
+    const text = readFileSync(sandbox.config, 'utf8')
+      .replace(/ {4}start: .*/, `    start: ${JSON.stringify(argv)}`)
+      .replace('stop_grace: 10s', 'stop_grace: 1s');
+    writeFileSync(config, text);
+    const app = spawn(argv[0] as string, argv.slice(1), { detached: true, stdio: 'ignore' });
+    app.unref();
+    cleanups.push(() => {
+      for (const pid of [app.pid, Number(readFileSync(join(sandbox.dir, 'sandbox.pid'), 'utf8'))]) {
+        try {
+          process.kill(pid as number, 'SIGKILL');
+        } catch {}
+      }
+    });
+    for (
+      let i = 0;
+      i < 100 &&
+      !(await fetch(`${sandbox.baseUrl}/health`)
+        .then((r) => r.ok)
+        .catch(() => false));
+      i++
+    )
+      await sleep(50);
+    writeFileSync(join(sandbox.dir, 'sandbox.pid'), `${app.pid}\n`);
+
+    const result = await cli(['database', '--yes', '--json', '--config', config]);
+    expect(result.exitCode, result.stderr).toBe(0);
+    const run = jsonOf<RunJson>(result);
+    const stop = step(run, 'stop-app');
+    expect(stop.status).toBe('warned');
+    expect(stop.summary).toMatch(new RegExp(`pid ${app.pid} ignored SIGTERM for 1 s: SIGKILL sent, gone after \\d+ ms`));
+    expect(alive(app.pid as number)).toBe(false);
+    expect(step(run, 'restore').status).toBe('succeeded');
+    expect(step(run, 'start-app').status).toBe('succeeded');
+    const journal = events(run.journal as string);
+    expect(journal.find((e) => e.type === 'step.finished' && e.step === 'stop-app')?.status).toBe('warned');
+  });
+
+  it('a PID file naming an unrelated live process: it is not signalled and survives; nothing changes (exit 1)', async () => {
+    const { sandbox } = await sandboxWithBackup();
+    const bystander = spawn('sleep', ['300'], { detached: true, stdio: 'ignore' });
+    bystander.unref();
+    cleanups.push(() => {
+      try {
+        process.kill(bystander.pid as number, 'SIGKILL');
+      } catch {}
+    });
+    const appPidBefore = appPid(sandbox);
+    writeFileSync(join(sandbox.dir, 'sandbox.pid'), `${bystander.pid}\n`);
+    const databaseBefore = sha256(sandbox.database);
+
+    const result = await cli(['database', '--yes', '--json', '--config', sandbox.config]);
+    expect(result.exitCode).toBe(1);
+    const run = jsonOf<RunJson>(result);
+    const stop = step(run, 'stop-app');
+    expect(stop.status).toBe('failed');
+    expect(stop.summary).toMatch(new RegExp(`names pid ${bystander.pid}, which runs "sleep 300", not the app .*: not signalled`));
+    expect(alive(bystander.pid as number)).toBe(true);
+    expect(alive(appPidBefore)).toBe(true);
+    expect(step(run, 'keep-current').status).toBe('not-run');
+    expect(sha256(sandbox.database)).toBe(databaseBefore);
+    expect(events(run.journal as string).find((e) => e.type === 'step.finished' && e.step === 'stop-app')?.status).toBe('failed');
+  });
+
+  it('a database still held open by another process: refused before the swap (exit 1), nothing lost; resume completes once it closes', async () => {
+    const { sandbox, manifest } = await sandboxWithBackup();
+    await addActivities(sandbox, 3);
+    const holder = spawn(
+      process.execPath,
+      [
+        '-e',
+        "const D = require('better-sqlite3'); const db = new D(process.argv[1]); db.prepare('SELECT 1').get(); setInterval(() => {}, 1000);",
+        sandbox.database,
+      ],
+      { cwd: ROOT, stdio: 'ignore' },
+    );
+    cleanups.push(() => {
+      holder.kill('SIGKILL');
+    });
+    await sleep(300);
+
+    const result = await cli(['database', '--yes', '--json', '--config', sandbox.config]);
+    expect(result.exitCode).toBe(1);
+    const run = jsonOf<RunJson>(result);
+    const stop = step(run, 'stop-app');
+    expect(stop.status).toBe('failed');
+    expect(stop.summary).toMatch(new RegExp(`still held open by pid ${holder.pid}: it could be written during the restore`));
+    expect(step(run, 'restore').status).toBe('not-run');
+    expect(
+      Number(await sqliteScalar(sandbox.database, `SELECT COUNT(*) FROM activities WHERE activity_id > ${manifest.max_activity_id}`)),
+    ).toBe(3);
+
+    const ended = new Promise((resolve) => holder.on('exit', resolve));
+    holder.kill('SIGTERM');
+    await ended;
+    const resumed = await cli(['resume', run.run_id, '--yes', '--json', '--config', sandbox.config]);
+    expect(resumed.exitCode, resumed.stderr).toBe(0);
+    expect(jsonOf<RunJson>(resumed).status).toBe('succeeded');
+    expect(sha256(sandbox.database)).toBe(manifest.sha256);
+    expect(Number(await sqliteScalar(sandbox.database, `SELECT COUNT(*) FROM activities`))).toBe(manifest.row_counts.activities);
+  });
+
+  it.skipIf(!canMountTmpfs())('not enough disk beside the database (a real tmpfs): refused before the app stops (exit 1)', async () => {
+    const mountPoint = `/tmp/trimp-small-disk-${process.pid}`;
+    const disk = mountTmpfs(mountPoint, '6m');
+    expect(disk).toBeDefined();
+    cleanups.push(() => disk?.unmount());
+    const { sandbox, manifest } = await sandboxWithBackup({ dir: join(mountPoint, 'sandbox') });
+    // Fill the disk so that the database fits, but a second copy of it does not.
+    const { execFileSync } = await import('node:child_process');
+    execFileSync('sh', ['-c', `dd if=/dev/zero of=${mountPoint}/filler bs=64k 2>/dev/null; true`]);
+    execFileSync('sh', ['-c', `truncate -s -${manifest.size + 512 * 1024} ${mountPoint}/filler`]);
+    const pid = appPid(sandbox);
+    const before = sha256(sandbox.database);
+    const result = await cli(['database', '--yes', '--json', '--config', sandbox.config]);
+    expect(result.exitCode).toBe(1);
+    const run = jsonOf<RunJson>(result);
+    expect(step(run, 'verify-backup').summary).toMatch(
+      /not enough disk to stage the restore: .* has [\d.]+ MiB free, the copy needs [\d.]+ MiB; nothing was changed/,
+    );
+    expect(step(run, 'stop-app').status).toBe('not-run');
+    expect(alive(pid)).toBe(true);
+    expect(sha256(sandbox.database)).toBe(before);
+  });
+});
