@@ -4,7 +4,7 @@
  * backup (SHA-256), pass integrity_check (the sqlite3 CLI, not our code), and `resume` must finish
  * the run. CI runs 20 kills; `npm run test:crash -- --kills N [--seed S]` runs more.
  */
-import { copyFileSync, cpSync, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { copyFileSync, cpSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -114,12 +114,17 @@ describe(`database --yes killed at random moments (${KILLS} kills, seed ${SEED})
         expect([target.oldSha, backupSha], `${where}: the database is neither the old one nor the backup`).toContain(now);
         expect(await integrity(target.database), where).toBe('ok');
 
-        const runs = existsSync(join(target.stateDir, 'runs')) ? readdirSync(join(target.stateDir, 'runs')) : [];
-        let finish: Awaited<ReturnType<typeof cli>>;
-        if (ended.exitCode === 0 && !killed) finish = ended as never;
-        else if (runs.length > 0) finish = await cli(['resume', '--yes', '--config', target.config]);
-        else finish = await cli(['database', '--yes', '--config', target.config]); // killed before the run began
-        expect(finish.exitCode, `${where}: ${finish.stderr.split('\n').slice(-15).join('\n')}`).toBe(0);
+        // What the journal says decides what comes next: nothing (it had finished), resume, or a new run.
+        const listed = await cli(['runs', 'list', '--json', '--config', target.config]);
+        expect(listed.exitCode, listed.stderr).toBe(0);
+        const [run] = jsonOf<{ runs: { status: string }[] }>(listed).runs;
+        if (!run) {
+          const again = await cli(['database', '--yes', '--config', target.config]); // killed before the run began
+          expect(again.exitCode, `${where}: ${again.stderr.split('\n').slice(-15).join('\n')}`).toBe(0);
+        } else if (run.status !== 'succeeded') {
+          const resumed = await cli(['resume', '--yes', '--config', target.config]);
+          expect(resumed.exitCode, `${where} (${run.status}): ${resumed.stderr.split('\n').slice(-15).join('\n')}`).toBe(0);
+        } // else: it journaled its end before the kill landed; there is nothing to continue.
         expect(sha256(target.database), where).toBe(backupSha);
         expect(
           readdirSync(target.dir).filter((name) => name.includes('.trimp-stage-')),
