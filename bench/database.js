@@ -65,9 +65,7 @@ function generate(dir, bytes) {
 
 const fmt = (ms) => `${(ms / 1000).toFixed(2)} s`;
 const line = (name, value, baselineName, baseline, note) =>
-  console.log(
-    `${name.padEnd(44)} ${value.padStart(10)}   ${baselineName.padEnd(28)} ${baseline.padStart(10)}   ${note}`,
-  );
+  console.log(`${name.padEnd(44)} ${value.padStart(10)}   ${baselineName.padEnd(28)} ${baseline.padStart(10)}   ${note}`);
 
 export async function benchDatabase() {
   console.log('\n# database scenario (issue #9)');
@@ -80,7 +78,9 @@ export async function benchDatabase() {
       const db = generate(dir, bytes);
       const size = statSync(db).size;
       const label = `${(size / GIB).toFixed(2)} GiB`;
-      console.log(`generated ${label} (${sqlite(db, 'SELECT COUNT(*) FROM activities')} activities, ${sqlite(db, 'SELECT COUNT(*) FROM hr_streams')} streams) in ${fmt(performance.now() - started)}`);
+      console.log(
+        `generated ${label} (${sqlite(db, 'SELECT COUNT(*) FROM activities')} activities, ${sqlite(db, 'SELECT COUNT(*) FROM hr_streams')} streams) in ${fmt(performance.now() - started)}`,
+      );
       const info = JSON.parse(spawnSync(node, [BIN, 'sandbox', 'start', '--dir', dir, '--json'], { encoding: 'utf8' }).stdout);
       appendFileSync(info.config, 'validation:\n  check_timeout_ms: 60000\n');
       const config = ['--config', info.config];
@@ -90,20 +90,34 @@ export async function benchDatabase() {
       rmSync(join(dir, 'cli-backup.db'), { force: true });
       const ours = await measured(node, [BIN, 'backup', 'create', '--json', ...config]);
       const idleMs = ours.ms;
-      line(`verified backup, ${label}, idle`, fmt(ours.ms), 'sqlite3 .backup (no checks)', fmt(cli.ms), `ratio ${(ours.ms / cli.ms).toFixed(2)}× (goal ≤ 1.0); peak RSS ${ours.peakMb.toFixed(0)} MB`);
+      line(
+        `verified backup, ${label}, idle`,
+        fmt(ours.ms),
+        'sqlite3 .backup (no checks)',
+        fmt(cli.ms),
+        `ratio ${(ours.ms / cli.ms).toFixed(2)}× (goal ≤ 1.0); peak RSS ${ours.peakMb.toFixed(0)} MB`,
+      );
       rss.push({ label, what: 'backup', mb: ours.peakMb });
 
       if (index === 0) {
         // 2. Under ~50 commits/s: the sandbox's simulated users (30 % of them sync an activity).
         spawnSync(node, [BIN, 'sandbox', 'stop', '--dir', dir]);
-        const busy = JSON.parse(spawnSync(node, [BIN, 'sandbox', 'start', '--dir', dir, '--json', '--traffic', '170'], { encoding: 'utf8' }).stdout);
+        const busy = JSON.parse(
+          spawnSync(node, [BIN, 'sandbox', 'start', '--dir', dir, '--json', '--traffic', '170'], { encoding: 'utf8' }).stdout,
+        );
         appendFileSync(busy.config, 'validation:\n  check_timeout_ms: 60000\n');
         await sleep(2000);
         const countBefore = Number(sqlite(db, 'SELECT MAX(activity_id) FROM activities'));
         const loaded = await measured(node, [BIN, 'backup', 'create', '--json', ...config]);
         const countAfter = Number(sqlite(db, 'SELECT MAX(activity_id) FROM activities'));
         const rate = (countAfter - countBefore) / (loaded.ms / 1000);
-        line(`verified backup, ${label}, under writes`, fmt(loaded.ms), 'the same, idle', fmt(idleMs), `ratio ${(loaded.ms / idleMs).toFixed(2)}× (goal ≤ 3×), ${rate.toFixed(0)} commits/s meanwhile`);
+        line(
+          `verified backup, ${label}, under writes`,
+          fmt(loaded.ms),
+          'the same, idle',
+          fmt(idleMs),
+          `ratio ${(loaded.ms / idleMs).toFixed(2)}× (goal ≤ 3×), ${rate.toFixed(0)} commits/s meanwhile`,
+        );
         const capMs = 60_000;
         const cliLoaded = await measured('sqlite3', [db, `.backup ${join(dir, 'cli-backup.db')}`], { allowFail: true, capMs });
         rmSync(join(dir, 'cli-backup.db'), { force: true });
@@ -112,7 +126,9 @@ export async function benchDatabase() {
           cliLoaded.code === 0 ? fmt(cliLoaded.ms) : `> ${fmt(capMs)}`,
           'the same, idle',
           fmt(cli.ms),
-          cliLoaded.code === 0 ? `finished (${(cliLoaded.ms / cli.ms).toFixed(1)}×)` : `did not finish within the ${capMs / 1000} s cap (killed)`,
+          cliLoaded.code === 0
+            ? `finished (${(cliLoaded.ms / cli.ms).toFixed(1)}×)`
+            : `did not finish within the ${capMs / 1000} s cap (killed)`,
         );
         spawnSync(node, [BIN, 'sandbox', 'stop', '--dir', dir]);
         spawnSync(node, [BIN, 'sandbox', 'start', '--dir', dir, '--json'], { encoding: 'utf8' });
@@ -128,8 +144,20 @@ export async function benchDatabase() {
       const copy = join(dir, 'cp-copy.db');
       const cp = await measured('sh', ['-c', `cp ${db} ${copy} && sync ${copy}`]);
       rmSync(copy, { force: true });
-      line(`verified restore, ${label}`, fmt(restoreMs), 'cp + fsync', fmt(cp.ms), `ratio ${(restoreMs / cp.ms).toFixed(2)}× (goal ≤ 4); verify ${fmt(stepMs('verify-backup'))}, restore ${fmt(stepMs('restore'))}, check ${fmt(stepMs('check-restored'))}`);
-      line(`database --yes end to end, ${label}`, fmt(run.ms), 'goal', '30.00 s', `${result.status}; ${run.ms <= 30_000 ? 'met' : 'NOT met'}; peak RSS ${run.peakMb.toFixed(0)} MB`);
+      line(
+        `verified restore, ${label}`,
+        fmt(restoreMs),
+        'cp + fsync',
+        fmt(cp.ms),
+        `ratio ${(restoreMs / cp.ms).toFixed(2)}× (goal ≤ 4); verify ${fmt(stepMs('verify-backup'))}, restore ${fmt(stepMs('restore'))}, check ${fmt(stepMs('check-restored'))}`,
+      );
+      line(
+        `database --yes end to end, ${label}`,
+        fmt(run.ms),
+        'goal',
+        '30.00 s',
+        `${result.status}; ${run.ms <= 30_000 ? 'met' : 'NOT met'}; peak RSS ${run.peakMb.toFixed(0)} MB`,
+      );
       rss.push({ label, what: 'database --yes (restore)', mb: run.peakMb });
       spawnSync(node, [BIN, 'sandbox', 'stop', '--dir', dir]);
     } finally {

@@ -105,8 +105,8 @@ describe(`database --yes killed at random moments (${KILLS} kills, seed ${SEED})
         const delay = Math.round(aimed ? restore.from - 20 + next() * (restore.to - restore.from + 40) : next() * windowMs);
         const child = spawnCli(['database', '--yes', '--config', target.config]);
         await Promise.race([sleep(delay), child]);
-        const killed = child.kill('SIGKILL');
-        const ended = await child;
+        child.kill('SIGKILL');
+        await child;
         const where = `kill ${kill} at ${delay} ms${aimed ? ' (aimed at the restore)' : ''} (seed ${SEED})`;
 
         // Before anything restarts the app: exactly one of the two, never a mix.
