@@ -218,3 +218,7 @@ try {
   rmSync(loadDir, { recursive: true, force: true });
   agent.destroy();
 }
+
+// 6. The database scenario: backups and the restore on generated databases of ~1 GiB and 256 MiB.
+const { benchDatabase } = await import('./database.js');
+await benchDatabase();

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { sha256File } from '../backup/file-io.js';
+import { sha256FileInWorker } from '../backup/file-io.js';
 import { readFacts, withSqliteFile } from '../backup/sqlite-file.js';
 import { defineAction } from './action.js';
 import { restoreSourceOf } from './restore-source.js';
@@ -20,8 +20,10 @@ export const databaseCheck = defineAction<z.output<typeof params>>({
   async run(_params, ctx) {
     const source = restoreSourceOf(ctx);
     const database = ctx.info.database;
-    const sha256 = await sha256File(database, ctx.signal);
+    const hashing = sha256FileInWorker(database);
+    hashing.catch(() => undefined);
     const facts = await withSqliteFile(database, readFacts);
+    const sha256 = await hashing;
     const problems: string[] = [];
     if (sha256 !== source.sha256) problems.push(`SHA-256 ${sha256.slice(0, 16)}… is not the restored ${source.sha256.slice(0, 16)}…`);
     if (facts.page_count !== source.page_count) problems.push(`${facts.page_count} pages, expected ${source.page_count}`);

@@ -4,7 +4,7 @@ import { ensureDirectory } from '../engine/files.js';
 import { fileSystemError, messageOf, TrimpError } from '../errors.js';
 import { formatBytes } from '../report/format.js';
 import { newBackupId } from './backup-id.js';
-import { freeBytes, fsyncDirectory, fsyncFile, sha256File } from './file-io.js';
+import { freeBytes, fsyncDirectory, fsyncFile, sha256FileInWorker } from './file-io.js';
 import { type Manifest, writeManifest } from './manifest.js';
 import { checkIntegrity, isOk, readFacts, sizeOf, withSqliteFile } from './sqlite-file.js';
 
@@ -55,14 +55,18 @@ export async function createBackup(request: CreateRequest): Promise<Manifest> {
   try {
     writeFileSync(temporary, '', { mode: 0o600, flag: 'wx' });
     await copyOnline(request, temporary, started);
+    chmodSync(temporary, 0o600);
+    fsyncFile(temporary);
+    // Hashing on another core while quick_check reads the same file on this one.
+    const hashing = sha256FileInWorker(temporary);
+    hashing.catch(() => undefined); // awaited below; a failure here must not go unhandled meanwhile
     const [facts, check] = await withSqliteFile(temporary, async (db) => [await readFacts(db), await checkIntegrity(db, 'quick')] as const);
+    const sha256 = await hashing;
     if (!isOk(check))
       throw new TrimpError('backup-damaged', `the copy fails quick_check: ${check.slice(0, 3).join('; ')}`, {
         remedy: 'the source database is damaged: restore a verified backup instead (trimp-rollback database)',
       });
-    chmodSync(temporary, 0o600);
-    fsyncFile(temporary);
-    const sha256 = await sha256File(temporary, request.signal);
+    request.signal?.throwIfAborted();
     renameSync(temporary, final);
     fsyncDirectory(request.dir);
     const manifest: Manifest = {

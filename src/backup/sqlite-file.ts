@@ -24,7 +24,14 @@ export type CheckDepth = 'quick' | 'integrity';
  * `-wal`/`-shm` files behind (SQLITE-NOTES), a read-write one removes them and leaves the
  * database's bytes as they were.
  */
-export async function withSqliteFile<T>(path: string, work: (db: SqlDatabase) => Promise<T>): Promise<T> {
+export async function withSqliteFile<T>(path: string, work: (db: SqlDatabase) => Promise<T>, options: { live?: boolean } = {}): Promise<T> {
+  // A file at rest (a backup, a staged or kept copy) has no -wal/-journal of its own: SQLite
+  // would replay one into it on open, and the bytes hashed would no longer be the bytes checked.
+  const side = sizeOf(`${path}-wal`) + sizeOf(`${path}-journal`);
+  if (!options.live && side > 0)
+    throw new TrimpError('database-side-files', `${path} has a non-empty -wal or -journal beside it: opening it would change it`, {
+      remedy: 'something else opened and wrote it; do not use it until you know what did',
+    });
   const db = await openSqlite(path, { readonly: false, busyTimeoutMs: 0 });
   try {
     return await work(db);

@@ -64,12 +64,16 @@ async function restoredDatabaseHolds(dir: string, sandbox: SandboxInfo, api: Adm
   if (!manifest) return { ok: false, text: 'no backup was taken before the fault' };
   const problems: string[] = [];
   try {
-    const { integrity, kept } = await withSqliteFile(sandbox.database, async (db) => {
-      const [row] = await db.all<{ n: number }>('SELECT COUNT(*) AS n FROM activities WHERE activity_id <= ?', [
-        manifest.max_activity_id ?? 0,
-      ]);
-      return { integrity: await checkIntegrity(db, 'integrity'), kept: row?.n ?? 0 };
-    });
+    const { integrity, kept } = await withSqliteFile(
+      sandbox.database,
+      async (db) => {
+        const [row] = await db.all<{ n: number }>('SELECT COUNT(*) AS n FROM activities WHERE activity_id <= ?', [
+          manifest.max_activity_id ?? 0,
+        ]);
+        return { integrity: await checkIntegrity(db, 'integrity'), kept: row?.n ?? 0 };
+      },
+      { live: true },
+    );
     if (!isOk(integrity)) problems.push(`integrity_check: ${integrity.slice(0, 2).join('; ')}`);
     const before = manifest.row_counts.activities ?? 0;
     if (kept !== before) problems.push(`${kept} of the ${before} activities written before the backup are there`);
