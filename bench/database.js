@@ -41,7 +41,7 @@ const sqlite = (db, sql) => {
   return result.stdout.trim();
 };
 
-/** A sandbox database grown to about `bytes`: 1M activities, the rest heart-rate streams (~14 KB each, as real ones). */
+/** A sandbox database grown to about `bytes`: 1M rest-day activities (the TRIMP checks sample only computed ones), the rest heart-rate streams (~14 KB each, as real ones). */
 function generate(dir, bytes) {
   spawnSync(node, [BIN, 'sandbox', 'seed', '--dir', dir, '--users', '200', '--activities', '1000'], { encoding: 'utf8' });
   const db = join(dir, 'training_data.db');
@@ -49,7 +49,7 @@ function generate(dir, bytes) {
     db,
     `WITH RECURSIVE c(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM c WHERE x < 1000000)
      INSERT INTO activities (user_id, date, name, type, avg_heart_rate, duration_minutes, trimp, trimp_calculation_method)
-     SELECT 1 + x % 200, date('2019-01-01', '+' || (x % 1000) || ' days') || ' 07:00:00', 'Run', 'Run', 130 + x % 40, 60, 100.5, 'average' FROM c;`,
+     SELECT 1 + x % 200, date('2019-01-01', '+' || (x % 1000) || ' days') || ' 07:00:00', 'Rest', 'Rest', 130 + x % 40, 60, 0, 'rest_day' FROM c;`,
   );
   const stream = `'[' || substr(replace(hex(zeroblob(3600)), '00', '150,'), 1, 14399) || ']'`;
   for (let offset = 2000; statSync(db).size < bytes; offset += 10000) {

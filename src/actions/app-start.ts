@@ -36,6 +36,9 @@ export const appStart = defineAction<z.output<typeof params>>({
     ctx.progress(`pid ${started.pid}: waiting for /health`);
     const health = await waitHealthy(ctx.target.api, app.healthDeadlineMs, () => isLive(started.pid), ctx.signal);
     const evidence = { ...started, ...health };
+    // Ctrl-C cut the wait short: the app was started; resume looks at its health again.
+    if (!health.healthy && ctx.signal.aborted)
+      return { status: 'skipped', summary: `started pid ${started.pid}; interrupted while waiting for /health`, evidence };
     if (!health.healthy)
       return {
         status: 'failed',

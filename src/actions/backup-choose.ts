@@ -45,7 +45,7 @@ export const backupChoose = defineAction<Params>({
       if (backup === 'latest') entry = entries[0];
       else
         for (const candidate of entries) {
-          const verification = await store.verify(candidate, 'checksum', ctx.signal);
+          const verification = await store.verify(candidate, 'checksum');
           if (verification.ok) {
             entry = candidate;
             break;

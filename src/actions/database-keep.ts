@@ -34,7 +34,7 @@ export const databaseKeep = defineAction<z.output<typeof params>>({
     ];
   },
   async run(_params, ctx) {
-    const kept = await keepCurrent(ctx.info.database, ctx.info.runId, ctx.signal);
+    const kept = await keepCurrent(ctx.info.database, ctx.info.runId);
     const record: KeptDatabase = { database: ctx.info.database, path: kept.path, sha256: kept.sha256, size: kept.size };
     ctx.observe(KEPT_DATABASE, record);
     return {
@@ -48,7 +48,7 @@ export const databaseKeep = defineAction<z.output<typeof params>>({
     if (ctx.run.observed.has(KEPT_DATABASE) && existsSync(path)) return { done: true, summary: `kept as ${path}` };
     // Linked but killed before it was journaled: still the same file as the database, so journal it now.
     if (sameFile(path, ctx.info.database) && sizeOf(`${ctx.info.database}-wal`) === 0) {
-      const record: KeptDatabase = { database: ctx.info.database, path, sha256: await sha256File(path, ctx.signal), size: sizeOf(path) };
+      const record: KeptDatabase = { database: ctx.info.database, path, sha256: await sha256File(path), size: sizeOf(path) };
       ctx.observe(KEPT_DATABASE, record);
       return { done: true, summary: `kept as ${path} (linked before the interruption; journaled now)` };
     }

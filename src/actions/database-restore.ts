@@ -50,7 +50,7 @@ export const databaseRestore = defineAction<Params>({
   async run({ thorough }, ctx) {
     const source = restoreSourceOf(ctx);
     ctx.progress(`staging ${formatBytes(source.size)}`);
-    const staged = await stage(source, ctx.info.database, ctx.info.runId, thorough ? 'integrity' : 'quick', ctx.signal);
+    const staged = await stage(source, ctx.info.database, ctx.info.runId, thorough ? 'integrity' : 'quick');
     ctx.progress('swapping it in');
     const swapped = await swapIn(staged.path, ctx.info.database);
     ctx.observe(RESTORED_BASELINE, baselineOf(source));
@@ -71,7 +71,7 @@ export const databaseRestore = defineAction<Params>({
     const source = restoreSourceOf(ctx);
     const kept = keptPathFor(ctx.info.database, ctx.info.runId);
     if (sameFile(kept, ctx.info.database)) return { done: false, summary: 'the database is still the one kept aside' };
-    const sha256 = await sha256File(ctx.info.database, ctx.signal);
+    const sha256 = await sha256File(ctx.info.database);
     if (sha256 !== source.sha256)
       return { done: false, summary: `the database (SHA-256 ${sha256.slice(0, 16)}…) is not the chosen one yet` };
     ctx.observe(RESTORED_BASELINE, baselineOf(source));

@@ -33,9 +33,7 @@ export const databaseVerifySource = defineAction<Params>({
     const source = restoreSourceOf(ctx);
     const depth = thorough ? 'integrity' : 'quick';
     const verification =
-      source.kind === 'backup'
-        ? await verifyBackup(ctx.info.backupsDir, source, depth, ctx.signal)
-        : await verifyFile(source, depth, ctx.signal);
+      source.kind === 'backup' ? await verifyBackup(ctx.info.backupsDir, source, depth) : await verifyFile(source, depth);
     const checks = verification.checks.map((c) => `${c.name}: ${c.detail}`);
     if (!verification.ok)
       return {
@@ -67,10 +65,10 @@ export const databaseVerifySource = defineAction<Params>({
   },
 });
 
-async function verifyBackup(dir: string, source: RestoreSource, depth: 'quick' | 'integrity', signal: AbortSignal): Promise<Verification> {
+async function verifyBackup(dir: string, source: RestoreSource, depth: 'quick' | 'integrity'): Promise<Verification> {
   const store = new BackupStore(dir);
   const entry: BackupEntry = store.get(source.id);
-  const verification = await store.verify(entry, depth, signal);
+  const verification = await store.verify(entry, depth);
   // The manifest read now must still be the one chosen (a backup replaced under the same id is not it).
   if (verification.ok && entry.manifest?.sha256 !== source.sha256)
     return {
@@ -82,12 +80,12 @@ async function verifyBackup(dir: string, source: RestoreSource, depth: 'quick' |
 }
 
 /** A database kept by an earlier run (undo): its recorded SHA-256, then the SQLite check. */
-async function verifyFile(source: RestoreSource, depth: 'quick' | 'integrity', signal: AbortSignal): Promise<Verification> {
+async function verifyFile(source: RestoreSource, depth: 'quick' | 'integrity'): Promise<Verification> {
   const checks: Verification['checks'] = [];
   const result = (ok: boolean): Verification => ({ id: source.id, ok, checks, manifest: undefined });
   let sha256: string;
   try {
-    sha256 = await sha256File(source.file, signal);
+    sha256 = await sha256File(source.file);
   } catch (error) {
     checks.push({ name: 'file', ok: false, detail: `${source.file}: ${messageOf(error)}` });
     return result(false);

@@ -2,7 +2,7 @@ import { existsSync } from 'node:fs';
 import { KEPT_DATABASE, type KeptDatabase } from '../actions/restore-source.js';
 import { validateBackupId } from '../backup/backup-id.js';
 import { BackupStore } from '../backup/store.js';
-import { loadConfig } from '../config/config.js';
+import { type Config, loadConfig } from '../config/config.js';
 import type { Observation } from '../engine/execute.js';
 import type { RunResult } from '../engine/result.js';
 import { usageError } from '../errors.js';
@@ -23,8 +23,10 @@ export async function databaseCommand(options: DatabaseOptions): Promise<Command
   if (options.via === 'db')
     throw usageError('database-usage', '--via does not apply to the database rollback: it always works on the database file');
   const backup = options.backup !== undefined ? validateBackupId(options.backup) : options.latest ? 'latest' : 'newest-verified';
+  const config = loadConfig(options);
   // A named backup that is not there is bad input, said before any plan is shown.
-  if (options.backup !== undefined) new BackupStore(loadConfig(options).backupsDir).get(backup);
+  if (options.backup !== undefined) new BackupStore(config.backupsDir).get(backup);
+  if (!options.dryRun) needsAppControl(config);
   const { command } = await runRunbook({
     runbook: 'database',
     inputs: { backup, thorough: options.thorough ?? false },
@@ -32,6 +34,16 @@ export async function databaseCommand(options: DatabaseOptions): Promise<Command
     undo: databaseUndo,
   });
   return command;
+}
+
+/** Stopping and starting the app is part of the scenario: without target.app a real run would stop halfway. */
+function needsAppControl(config: Config): void {
+  if (config.target.app) return;
+  throw usageError(
+    'app-not-configured',
+    `the database rollback stops and starts the app, but ${config.file ?? 'the config'} has no target.app`,
+    'add target.app: { start: [argv...], pid_file: FILE } (see the README); --dry-run shows the plan without it',
+  );
 }
 
 /** The kept database a run recorded (the first one: what was there before the run changed anything). */
@@ -63,6 +75,7 @@ export async function undoDatabaseRollback(sourceRunId: string, options: Databas
       'restore a backup instead: trimp-rollback database --backup ID',
     );
   const choice = configForRun(source, options, `database undo --run ${sourceRunId}`);
+  if (!options.dryRun) needsAppControl(choice.config);
   for (const note of choice.notes) process.stderr.write(`note: ${note}\n`);
   process.stderr.write(`Putting back the database run ${sourceRunId} kept aside: ${kept.path}\n`);
   const keptAt = source.events.find((e) => e.type === 'step.observed' && e.name === KEPT_DATABASE)?.ts ?? source.started.ts;
