@@ -2,6 +2,7 @@ import { z } from 'zod';
 import { processesHolding, settleExclusively } from '../backup/sqlite-file.js';
 import type { AppProcessConfig } from '../config/config.js';
 import { TrimpError } from '../errors.js';
+import { formatMs } from '../report/format.js';
 import { appState, stopApp } from '../target/app-process.js';
 import { defineAction, type TargetInfo } from './action.js';
 
@@ -29,7 +30,7 @@ export const appStop = defineAction<z.output<typeof params>>({
     if (!app) return [{ kind: 'signal', text: 'target.app is not configured: this step will fail' }];
     return [
       { kind: 'signal', text: `SIGTERM the pid in ${app.pidFile} (only if /proc shows it runs: ${app.start.join(' ')})` },
-      { kind: 'wait', text: `up to ${Math.round(app.stopGraceMs / 1000)} s for it to exit, then SIGKILL` },
+      { kind: 'wait', text: `up to ${formatMs(app.stopGraceMs)} for it to exit, then SIGKILL` },
       { kind: 'sql', text: `exclusive lock on ${info.database} with no wait (proves nothing else has it open)` },
     ];
   },

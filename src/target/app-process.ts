@@ -6,12 +6,14 @@ import type { AppProcessConfig } from '../config/config.js';
 import { withoutSecrets } from '../config/secret.js';
 import { isProcessAlive } from '../engine/lock.js';
 import { messageOf, TrimpError } from '../errors.js';
+import { formatMs } from '../report/format.js';
 import type { AdminApi } from './admin-api.js';
 
 /**
  * The app's process, by its recorded PID only. Unlike the seed's `pkill -f strava_app.py`, which
  * kills anything whose command line matches, a PID is signalled only after /proc shows that it
- * runs the configured start command; a PID file naming another program is reported, not obeyed.
+ * runs the configured start command (or is the very process this tool started: same PID, same
+ * start time); a PID file naming another program is reported, not obeyed.
  */
 export type AppState =
   | { kind: 'running'; pid: number }
@@ -24,6 +26,8 @@ export function appState(app: AppProcessConfig): AppState {
   if (!isLive(pid)) return { kind: 'stopped', why: `the PID file names pid ${pid}, which is not running (stale)`, stalePid: pid };
   const commandLine = commandLineOf(pid);
   if (commandLine && isTheApp(commandLine, app.start)) return { kind: 'running', pid };
+  // Started by us (its start time recorded then): the app, even if a wrapper exec'd into another program.
+  if (startedByUs(app, pid)) return { kind: 'running', pid };
   return { kind: 'foreign', pid, commandLine: commandLine ? commandLine.join(' ') : '(unreadable)' };
 }
 
@@ -65,7 +69,7 @@ export async function stopApp(app: AppProcessConfig): Promise<Stopped> {
   }
   const waited_ms = Math.round(performance.now() - started);
   const note = forced
-    ? `pid ${state.pid} ignored SIGTERM for ${Math.round(app.stopGraceMs / 1000)} s: SIGKILL sent, gone after ${waited_ms} ms`
+    ? `pid ${state.pid} ignored SIGTERM for ${formatMs(app.stopGraceMs)}: SIGKILL sent, gone after ${waited_ms} ms`
     : `pid ${state.pid} stopped on SIGTERM in ${waited_ms} ms`;
   return { pid: state.pid, forced, waited_ms, note };
 }
@@ -102,6 +106,9 @@ export async function startApp(app: AppProcessConfig, logsDir: string, cwd: stri
       remedy: 'check target.app.start in the config',
     });
   writePidFile(app.pidFile, child.pid);
+  const startTime = startTimeOf(child.pid);
+  if (startTime !== undefined)
+    writeFileSync(startedFile(app), `${JSON.stringify({ pid: child.pid, start_time: startTime, argv: app.start })}\n`);
   return { pid: child.pid, log };
 }
 
@@ -164,6 +171,30 @@ function writePidFile(path: string, pid: number): void {
   const temporary = `${path}.tmp-${process.pid}`;
   writeFileSync(temporary, `${pid}\n`);
   renameSync(temporary, path);
+}
+
+/** Beside the PID file: which process we started, and when (a reused PID has another start time). */
+function startedFile(app: AppProcessConfig): string {
+  return `${app.pidFile}.trimp-rollback.json`;
+}
+
+function startedByUs(app: AppProcessConfig, pid: number): boolean {
+  try {
+    const record = JSON.parse(readFileSync(startedFile(app), 'utf8')) as { pid?: number; start_time?: string };
+    return record.pid === pid && record.start_time !== undefined && record.start_time === startTimeOf(pid);
+  } catch {
+    return false;
+  }
+}
+
+/** Field 22 of /proc/PID/stat: when the process started, in clock ticks since boot. */
+function startTimeOf(pid: number): string | undefined {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    return stat.slice(stat.lastIndexOf(')') + 2).split(' ')[19];
+  } catch {
+    return undefined;
+  }
 }
 
 function commandLineOf(pid: number): string[] | undefined {

@@ -10,23 +10,12 @@ import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { execa } from 'execa';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { randomSource } from '../../src/sandbox/seed.js';
 import { cli, jsonOf, spawnCli } from '../helpers/cli.js';
 import { sha256, startTestSandbox, type TestSandbox } from '../helpers/sandbox.js';
 
 const KILLS = Number(process.env.TRIMP_CRASH_KILLS ?? 20);
 const SEED = Number(process.env.TRIMP_CRASH_SEED ?? 20261129);
-
-/** mulberry32: a small seeded PRNG, so that a failing kill can be replayed with its seed. */
-function random(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 const work = mkdtempSync(join(tmpdir(), 'trimp-crash-'));
 const oldDatabase = join(work, 'old.db');
@@ -83,7 +72,7 @@ afterAll(() => {
 
 describe(`database --yes killed at random moments (${KILLS} kills, seed ${SEED})`, () => {
   it('is always exactly the old database or exactly the backup, passes integrity_check, and resume completes', async () => {
-    const next = random(SEED);
+    const next = randomSource(SEED); // seeded: a failing kill can be replayed with its seed
     // One undisturbed run measures how long a run takes here; kills fall uniformly within it.
     const calibration = await freshTarget();
     const started = performance.now();

@@ -166,7 +166,7 @@ describe('database rollback against the sandbox', () => {
     const out = result.stdout;
     expect(out).toMatch(new RegExp(`backup ${manifest.id.replace('.', '\\.')}: taken \\d+ s ago, [\\d.]+ MiB, rows: activities \\d+`));
     expect(out).toMatch(/would: SIGTERM the pid in .*sandbox\.pid \(only if \/proc shows it runs: .*sandbox\/server\.js/);
-    expect(out).toMatch(/would: up to 10 s for it to exit, then SIGKILL/);
+    expect(out).toMatch(/would: up to 10\.0 s for it to exit, then SIGKILL/);
     expect(out).toMatch(/would: link .*training_data\.db → .*training_data\.db\.pre-restore-\d{8}T/);
     expect(out).toMatch(/would: copy the chosen database → .*\.training_data\.db\.trimp-stage-/);
     expect(out).toMatch(/would: PRAGMA quick_check on .*trimp-stage-/);
@@ -260,7 +260,7 @@ describe('database rollback against the sandbox', () => {
     const run = jsonOf<RunJson>(result);
     const stop = step(run, 'stop-app');
     expect(stop.status).toBe('warned');
-    expect(stop.summary).toMatch(new RegExp(`pid ${app.pid} ignored SIGTERM for 1 s: SIGKILL sent, gone after \\d+ ms`));
+    expect(stop.summary).toMatch(new RegExp(`pid ${app.pid} ignored SIGTERM for 1\\.00 s: SIGKILL sent, gone after \\d+ ms`));
     expect(alive(app.pid as number)).toBe(false);
     expect(step(run, 'restore').status).toBe('succeeded');
     expect(step(run, 'start-app').status).toBe('succeeded');
