@@ -119,7 +119,7 @@ export async function activitiesNewerThan(
     if (counted !== undefined && inBackup !== undefined)
       return {
         about: Math.max(0, counted - inBackup),
-        why: `today's database cannot be searched (${messageOf(error).slice(0, 100)}); the baseline counted ${counted}, the backup has ${inBackup}`,
+        why: `estimated: today's database cannot be searched; the baseline counted ${counted}, the backup has ${inBackup}`,
       };
     return { unknown: messageOf(error) };
   }
@@ -128,6 +128,6 @@ export async function activitiesNewerThan(
 export function lostText(lost: Awaited<ReturnType<typeof activitiesNewerThan>>): string {
   if (typeof lost === 'number')
     return lost === 0 ? 'no activity newer than it will be lost' : `${lost} activities newer than it will be lost`;
-  if ('about' in lost) return `about ${lost.about} activities newer than it will be lost (${lost.why})`;
+  if ('about' in lost) return `${lost.about === 0 ? 'no' : `about ${lost.about}`} activities newer than it will be lost (${lost.why})`;
   return `activities newer than it: cannot count (${lost.unknown.slice(0, 160)})`;
 }
