@@ -2,7 +2,7 @@ import { chmodSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { basename, join } from 'node:path';
 import { ensureDirectory } from '../engine/files.js';
 import { fileSystemError, messageOf, TrimpError } from '../errors.js';
-import { formatBytes } from '../report/format.js';
+import { formatBytes, formatMs } from '../report/format.js';
 import { newBackupId } from './backup-id.js';
 import { freeBytes, fsyncDirectory, fsyncFile, sha256FileInWorker } from './file-io.js';
 import { type Manifest, writeManifest } from './manifest.js';
@@ -118,7 +118,7 @@ async function copyOnline(request: CreateRequest, destination: string, started: 
       progress: ({ totalPages, remainingPages }) => {
         request.signal?.throwIfAborted();
         if (performance.now() - started > request.deadlineMs)
-          throw new TrimpError('backup-deadline', `the backup did not finish within ${Math.round(request.deadlineMs / 1000)} s`, {
+          throw new TrimpError('backup-deadline', `the backup did not finish within ${formatMs(request.deadlineMs)}`, {
             remedy: 'try again when the app writes less, or give more time (--deadline)',
           });
         request.onProgress?.(totalPages === 0 ? 1 : 1 - remainingPages / totalPages);

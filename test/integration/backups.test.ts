@@ -139,6 +139,15 @@ describe('backup create / list / verify / prune', () => {
     expect(badLabel.stderr).toMatch(/not a usable label/);
   });
 
+  it('a backup that cannot finish within --deadline gives up: one line, exit 1, no partial file left', async () => {
+    const before = readdirSync(backupsDir());
+    const result = await cli(['backup', 'create', '--deadline', '1ms', '--config', sandbox.config]);
+    expect(result.exitCode).toBe(1);
+    expect(result.stderr.trim().split('\n')[0]).toMatch(/the backup did not finish within 1 ms/);
+    noStack(result.stderr);
+    expect(readdirSync(backupsDir())).toEqual(before);
+  });
+
   it('prune --keep N: --dry-run removes nothing; then the newest N stay, and the rest go', async () => {
     const before = jsonOf<Listed>(await cli(['backup', 'list', '--json', '--config', sandbox.config])).backups;
     const complete = before.filter((b) => b.size !== null);

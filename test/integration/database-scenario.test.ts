@@ -175,6 +175,13 @@ describe('database rollback against the sandbox', () => {
     expect(out).toMatch(/needs [\d.]+ MiB free in /);
     expect(out).toMatch(/would: .*--traffic 0 \(no shell; detached, its own process group/);
     expect(out).toMatch(/the app \(pid \d+\) stops: users get no answers until the start step/);
+
+    // --thorough: integrity_check instead of quick_check, on the backup and on the staged copy.
+    const thorough = await cli(['database', '--dry-run', '--thorough', '--config', sandbox.config]);
+    expect(thorough.exitCode, thorough.stderr).toBe(0);
+    expect(thorough.stdout).toMatch(/integrity_check: ok/);
+    expect(thorough.stdout).toMatch(/would: PRAGMA integrity_check on .*trimp-stage-/);
+    expect(snapshot(sandbox.dir)).toEqual(before);
   });
 
   it('a backup with flipped bytes is refused before anything changes (the app keeps running, the file is untouched)', async () => {
