@@ -18,6 +18,8 @@ export const databaseCheck = defineAction<z.output<typeof params>>({
     { kind: 'sql', text: `${info.database}: page_count, schema hash, user_version and row counts compared with the manifest` },
   ],
   async run(_params, ctx) {
+    // A dry run restored nothing: today's file (written by the running app) is not what to judge.
+    if (ctx.target.dryRun) return { status: 'skipped', summary: 'a dry run restores nothing: a real run checks the restored file here' };
     const source = restoreSourceOf(ctx);
     const database = ctx.info.database;
     const hashing = sha256FileInWorker(database);

@@ -1,7 +1,6 @@
 import { existsSync } from 'node:fs';
 import { z } from 'zod';
-import { sha256File } from '../backup/file-io.js';
-import { keepCurrent, keptPathFor, sameFile } from '../backup/restore.js';
+import { inspectKept, keepCurrent, keptPathFor, sameFile } from '../backup/restore.js';
 import { sizeOf } from '../backup/sqlite-file.js';
 import { formatBytes } from '../report/format.js';
 import { defineAction } from './action.js';
@@ -24,7 +23,7 @@ export const databaseKeep = defineAction<z.output<typeof params>>({
   describe: (_params, info) => [
     { kind: 'sql', text: `${info.database}: exclusive lock with no wait, PRAGMA wal_checkpoint(TRUNCATE)` },
     { kind: 'file', text: `link ${info.database} → ${keptPathFor(info.database, info.runId)}, fsync the directory` },
-    { kind: 'file', text: `SHA-256 of the kept file, journaled (database undo checks it)` },
+    { kind: 'file', text: 'SHA-256 and quick_check of the kept file, journaled (database undo checks them)' },
   ],
   async blastRadius(_params, ctx) {
     const size = sizeOf(ctx.info.database);
@@ -35,11 +34,19 @@ export const databaseKeep = defineAction<z.output<typeof params>>({
   },
   async run(_params, ctx) {
     const kept = await keepCurrent(ctx.info.database, ctx.info.runId);
-    const record: KeptDatabase = { database: ctx.info.database, path: kept.path, sha256: kept.sha256, size: kept.size };
+    const record: KeptDatabase = {
+      database: ctx.info.database,
+      path: kept.path,
+      sha256: kept.sha256,
+      size: kept.size,
+      quick_check: kept.quick_check,
+    };
     ctx.observe(KEPT_DATABASE, record);
+    const damaged =
+      kept.quick_check === 'ok' ? '' : `; it is damaged (${kept.quick_check.slice(0, 160)}), so it is kept for recovery, not as an undo`;
     return {
       status: 'succeeded',
-      summary: `kept ${formatBytes(kept.size)} as ${kept.path} (SHA-256 ${kept.sha256.slice(0, 16)}…; ${kept.settled.wal_bytes_before} bytes of WAL checkpointed first)`,
+      summary: `kept ${formatBytes(kept.size)} as ${kept.path} (SHA-256 ${kept.sha256.slice(0, 16)}…; ${kept.settled.wal_bytes_before} bytes of WAL checkpointed first)${damaged}`,
       evidence: { ...record, ...kept.settled },
     };
   },
@@ -48,7 +55,7 @@ export const databaseKeep = defineAction<z.output<typeof params>>({
     if (ctx.run.observed.has(KEPT_DATABASE) && existsSync(path)) return { done: true, summary: `kept as ${path}` };
     // Linked but killed before it was journaled: still the same file as the database, so journal it now.
     if (sameFile(path, ctx.info.database) && sizeOf(`${ctx.info.database}-wal`) === 0) {
-      const record: KeptDatabase = { database: ctx.info.database, path, sha256: await sha256File(path), size: sizeOf(path) };
+      const record: KeptDatabase = { database: ctx.info.database, path, size: sizeOf(path), ...(await inspectKept(path)) };
       ctx.observe(KEPT_DATABASE, record);
       return { done: true, summary: `kept as ${path} (linked before the interruption; journaled now)` };
     }

@@ -33,6 +33,8 @@ export interface KeptDatabase {
   path: string;
   sha256: string;
   size: number;
+  /** "ok", or what was wrong with it (older journals: absent). */
+  quick_check?: string;
 }
 
 export function restoreSourceOf(ctx: ActionContext): RestoreSource {

@@ -1,8 +1,8 @@
 import { chmodSync, chownSync, linkSync, readdirSync, renameSync, rmSync, statSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
-import { TrimpError } from '../errors.js';
+import { messageOf, TrimpError } from '../errors.js';
 import { formatBytes } from '../report/format.js';
-import { copyHashed, freeBytes, fsyncDirectory, sha256File } from './file-io.js';
+import { copyHashed, freeBytes, fsyncDirectory, sha256FileInWorker } from './file-io.js';
 import {
   type CheckDepth,
   checkIntegrity,
@@ -45,21 +45,37 @@ export function staleStagedFiles(database: string): string[] {
   }
 }
 
-export interface Kept {
+export interface Kept extends KeptFacts {
   path: string;
-  sha256: string;
   size: number;
   settled: Settled;
 }
 
+export interface KeptFacts {
+  sha256: string;
+  /** "ok", or what quick_check (or SQLite opening it) found: a damaged kept file is no undo. */
+  quick_check: string;
+}
+
 /** Checkpoints the current database (so the file alone is whole), then keeps it by a hard link. */
-export async function keepCurrent(database: string, runId: string, signal?: AbortSignal): Promise<Kept> {
+export async function keepCurrent(database: string, runId: string): Promise<Kept> {
   const settled = await settleExclusively(database);
   const path = keptPathFor(database, runId);
   rmSync(path, { force: true }); // a link from an attempt of this run that died before journaling it
   linkSync(database, path);
   fsyncDirectory(dirname(database));
-  return { path, sha256: await sha256File(path, signal), size: sizeOf(path), settled };
+  return { path, size: sizeOf(path), settled, ...(await inspectKept(path)) };
+}
+
+/** Its SHA-256 (on another core) and its quick_check: what `database undo` relies on. */
+export async function inspectKept(path: string): Promise<KeptFacts> {
+  const hashing = sha256FileInWorker(path);
+  hashing.catch(() => undefined);
+  const check = await withSqliteFile(path, (db) => checkIntegrity(db, 'quick')).then(
+    (messages) => (isOk(messages) ? 'ok' : messages.slice(0, 3).join('; ')),
+    (error: unknown) => messageOf(error),
+  );
+  return { sha256: await hashing, quick_check: check };
 }
 
 /** Whether `a` and `b` are the same file (one inode under two names). */

@@ -55,7 +55,9 @@ export function keptDatabaseOf(observations: Observation[]): KeptDatabase | unde
 export function databaseUndo(result: RunResult, context: UndoContext): string | null {
   if (result.dry_run || !result.journal) return null;
   const restored = result.steps.some((s) => s.action === 'database.restore' && (s.status === 'succeeded' || s.status === 'done-before'));
-  return restored && keptDatabaseOf(context.observations) ? databaseUndoCommand(result.run_id, context.invocation) : null;
+  const kept = keptDatabaseOf(context.observations);
+  // A kept file that is itself damaged is not an undo: no Undo line that could only fail.
+  return restored && kept && (kept.quick_check ?? 'ok') === 'ok' ? databaseUndoCommand(result.run_id, context.invocation) : null;
 }
 
 /** `trimp-rollback database undo --run RUN_ID`: put back the database that run kept aside, the same safe way. */
@@ -73,6 +75,12 @@ export async function undoDatabaseRollback(sourceRunId: string, options: Databas
       'nothing-to-undo',
       `the database run ${sourceRunId} kept is gone: ${kept.path}`,
       'restore a backup instead: trimp-rollback database --backup ID',
+    );
+  if (kept.quick_check !== undefined && kept.quick_check !== 'ok')
+    throw usageError(
+      'nothing-to-undo',
+      `the database run ${sourceRunId} kept aside is damaged (${kept.quick_check.slice(0, 160)}): putting it back would bring the damage back`,
+      `to recover rows from it, open a copy with sqlite3 (.recover): ${kept.path}`,
     );
   const choice = configForRun(source, options, `database undo --run ${sourceRunId}`);
   if (!options.dryRun) needsAppControl(choice.config);

@@ -15,7 +15,7 @@ export interface BreakOptions {
 /** Injects a fault into the sandbox in `dir`; returns the symptom an operator would see. */
 export async function breakSandbox(dir: string, fault: FaultName, options: BreakOptions = {}): Promise<FaultState> {
   const layout = sandboxLayout(dir);
-  const faults = readFaults(layout.root);
+  const faults = forgetReplacedDatabase(layout.database, readFaults(layout.root));
   const since = new Date().toISOString();
   const status = sandboxStatus(dir);
   switch (fault) {
@@ -97,7 +97,7 @@ export async function healSandbox(dir: string, fault?: FaultName): Promise<Fault
   const corrupt = faults['corrupt-db'];
   if (wants('corrupt-db') && corrupt) {
     // Written back only into the file that was damaged: a restored database must not get old bytes.
-    if (corrupt.inode === undefined || corrupt.inode === statSync(layout.database).ino) restorePages(layout.database, corrupt.pages);
+    if (!databaseReplaced(layout.database, corrupt)) restorePages(layout.database, corrupt.pages);
     delete faults['corrupt-db'];
     faults.db_generation = (faults.db_generation ?? 0) + 1;
     healed.push('corrupt-db');
@@ -122,6 +122,21 @@ export async function healSandbox(dir: string, fault?: FaultName): Promise<Fault
   return healed;
 }
 
+/** A database restored over the damaged one (another inode) is not damaged: its record is stale. */
+export function databaseReplaced(database: string, corrupt: NonNullable<FaultState['corrupt-db']>): boolean {
+  try {
+    return corrupt.inode !== undefined && corrupt.inode !== statSync(database).ino;
+  } catch {
+    return false;
+  }
+}
+
+function forgetReplacedDatabase(database: string, faults: FaultState): FaultState {
+  const corrupt = faults['corrupt-db'];
+  if (corrupt && databaseReplaced(database, corrupt)) delete faults['corrupt-db'];
+  return faults;
+}
+
 const PAGE_HEADER = 100;
 
 /**
@@ -134,7 +149,7 @@ async function corruptPages(path: string): Promise<{ offset: number; original: s
   const db = new Database(path, { fileMustExist: true, timeout: 5000 });
   let pageSize: number;
   let pageCount: number;
-  let root: number;
+  let roots: number[];
   try {
     for (let attempt = 0; ; attempt++) {
       const [result] = db.pragma('wal_checkpoint(TRUNCATE)') as { busy: number }[];
@@ -144,11 +159,14 @@ async function corruptPages(path: string): Promise<{ offset: number; original: s
     }
     pageSize = db.pragma('page_size', { simple: true }) as number;
     pageCount = db.pragma('page_count', { simple: true }) as number;
-    root = (db.prepare("SELECT rootpage FROM sqlite_master WHERE name = 'activities'").get() as { rootpage: number }).rootpage;
+    // The table and its indexes: COUNT(*) reads the smallest index, and /health must see the damage.
+    roots = (
+      db.prepare("SELECT rootpage FROM sqlite_master WHERE tbl_name = 'activities' AND rootpage > 0").all() as { rootpage: number }[]
+    ).map((r) => r.rootpage);
   } finally {
     db.close();
   }
-  const pages = [root, Math.floor(pageCount * 0.3), Math.floor(pageCount * 0.6), Math.floor(pageCount * 0.9)].filter((p) => p > 1);
+  const pages = [...roots, Math.floor(pageCount * 0.3), Math.floor(pageCount * 0.6), Math.floor(pageCount * 0.9)].filter((p) => p > 1);
   const fd = openSync(path, 'r+');
   try {
     return [...new Set(pages)].map((page) => {
