@@ -5,6 +5,7 @@ import { TrimpError } from '../errors.js';
 import { formatMs } from '../report/format.js';
 import { appState, stopApp } from '../target/app-process.js';
 import { defineAction, type TargetInfo } from './action.js';
+import { databaseFileOf } from './restore-source.js';
 
 const params = z.object({}).strict();
 
@@ -31,7 +32,7 @@ export const appStop = defineAction<z.output<typeof params>>({
     return [
       { kind: 'signal', text: `SIGTERM the pid in ${app.pidFile} (only if /proc shows it runs: ${app.start.join(' ')})` },
       { kind: 'wait', text: `up to ${formatMs(app.stopGraceMs)} for it to exit, then SIGKILL` },
-      { kind: 'sql', text: `exclusive lock on ${info.database} with no wait (proves nothing else has it open)` },
+      { kind: 'sql', text: `exclusive lock on ${databaseFileOf(info)} with no wait (proves nothing else has it open)` },
     ];
   },
   async blastRadius(_params, ctx) {
@@ -49,7 +50,7 @@ export const appStop = defineAction<z.output<typeof params>>({
     ctx.progress('stopping the app');
     const stopped = await stopApp(app);
     ctx.observe('app_stopped', stopped);
-    const settled = await settleExclusively(ctx.info.database, { checkpoint: false });
+    const settled = await settleExclusively(databaseFileOf(ctx.info), { checkpoint: false });
     return {
       status: stopped.forced ? 'warned' : 'succeeded',
       summary: `${stopped.note}; ${settled.proof}`,
@@ -59,7 +60,7 @@ export const appStop = defineAction<z.output<typeof params>>({
   },
   async reconcile(_params, ctx) {
     const state = appState(appConfigOf(ctx.info));
-    const holders = processesHolding(ctx.info.database);
+    const holders = processesHolding(databaseFileOf(ctx.info));
     const done = state.kind === 'stopped' && holders.length === 0;
     const summary = done
       ? `the app is stopped (${state.kind === 'stopped' ? state.why : ''}) and nothing holds the database`

@@ -1,10 +1,11 @@
+import { lstatSync, realpathSync } from 'node:fs';
 import { z } from 'zod';
 import { validateBackupId } from '../backup/backup-id.js';
 import { type BackupEntry, BackupStore } from '../backup/store.js';
 import { messageOf, TrimpError } from '../errors.js';
 import type { Target } from '../target/target.js';
 import { defineAction } from './action.js';
-import { describeSource, RESTORE_SOURCE, type RestoreSource } from './restore-source.js';
+import { databaseFileOf, describeSource, RESTORE_SOURCE, type RestoreSource } from './restore-source.js';
 
 const params = z
   .object({
@@ -83,16 +84,38 @@ export const backupChoose = defineAction<Params>({
       max_activity_id: manifest.max_activity_id,
     };
     ctx.observe(RESTORE_SOURCE, source);
+    const doubts = [
+      ...skipped.map((s) => `skipped newer backup ${s}`),
+      ...provenanceDoubts(entry.file, manifest.source, databaseFileOf(ctx.info)),
+    ];
     const lost = await activitiesNewerThan(ctx.target, source, ctx.run.observed.get('baseline'));
     const evidence = { backup: source, lost_activities: lost, skipped };
     return {
-      status: skipped.length > 0 ? 'warned' : 'succeeded',
+      status: doubts.length > 0 ? 'warned' : 'succeeded',
       summary: `${describeSource(source)}; ${lostText(lost)}`,
       evidence,
-      ...(skipped.length > 0 ? { warnings: skipped.map((s) => `skipped newer backup ${s}`) } : {}),
+      ...(doubts.length > 0 ? { warnings: doubts } : {}),
     };
   },
 });
+
+/** A backup of another database, or a file that is a link to elsewhere, is said before it is used. */
+function provenanceDoubts(file: string, source: string, database: string): string[] {
+  const doubts: string[] = [];
+  try {
+    if (lstatSync(file).isSymbolicLink()) doubts.push(`${file} is a symbolic link to ${realpathSync(file)}`);
+  } catch {
+    // Verified next.
+  }
+  let taken = source;
+  try {
+    taken = realpathSync(source);
+  } catch {
+    // The source may be gone (it was corrupt and replaced): compare the path as recorded.
+  }
+  if (taken !== database && source !== database) doubts.push(`it was taken from another database: ${source} (this target is ${database})`);
+  return doubts;
+}
 
 /**
  * Activities in today's database that the backup does not have: restoring loses them. When the

@@ -2,7 +2,7 @@ import { z } from 'zod';
 import { sha256FileInWorker } from '../backup/file-io.js';
 import { readFacts, withSqliteFile } from '../backup/sqlite-file.js';
 import { defineAction } from './action.js';
-import { restoreSourceOf } from './restore-source.js';
+import { databaseFileOf, restoreSourceOf } from './restore-source.js';
 
 const params = z.object({}).strict();
 
@@ -14,14 +14,14 @@ export const databaseCheck = defineAction<z.output<typeof params>>({
   confirm: false,
   params,
   describe: (_params, info) => [
-    { kind: 'file', text: `SHA-256 of ${info.database}, compared with the restored one` },
-    { kind: 'sql', text: `${info.database}: page_count, schema hash, user_version and row counts compared with the manifest` },
+    { kind: 'file', text: `SHA-256 of ${databaseFileOf(info)}, compared with the restored one` },
+    { kind: 'sql', text: `${databaseFileOf(info)}: page_count, schema hash, user_version and row counts compared with the manifest` },
   ],
   async run(_params, ctx) {
     // A dry run restored nothing: today's file (written by the running app) is not what to judge.
     if (ctx.target.dryRun) return { status: 'skipped', summary: 'a dry run restores nothing: a real run checks the restored file here' };
     const source = restoreSourceOf(ctx);
-    const database = ctx.info.database;
+    const database = databaseFileOf(ctx.info);
     const hashing = sha256FileInWorker(database);
     hashing.catch(() => undefined);
     const facts = await withSqliteFile(database, readFacts);

@@ -4,7 +4,7 @@ import { inspectKept, keepCurrent, keptPathFor, sameFile } from '../backup/resto
 import { sizeOf } from '../backup/sqlite-file.js';
 import { formatBytes } from '../report/format.js';
 import { defineAction } from './action.js';
-import { KEPT_DATABASE, type KeptDatabase } from './restore-source.js';
+import { databaseFileOf, KEPT_DATABASE, type KeptDatabase } from './restore-source.js';
 
 const params = z.object({}).strict();
 
@@ -20,22 +20,26 @@ export const databaseKeep = defineAction<z.output<typeof params>>({
   confirm: true,
   recheckWhenResumed: false,
   params,
-  describe: (_params, info) => [
-    { kind: 'sql', text: `${info.database}: exclusive lock with no wait, PRAGMA wal_checkpoint(TRUNCATE)` },
-    { kind: 'file', text: `link ${info.database} → ${keptPathFor(info.database, info.runId)}, fsync the directory` },
-    { kind: 'file', text: 'SHA-256 and quick_check of the kept file, journaled (database undo checks them)' },
-  ],
-  async blastRadius(_params, ctx) {
-    const size = sizeOf(ctx.info.database);
-    const wal = sizeOf(`${ctx.info.database}-wal`);
+  describe: (_params, info) => {
+    const database = databaseFileOf(info);
     return [
-      `${ctx.info.database}: ${formatBytes(size)}${wal ? `, ${formatBytes(wal)} of WAL moved into it first` : ''}; kept as ${keptPathFor(ctx.info.database, ctx.info.runId)} (a hard link: no extra space)`,
+      { kind: 'sql', text: `${database}: exclusive lock with no wait, PRAGMA wal_checkpoint(TRUNCATE)` },
+      { kind: 'file', text: `link ${database} → ${keptPathFor(database, info.runId)}, fsync the directory` },
+      { kind: 'file', text: 'SHA-256 and quick_check of the kept file, journaled (database undo checks them)' },
+    ];
+  },
+  async blastRadius(_params, ctx) {
+    const database = databaseFileOf(ctx.info);
+    const wal = sizeOf(`${database}-wal`);
+    return [
+      `${database}: ${formatBytes(sizeOf(database))}${wal ? `, ${formatBytes(wal)} of WAL moved into it first` : ''}; kept as ${keptPathFor(database, ctx.info.runId)} (a hard link now; it takes the database's full size once the restore replaces the file)`,
     ];
   },
   async run(_params, ctx) {
-    const kept = await keepCurrent(ctx.info.database, ctx.info.runId);
+    const database = databaseFileOf(ctx.info);
+    const kept = await keepCurrent(database, ctx.info.runId);
     const record: KeptDatabase = {
-      database: ctx.info.database,
+      database,
       path: kept.path,
       sha256: kept.sha256,
       size: kept.size,
@@ -51,11 +55,12 @@ export const databaseKeep = defineAction<z.output<typeof params>>({
     };
   },
   async reconcile(_params, ctx) {
-    const path = keptPathFor(ctx.info.database, ctx.info.runId);
+    const database = databaseFileOf(ctx.info);
+    const path = keptPathFor(database, ctx.info.runId);
     if (ctx.run.observed.has(KEPT_DATABASE) && existsSync(path)) return { done: true, summary: `kept as ${path}` };
     // Linked but killed before it was journaled: still the same file as the database, so journal it now.
-    if (sameFile(path, ctx.info.database) && sizeOf(`${ctx.info.database}-wal`) === 0) {
-      const record: KeptDatabase = { database: ctx.info.database, path, size: sizeOf(path), ...(await inspectKept(path)) };
+    if (sameFile(path, database) && sizeOf(`${database}-wal`) === 0) {
+      const record: KeptDatabase = { database, path, size: sizeOf(path), ...(await inspectKept(path)) };
       ctx.observe(KEPT_DATABASE, record);
       return { done: true, summary: `kept as ${path} (linked before the interruption; journaled now)` };
     }

@@ -1,11 +1,9 @@
-import { dirname } from 'node:path';
 import { z } from 'zod';
-import { freeBytes, sha256File } from '../backup/file-io.js';
+import { sha256File } from '../backup/file-io.js';
 import { checkIntegrity, isOk, withSqliteFile } from '../backup/sqlite-file.js';
 import { type BackupEntry, BackupStore, type Verification } from '../backup/store.js';
 import { schemaHash } from '../checks/baseline.js';
 import { messageOf } from '../errors.js';
-import { formatBytes } from '../report/format.js';
 import { defineAction } from './action.js';
 import { type RestoreSource, restoreSourceOf } from './restore-source.js';
 
@@ -27,7 +25,6 @@ export const databaseVerifySource = defineAction<Params>({
     { kind: 'file', text: 'SHA-256 of the chosen database, compared with its manifest' },
     { kind: 'sql', text: `PRAGMA ${thorough ? 'integrity_check' : 'quick_check'} on the chosen database` },
     { kind: 'sql', text: "schema hash and user_version compared with today's database" },
-    { kind: 'file', text: 'free space beside the database for the staged copy' },
   ],
   async run({ thorough }, ctx) {
     const source = restoreSourceOf(ctx);
@@ -40,14 +37,6 @@ export const databaseVerifySource = defineAction<Params>({
         status: 'failed',
         summary: `${source.kind === 'backup' ? `backup ${source.id}` : source.file} does not verify: ${verification.checks.at(-1)?.name}: ${verification.checks.at(-1)?.detail}; nothing was changed`,
         evidence: { checks: verification.checks },
-      };
-    // The staged copy needs room beside the database: found out now, not after the app is down.
-    const free = freeBytes(dirname(ctx.info.database));
-    if (free < source.size + 1024 * 1024)
-      return {
-        status: 'failed',
-        summary: `not enough disk to stage the restore: ${dirname(ctx.info.database)} has ${formatBytes(free)} free, the copy needs ${formatBytes(source.size)}; nothing was changed`,
-        evidence: { checks: verification.checks, free_bytes: free, needed_bytes: source.size },
       };
     const schema = await schemaAgainstToday(ctx, source);
     if (schema.status === 'incompatible')

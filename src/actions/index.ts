@@ -6,6 +6,7 @@ import { backupChoose } from './backup-choose.js';
 import { baselineRecord } from './baseline-record.js';
 import { databaseCheck } from './database-check.js';
 import { databaseKeep } from './database-keep.js';
+import { databasePreflight } from './database-preflight.js';
 import { databaseRestore } from './database-restore.js';
 import { databaseUseKept } from './database-use-kept.js';
 import { databaseVerifySource } from './database-verify-source.js';
@@ -29,6 +30,7 @@ export const ACTIONS: Record<string, ActionDefinition<unknown>> = Object.fromEnt
     backupChoose,
     databaseUseKept,
     databaseVerifySource,
+    databasePreflight,
     databaseKeep,
     databaseRestore,
     databaseCheck,

@@ -1,7 +1,8 @@
+import { realpathSync } from 'node:fs';
 import type { Baseline } from '../checks/baseline.js';
 import { TrimpError } from '../errors.js';
 import { formatBytes } from '../report/format.js';
-import type { ActionContext } from './action.js';
+import type { ActionContext, TargetInfo } from './action.js';
 
 /**
  * What the database scenario puts in place, chosen by one step and used by the next ones
@@ -72,4 +73,16 @@ export function age(ms: number): string {
   if (s < 7200) return `${Math.round(s / 60)} min`;
   if (s < 172_800) return `${Math.round(s / 3600)} h`;
   return `${Math.round(s / 86_400)} days`;
+}
+
+/**
+ * The database file itself. A symlinked target.database is kept, staged and replaced where it
+ * points: renaming over the link would leave the app's real database untouched.
+ */
+export function databaseFileOf(info: TargetInfo): string {
+  try {
+    return realpathSync(info.database);
+  } catch {
+    return info.database;
+  }
 }

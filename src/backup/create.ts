@@ -1,7 +1,7 @@
 import { chmodSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { basename, join } from 'node:path';
 import { ensureDirectory } from '../engine/files.js';
-import { fileSystemError, messageOf, TrimpError } from '../errors.js';
+import { ExitCode, fileSystemError, messageOf, TrimpError } from '../errors.js';
 import { formatBytes, formatMs } from '../report/format.js';
 import { newBackupId } from './backup-id.js';
 import { freeBytes, fsyncDirectory, fsyncFile, sha256FileInWorker } from './file-io.js';
@@ -40,7 +40,11 @@ export async function createBackup(request: CreateRequest): Promise<Manifest> {
   try {
     ensureDirectory(request.dir);
   } catch (error) {
-    throw fileSystemError(error, 'the backup directory cannot be created');
+    const problem = fileSystemError(error, 'the backup directory cannot be created');
+    throw new TrimpError(problem.code, problem.message, {
+      exitCode: ExitCode.usage,
+      remedy: 'check backups.dir in the config (default <state_dir>/backups)',
+    });
   }
   const needed = sizeOf(request.source) + sizeOf(`${request.source}-wal`);
   const free = freeBytes(request.dir);

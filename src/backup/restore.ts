@@ -1,5 +1,6 @@
 import { chmodSync, chownSync, linkSync, readdirSync, renameSync, rmSync, statSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
+import { isFile } from '../engine/files.js';
 import { messageOf, TrimpError } from '../errors.js';
 import { formatBytes } from '../report/format.js';
 import { copyHashed, freeBytes, fsyncDirectory, sha256FileInWorker } from './file-io.js';
@@ -106,6 +107,14 @@ export interface Staged {
 
 /** Stage, fsync, verify the staged bytes (hash while copying; quick_check or integrity_check). */
 export async function stage(source: Source, database: string, runId: string, depth: CheckDepth, signal?: AbortSignal): Promise<Staged> {
+  if (!isFile(source.file))
+    throw new TrimpError(
+      'restore-source-missing',
+      `the chosen database is gone: ${source.file} (removed after it was chosen); nothing was replaced`,
+      {
+        remedy: 'start a new run to choose another backup, or use the Undo line to put the database back as it was',
+      },
+    );
   const removedStale = staleStagedFiles(database);
   for (const path of removedStale) rmSync(path, { force: true });
   const free = freeBytes(dirname(database));

@@ -161,7 +161,7 @@ function heldOpen(path: string): TrimpError {
   const holders = processesHolding(path);
   const who = holders.length > 0 ? `pid ${holders.join(', ')}` : 'another process';
   return new TrimpError('database-in-use', `the database ${path} is still held open by ${who}: it could be written during the restore`, {
-    remedy: `stop ${who} (the app must be stopped), then resume`,
+    remedy: `stop ${who}, then resume`,
   });
 }
 

@@ -1,11 +1,12 @@
 import { readdirSync, rmSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { isProcessAlive } from '../engine/lock.js';
-import { TrimpError, usageError } from '../errors.js';
+import { ExitCode, messageOf, TrimpError, usageError } from '../errors.js';
+import { formatBytes } from '../report/format.js';
 import { validateBackupId } from './backup-id.js';
-import { sha256File, sha256FileInWorker } from './file-io.js';
+import { freeBytes, sha256File, sha256FileInWorker } from './file-io.js';
 import { type Manifest, readManifest } from './manifest.js';
-import { type CheckDepth, checkIntegrity, isOk, withSqliteFile } from './sqlite-file.js';
+import { type CheckDepth, checkIntegrity, isOk, readFacts, type SqliteFacts, sizeOf, withSqliteFile } from './sqlite-file.js';
 
 /** One backup as found on disk: complete (a manifest that parses) or not, and why. */
 export interface BackupEntry {
@@ -26,6 +27,22 @@ export interface Verification {
 }
 
 export type VerifyDepth = 'checksum' | CheckDepth;
+
+/** What the file holds against what its manifest says it holds. */
+function factsDiffer(manifest: Manifest, facts: SqliteFacts): string[] {
+  const out: string[] = [];
+  if (facts.page_count !== manifest.page_count) out.push(`${facts.page_count} pages, the manifest says ${manifest.page_count}`);
+  if (facts.schema_hash !== manifest.schema_hash) out.push('its schema is not the one the manifest names');
+  if (facts.user_version !== manifest.user_version)
+    out.push(`user_version ${facts.user_version}, the manifest says ${manifest.user_version}`);
+  for (const [table, n] of Object.entries(manifest.row_counts))
+    if (facts.row_counts[table] !== n) out.push(`${table}: ${facts.row_counts[table] ?? 'missing'} rows, the manifest says ${n}`);
+  if (facts.newest_activity !== manifest.newest_activity)
+    out.push(`newest activity ${facts.newest_activity}, the manifest says ${manifest.newest_activity}`);
+  if (facts.max_activity_id !== manifest.max_activity_id)
+    out.push(`highest activity id ${facts.max_activity_id}, the manifest says ${manifest.max_activity_id}`);
+  return out;
+}
 
 /** The backup directory: `<id>.db` and `<id>.json` per backup, newest id last when sorted. */
 export class BackupStore {
@@ -78,10 +95,7 @@ export class BackupStore {
     // With a SQLite check to run too, the hash runs on another core meanwhile.
     const hashing = depth === 'checksum' ? sha256File(entry.file, signal) : sha256FileInWorker(entry.file);
     hashing.catch(() => undefined);
-    const messages =
-      depth === 'checksum'
-        ? []
-        : await withSqliteFile(entry.file, (db) => checkIntegrity(db, depth)).catch((error: unknown) => [String((error as Error).message)]);
+    const sqlite = depth === 'checksum' ? undefined : await this.checkFile(entry.file, depth);
     const sha256 = await hashing;
     if (sha256 !== manifest.sha256) {
       checks.push({
@@ -92,10 +106,40 @@ export class BackupStore {
       return result(false);
     }
     checks.push({ name: 'sha256', ok: true, detail: `matches the manifest (${sha256.slice(0, 16)}…)` });
-    if (depth === 'checksum') return result(true);
+    if (!sqlite) return result(true);
     const name = depth === 'quick' ? 'quick_check' : 'integrity_check';
-    checks.push({ name, ok: isOk(messages), detail: isOk(messages) ? 'ok' : messages.slice(0, 3).join('; ') });
-    return result(isOk(messages));
+    if ('unchecked' in sqlite) {
+      checks.push({ name, ok: false, detail: sqlite.unchecked });
+      return result(false);
+    }
+    checks.push({ name, ok: isOk(sqlite.messages), detail: isOk(sqlite.messages) ? 'ok' : sqlite.messages.slice(0, 3).join('; ') });
+    if (!isOk(sqlite.messages) || !sqlite.facts) return result(false);
+    // A manifest can be rewritten with a matching checksum: what it promises is read from the file itself.
+    const differences = factsDiffer(manifest, sqlite.facts);
+    checks.push({
+      name: 'contents',
+      ok: differences.length === 0,
+      detail: differences.length === 0 ? 'rows, newest activity, pages and schema match the manifest' : differences.join('; '),
+    });
+    return result(differences.length === 0);
+  }
+
+  /** quick_check (or integrity_check) and the facts, in one open; a full disk is not a damaged backup. */
+  private async checkFile(file: string, depth: CheckDepth): Promise<{ messages: string[]; facts?: SqliteFacts } | { unchecked: string }> {
+    try {
+      return await withSqliteFile(file, async (db) => ({ messages: await checkIntegrity(db, depth), facts: await readFacts(db) }));
+    } catch (error) {
+      // SQLite's own words for a file it could not read or a disk it could not write (-shm, -wal).
+      if (/disk I\/O error|database or disk is full|unable to open database file|ENOSPC/i.test(messageOf(error))) {
+        // What the failed open left beside it: an empty -wal and the -shm (nothing else opens a backup).
+        if (sizeOf(`${file}-wal`) === 0) rmSync(`${file}-wal`, { force: true });
+        rmSync(`${file}-shm`, { force: true });
+        return {
+          unchecked: `could not be checked, not found damaged: ${messageOf(error)} (is the disk holding ${this.dir} full? ${formatBytes(freeBytes(this.dir))} free)`,
+        };
+      }
+      return { messages: [messageOf(error)] };
+    }
   }
 
   /** Temporary files left by a backup whose process is gone. */
@@ -131,6 +175,7 @@ export class BackupStore {
     } catch (error) {
       if ((error as NodeJS.ErrnoException).code === 'ENOENT') return [];
       throw new TrimpError('backup-dir', `the backup directory cannot be read: ${this.dir} (${(error as NodeJS.ErrnoException).code})`, {
+        exitCode: ExitCode.usage,
         remedy: 'check backups.dir in the config and its permissions',
       });
     }

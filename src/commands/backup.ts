@@ -1,5 +1,6 @@
+import { rmSync } from 'node:fs';
 import { hostname } from 'node:os';
-import { age } from '../actions/restore-source.js';
+import { age, RESTORE_SOURCE, type RestoreSource } from '../actions/restore-source.js';
 import { validateLabel } from '../backup/backup-id.js';
 import { createBackup } from '../backup/create.js';
 import { type BackupEntry, BackupStore, type Verification } from '../backup/store.js';
@@ -14,6 +15,7 @@ import { isInteractive, styleFor } from '../report/style.js';
 import { renderTable } from '../report/table.js';
 import { appCommit } from '../target/app-repo.js';
 import { parseDurationOption } from './options.js';
+import { loadRuns, observationsOf, RESUMABLE } from './run-history.js';
 import type { CommandResult } from './run-runbook.js';
 
 interface BackupOptions extends ConfigFlags {
@@ -23,7 +25,7 @@ interface BackupOptions extends ConfigFlags {
 
 /** `backup create [--label L] [--deadline 10m]`: an online, verified backup of the target database. */
 export async function backupCreate(options: BackupOptions & { label?: string; deadline?: string }): Promise<CommandResult> {
-  const config = loadConfig(options);
+  const config = loadConfig({ ...options, withoutToken: true });
   const label = options.label === undefined ? undefined : validateLabel(options.label);
   const deadlineMs = parseDurationOption('--deadline', options.deadline ?? '10m', 24 * 3_600_000);
   const output = { json: options.json ?? false, color: options.color ?? true };
@@ -59,6 +61,11 @@ export async function backupCreate(options: BackupOptions & { label?: string; de
         ].join('\n'),
       );
     }
+    if (interruption.requested) {
+      // The signal came after the copy was whole: it is kept (and said), and the exit still tells of it.
+      process.stderr.write(`interrupted after the backup was complete: ${manifest.id} is kept\n`);
+      return { exitCode: ExitCode.failed, interrupted: true };
+    }
     return { exitCode: ExitCode.ok };
   } catch (error) {
     spinner?.stop();
@@ -74,7 +81,7 @@ export async function backupCreate(options: BackupOptions & { label?: string; de
 
 /** `backup list`: every backup with its age, size, rows, and whether its checksum still holds. */
 export async function backupList(options: BackupOptions): Promise<CommandResult> {
-  const config = loadConfig(options);
+  const config = loadConfig({ ...options, withoutToken: true });
   const store = new BackupStore(config.backupsDir);
   const now = Date.now();
   const rows = [];
@@ -127,7 +134,7 @@ function rowOf(entry: BackupEntry, verification: Verification, now: number) {
 
 /** `backup verify ID [--thorough]`: manifest, size, SHA-256, quick_check (integrity_check); exit 1 if any fails. */
 export async function backupVerify(id: string, options: BackupOptions & { thorough?: boolean }): Promise<CommandResult> {
-  const config = loadConfig(options);
+  const config = loadConfig({ ...options, withoutToken: true });
   const store = new BackupStore(config.backupsDir);
   const entry = store.get(id);
   const verification = await store.verify(entry, options.thorough ? 'integrity' : 'quick');
@@ -147,7 +154,7 @@ export async function backupPrune(options: BackupOptions & { keep?: string; dryR
   const keep = Number(options.keep);
   if (options.keep === undefined || !Number.isInteger(keep) || keep < 1 || keep > 100_000)
     throw usageError('prune-usage', `--keep needs a whole number of backups to keep, at least 1 (got ${options.keep ?? 'nothing'})`);
-  const config = loadConfig(options);
+  const config = loadConfig({ ...options, withoutToken: true });
   const store = new BackupStore(config.backupsDir);
   const lock = options.dryRun
     ? undefined
@@ -170,21 +177,32 @@ export async function backupPrune(options: BackupOptions & { keep?: string; dryR
     const entries = store.entries();
     const complete = entries.filter((e) => e.manifest);
     const incomplete = entries.filter((e) => !e.manifest);
-    const doomed = complete.slice(keep);
+    // A backup an unfinished run chose is what its resume will restore: it stays.
+    const needed = backupsNeededByUnfinishedRuns(config.stateDir);
+    const doomed = complete.slice(keep).filter((e) => !needed.has(e.id));
+    const spared = complete.slice(keep).filter((e) => needed.has(e.id));
     const leftovers = store.leftovers();
     if (!options.dryRun) {
       for (const entry of doomed) store.remove(entry);
-      for (const path of leftovers) (await import('node:fs')).rmSync(path, { force: true });
+      for (const path of leftovers) rmSync(path, { force: true });
     }
     const verb = options.dryRun ? 'would remove' : 'removed';
-    if (options.json)
-      process.stdout.write(
-        `${toJson({ dry_run: options.dryRun ?? false, kept: complete.slice(0, keep).map((e) => e.id), removed: doomed.map((e) => e.id), leftovers, incomplete: incomplete.map((e) => ({ id: e.id, problem: e.problem })) })}\n`,
-      );
-    else {
+    if (options.json) {
+      const report = {
+        dry_run: options.dryRun ?? false,
+        kept: complete.slice(0, keep).map((e) => e.id),
+        removed: doomed.map((e) => e.id),
+        spared: spared.map((e) => ({ id: e.id, run: needed.get(e.id) })),
+        leftovers,
+        incomplete: incomplete.map((e) => ({ id: e.id, problem: e.problem })),
+      };
+      process.stdout.write(`${toJson(report)}\n`);
+    } else {
       const lines = [`kept the newest ${Math.min(keep, complete.length)} of ${complete.length} backup(s) in ${config.backupsDir}`];
       for (const entry of doomed) lines.push(`${verb} ${entry.id} (${formatBytes(entry.manifest?.size ?? 0)})`);
       for (const path of leftovers) lines.push(`${verb} ${path} (a partial file of an interrupted backup)`);
+      for (const entry of spared)
+        lines.push(`kept ${entry.id}: run ${needed.get(entry.id)} chose it and has not finished (resume it, or it stays)`);
       for (const entry of incomplete) lines.push(`left alone: ${entry.id}: ${entry.problem} (remove it by hand if it is not needed)`);
       process.stdout.write(`${lines.join('\n')}\n`);
     }
@@ -192,4 +210,17 @@ export async function backupPrune(options: BackupOptions & { keep?: string; dryR
   } finally {
     lock?.release();
   }
+}
+
+/** Backup id → the unfinished run (failed, interrupted, killed) that chose it to restore. */
+function backupsNeededByUnfinishedRuns(stateDir: string): Map<string, string> {
+  const needed = new Map<string, string>();
+  for (const run of loadRuns(stateDir).runs) {
+    if (!RESUMABLE.includes(run.status) && run.status !== 'running') continue;
+    for (const observation of observationsOf(run.events)) {
+      const source = observation.data as Partial<RestoreSource> | undefined;
+      if (observation.name === RESTORE_SOURCE && source?.kind === 'backup' && source.id) needed.set(source.id, run.id);
+    }
+  }
+  return needed;
 }

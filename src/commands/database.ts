@@ -32,6 +32,7 @@ export async function databaseCommand(options: DatabaseOptions): Promise<Command
     inputs: { backup, thorough: options.thorough ?? false },
     options,
     undo: databaseUndo,
+    footer: appLeftStopped,
   });
   return command;
 }
@@ -51,13 +52,28 @@ export function keptDatabaseOf(observations: Observation[]): KeptDatabase | unde
   return observations.find((o) => o.name === KEPT_DATABASE)?.data as KeptDatabase | undefined;
 }
 
-/** The Undo line: only for a real run that kept the database it replaced. */
+/**
+ * The Undo line: for a real run that kept the database aside, when that copy is sound. It also
+ * serves a run that stopped halfway: putting the kept database back restarts the app on it.
+ */
 export function databaseUndo(result: RunResult, context: UndoContext): string | null {
   if (result.dry_run || !result.journal) return null;
-  const restored = result.steps.some((s) => s.action === 'database.restore' && (s.status === 'succeeded' || s.status === 'done-before'));
   const kept = keptDatabaseOf(context.observations);
   // A kept file that is itself damaged is not an undo: no Undo line that could only fail.
-  return restored && kept && (kept.quick_check ?? 'ok') === 'ok' ? databaseUndoCommand(result.run_id, context.invocation) : null;
+  return kept && (kept.quick_check ?? 'ok') === 'ok' ? databaseUndoCommand(result.run_id, context.invocation) : null;
+}
+
+/** A run that stopped the app and did not start it again says so, and what brings it back. */
+export function appLeftStopped(result: RunResult): string[] {
+  const done = (status: string) => status === 'succeeded' || status === 'warned' || status === 'done-before';
+  const stopped = result.steps.some((s) => s.action === 'app.stop' && done(s.status) && !s.noop);
+  const started = result.steps.some((s) => s.action === 'app.start' && done(s.status));
+  if (result.dry_run || !stopped || started) return [];
+  const ways = [
+    result.resume_command ? 'Resume finishes the rollback' : undefined,
+    result.undo_command ? 'Undo puts the database back as it was and starts the app' : undefined,
+  ].filter(Boolean);
+  return [`The app is STOPPED: this run stopped it and did not start it again.${ways.length ? ` ${ways.join('; ')}.` : ''}`];
 }
 
 /** `trimp-rollback database undo --run RUN_ID`: put back the database that run kept aside, the same safe way. */
@@ -93,6 +109,7 @@ export async function undoDatabaseRollback(sourceRunId: string, options: Databas
     options: { ...options, via: 'api', reason: options.reason ?? `undo database rollback ${sourceRunId}` },
     config: choice.config,
     undo: databaseUndo,
+    footer: appLeftStopped,
   });
   return command;
 }

@@ -58,6 +58,8 @@ export interface ConfigFlags {
   tokenFile?: string;
   /** Do not pick up ./trimp-rollback.yaml: resume and restore use the run's own settings. */
   ignoreLocalConfig?: boolean;
+  /** The command never calls the admin API (backups): a missing token file is not its problem. */
+  withoutToken?: boolean;
 }
 
 export const DEFAULT_CONFIG_NAME = 'trimp-rollback.yaml';
@@ -190,7 +192,9 @@ export function loadConfig(flags: ConfigFlags, env: NodeJS.ProcessEnv = process.
   };
   const stateDir = fromCwd(flags.stateDir ?? env.TRIMP_ROLLBACK_STATE_DIR) ?? fromFileDir(fromFile.state_dir) ?? defaultStateDir(env);
 
-  const token = readToken(fromCwd(flags.tokenFile), env, fromFileDir(t.token_file));
+  const token: TokenRead = flags.withoutToken
+    ? { secret: undefined, provenance: 'default', file: undefined, warnings: [] }
+    : readToken(fromCwd(flags.tokenFile), env, fromFileDir(t.token_file));
   registerSecret(token.secret);
   const warnings = [...token.warnings, ...looseStateDir(stateDir)];
   return {

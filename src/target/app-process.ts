@@ -1,6 +1,6 @@
 import { spawn } from 'node:child_process';
-import { closeSync, mkdirSync, openSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
-import { basename, join } from 'node:path';
+import { accessSync, closeSync, constants, mkdirSync, openSync, readFileSync, renameSync, statSync, writeFileSync } from 'node:fs';
+import { basename, delimiter, join, resolve } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { AppProcessConfig } from '../config/config.js';
 import { withoutSecrets } from '../config/secret.js';
@@ -37,6 +37,31 @@ export function isTheApp(commandLine: string[], start: string[]): boolean {
   const [program, ...args] = commandLine;
   const [wanted, ...wantedArgs] = start;
   return basename(program ?? '') === basename(wanted ?? '') && args.every((arg, i) => arg === wantedArgs[i]);
+}
+
+/**
+ * Why the start command could not run, found before the app is stopped (undefined: it can):
+ * a path must be an executable file; a bare name must be one on PATH.
+ */
+export function startProblem(app: AppProcessConfig, cwd: string): string | undefined {
+  const program = app.start[0] as string;
+  const candidates = program.includes('/')
+    ? [resolve(cwd, program)]
+    : (process.env.PATH ?? '')
+        .split(delimiter)
+        .filter(Boolean)
+        .map((dir) => join(dir, program));
+  for (const candidate of candidates) {
+    try {
+      if (statSync(candidate).isFile()) {
+        accessSync(candidate, constants.X_OK);
+        return undefined;
+      }
+    } catch {
+      // Not this one.
+    }
+  }
+  return program.includes('/') ? `${resolve(cwd, program)} is not an executable file` : `${program} is not a program on PATH`;
 }
 
 export interface Stopped {

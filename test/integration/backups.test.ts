@@ -139,6 +139,25 @@ describe('backup create / list / verify / prune', () => {
     expect(badLabel.stderr).toMatch(/not a usable label/);
   });
 
+  it('a manifest rewritten with a matching checksum but false contents is caught by verify (exit 1), reading the file itself', async () => {
+    const made = jsonOf<Manifest & { row_counts: Record<string, number> }>(
+      await cli(['backup', 'create', '--label', 'liar', '--json', '--config', sandbox.config]),
+    );
+    const file = join(backupsDir(), `${made.id}.json`);
+    const lie = JSON.parse(readFileSync(file, 'utf8'));
+    lie.row_counts.activities += 1000;
+    lie.newest_activity = '2099-01-01 00:00:00';
+    writeFileSync(file, JSON.stringify(lie));
+    const result = await cli(['backup', 'verify', made.id, '--config', sandbox.config]);
+    expect(result.exitCode).toBe(1);
+    expect(result.stdout).toMatch(/sha256: matches the manifest/);
+    expect(result.stdout).toMatch(
+      /contents: activities: \d+ rows, the manifest says \d+; newest activity .*, the manifest says 2099-01-01/,
+    );
+    rmSync(join(backupsDir(), `${made.id}.db`));
+    rmSync(file);
+  });
+
   it('a backup that cannot finish within --deadline gives up: one line, exit 1, no partial file left', async () => {
     const before = readdirSync(backupsDir());
     const result = await cli(['backup', 'create', '--deadline', '1ms', '--config', sandbox.config]);

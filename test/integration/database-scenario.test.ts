@@ -1,5 +1,5 @@
 import { spawn } from 'node:child_process';
-import { existsSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, lstatSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
@@ -103,6 +103,7 @@ describe('database rollback against the sandbox', () => {
       ['baseline', 'succeeded'],
       ['choose-backup', 'succeeded'],
       ['verify-backup', 'succeeded'],
+      ['preflight', 'succeeded'],
       ['stop-app', 'succeeded'],
       ['keep-current', 'succeeded'],
       ['restore', 'succeeded'],
@@ -291,17 +292,30 @@ describe('database rollback against the sandbox', () => {
     const result = await cli(['database', '--yes', '--json', '--config', sandbox.config]);
     expect(result.exitCode).toBe(1);
     const run = jsonOf<RunJson>(result);
-    const stop = step(run, 'stop-app');
-    expect(stop.status).toBe('failed');
-    expect(stop.summary).toMatch(new RegExp(`names pid ${bystander.pid}, which runs "sleep 300", not the app .*: not signalled`));
+    // Found before anything changes: the app is not stopped for a rollback that could not go on.
+    const preflight = step(run, 'preflight');
+    expect(preflight.status).toBe('failed');
+    expect(preflight.summary).toMatch(
+      new RegExp(`names pid ${bystander.pid} \\("sleep 300"\\), which is not the app: it would not be stopped`),
+    );
+    expect(step(run, 'stop-app').status).toBe('not-run');
     expect(alive(bystander.pid as number)).toBe(true);
     expect(alive(appPidBefore)).toBe(true);
     expect(step(run, 'keep-current').status).toBe('not-run');
     expect(sha256(sandbox.database)).toBe(databaseBefore);
-    expect(events(run.journal as string).find((e) => e.type === 'step.finished' && e.step === 'stop-app')?.status).toBe('failed');
+    expect(events(run.journal as string).find((e) => e.type === 'step.finished' && e.step === 'preflight')?.status).toBe('failed');
+    expect(events(run.journal as string).some((e) => e.type === 'step.started' && e.step === 'stop-app')).toBe(false);
+
+    // That failed run chose the backup: a prune keeps it for the run's resume.
+    const newer = await cli(['backup', 'create', '--label', 'newer', '--config', sandbox.config]);
+    expect(newer.exitCode, newer.stderr).toBe(0);
+    const pruned = await cli(['backup', 'prune', '--keep', '1', '--config', sandbox.config]);
+    expect(pruned.exitCode, pruned.stderr).toBe(0);
+    expect(pruned.stdout).toMatch(new RegExp(`kept \\S+: run ${run.run_id} chose it and has not finished`));
+    expect(readdirSync(join(sandbox.dir, 'backups')).filter((n) => n.endsWith('.db'))).toHaveLength(2);
   });
 
-  it('a database still held open by another process: refused before the swap (exit 1), nothing lost; resume completes once it closes', async () => {
+  it('a database held open by another process: refused before the app stops (exit 1), nothing lost; resume completes once it closes', async () => {
     const { sandbox, manifest } = await sandboxWithBackup();
     await addActivities(sandbox, 3);
     const holder = spawn(
@@ -321,10 +335,12 @@ describe('database rollback against the sandbox', () => {
     const result = await cli(['database', '--yes', '--json', '--config', sandbox.config]);
     expect(result.exitCode).toBe(1);
     const run = jsonOf<RunJson>(result);
-    const stop = step(run, 'stop-app');
-    expect(stop.status).toBe('failed');
-    expect(stop.summary).toMatch(new RegExp(`still held open by pid ${holder.pid}: it could be written during the restore`));
-    expect(step(run, 'restore').status).toBe('not-run');
+    // Found while the app still runs: nothing is stopped for a restore that could not go on.
+    const preflight = step(run, 'preflight');
+    expect(preflight.status).toBe('failed');
+    expect(preflight.summary).toMatch(new RegExp(`pid ${holder.pid} holds .*training_data\\.db open besides the app: stop it first`));
+    expect(step(run, 'stop-app').status).toBe('not-run');
+    expect(alive(appPid(sandbox))).toBe(true);
     expect(
       Number(await sqliteScalar(sandbox.database, `SELECT COUNT(*) FROM activities WHERE activity_id > ${manifest.max_activity_id}`)),
     ).toBe(3);
@@ -354,11 +370,49 @@ describe('database rollback against the sandbox', () => {
     const result = await cli(['database', '--yes', '--json', '--config', sandbox.config]);
     expect(result.exitCode).toBe(1);
     const run = jsonOf<RunJson>(result);
-    expect(step(run, 'verify-backup').summary).toMatch(
+    expect(step(run, 'preflight').summary).toMatch(
       /not enough disk to stage the restore: .* has [\d.]+ MiB free, the copy needs [\d.]+ MiB; nothing was changed/,
     );
+    expect(step(run, 'verify-backup').status).toBe('succeeded');
     expect(step(run, 'stop-app').status).toBe('not-run');
     expect(alive(pid)).toBe(true);
     expect(sha256(sandbox.database)).toBe(before);
+  });
+
+  it('a symlinked target.database: the file it points to is restored (the link stays a link), and kept', async () => {
+    const { sandbox, manifest } = await sandboxWithBackup();
+    await addActivities(sandbox, 2);
+    const link = join(sandbox.dir, 'linked', 'db.sqlite');
+    mkdirSync(join(sandbox.dir, 'linked'));
+    symlinkSync(sandbox.database, link);
+    const config = join(sandbox.dir, 'linked.yaml');
+    writeFileSync(config, readFileSync(sandbox.config, 'utf8').replace('database: ./training_data.db', `database: ${link}`));
+
+    const result = await cli(['database', '--yes', '--json', '--config', config]);
+    expect(result.exitCode, result.stderr).toBe(0);
+    const run = jsonOf<RunJson>(result);
+    expect(lstatSync(link).isSymbolicLink()).toBe(true);
+    expect(sha256(sandbox.database)).toBe(manifest.sha256);
+    expect(existsSync(`${sandbox.database}.pre-restore-${run.run_id}`)).toBe(true);
+    expect(Number(await sqliteScalar(sandbox.database, 'SELECT COUNT(*) FROM activities'))).toBe(manifest.row_counts.activities);
+  });
+
+  it('a start command that does not exist is found before the app is stopped (exit 1, the app keeps running)', async () => {
+    const { sandbox } = await sandboxWithBackup();
+    const config = join(sandbox.dir, 'no-start.yaml');
+    writeFileSync(
+      config,
+      readFileSync(sandbox.config, 'utf8').replace(/ {4}start: .*/, '    start: ["/nonexistent/app-binary", "--serve"]'),
+    );
+    const pid = appPid(sandbox);
+    const result = await cli(['database', '--yes', '--json', '--config', config]);
+    expect(result.exitCode).toBe(1);
+    const run = jsonOf<RunJson>(result);
+    // Its PID file names the sandbox, which this start command would not be: both are said.
+    expect(step(run, 'preflight').summary).toMatch(
+      /the app could not be started again: \/nonexistent\/app-binary is not an executable file/,
+    );
+    expect(step(run, 'stop-app').status).toBe('not-run');
+    expect(alive(pid)).toBe(true);
   });
 });

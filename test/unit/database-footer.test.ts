@@ -1,0 +1,60 @@
+import { describe, expect, it } from 'vitest';
+import { appLeftStopped } from '../../src/commands/database.js';
+import type { RunResult } from '../../src/engine/result.js';
+
+const run = (steps: [string, string, boolean?][], extra: Partial<RunResult> = {}): RunResult =>
+  ({
+    dry_run: false,
+    resume_command: 'trimp-rollback resume R',
+    undo_command: 'trimp-rollback database undo --run R',
+    steps: steps.map(([action, status, noop]) => ({ action, status, ...(noop ? { noop } : {}) })),
+    ...extra,
+  }) as unknown as RunResult;
+
+describe('a database run that leaves the app stopped says so', () => {
+  it('stopped and not started again: the line names the ways back', () => {
+    expect(
+      appLeftStopped(
+        run([
+          ['app.stop', 'succeeded'],
+          ['database.restore', 'failed'],
+          ['app.start', 'not-run'],
+        ]),
+      ),
+    ).toEqual([
+      'The app is STOPPED: this run stopped it and did not start it again. Resume finishes the rollback; Undo puts the database back as it was and starts the app.',
+    ]);
+    expect(
+      appLeftStopped(
+        run(
+          [
+            ['app.stop', 'warned'],
+            ['app.start', 'failed'],
+          ],
+          { resume_command: null },
+        ),
+      )[0],
+    ).toMatch(/STOPPED.* Undo puts/);
+  });
+
+  it('nothing to say when the app was started again, was never stopped by this run, or in a dry run', () => {
+    expect(
+      appLeftStopped(
+        run([
+          ['app.stop', 'succeeded'],
+          ['app.start', 'succeeded'],
+        ]),
+      ),
+    ).toEqual([]);
+    expect(
+      appLeftStopped(
+        run([
+          ['app.stop', 'succeeded', true],
+          ['app.start', 'not-run'],
+        ]),
+      ),
+    ).toEqual([]);
+    expect(appLeftStopped(run([['app.stop', 'not-run']]))).toEqual([]);
+    expect(appLeftStopped(run([['app.stop', 'succeeded']], { dry_run: true }))).toEqual([]);
+  });
+});
