@@ -47,7 +47,7 @@ export const databaseKeep = defineAction<z.output<typeof params>>({
     };
     ctx.observe(KEPT_DATABASE, record);
     const damaged =
-      kept.quick_check === 'ok' ? '' : `; it is damaged (${kept.quick_check.slice(0, 160)}), so it is kept for recovery, not as an undo`;
+      kept.quick_check === 'ok' ? '' : `; it is damaged (quick_check: ${kept.quick_check}), so it is kept for recovery, not as an undo`;
     return {
       status: 'succeeded',
       summary: `kept ${formatBytes(kept.size)} as ${kept.path} (SHA-256 ${kept.sha256.slice(0, 16)}…; ${kept.settled.wal_bytes_before} bytes of WAL checkpointed first)${damaged}`,

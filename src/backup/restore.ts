@@ -7,6 +7,7 @@ import { copyHashed, freeBytes, fsyncDirectory, sha256FileInWorker } from './fil
 import {
   type CheckDepth,
   checkIntegrity,
+  describeCheck,
   isOk,
   readFacts,
   type Settled,
@@ -73,7 +74,7 @@ export async function inspectKept(path: string): Promise<KeptFacts> {
   const hashing = sha256FileInWorker(path);
   hashing.catch(() => undefined);
   const check = await withSqliteFile(path, (db) => checkIntegrity(db, 'quick')).then(
-    (messages) => (isOk(messages) ? 'ok' : messages.slice(0, 3).join('; ')),
+    (messages) => describeCheck(messages),
     (error: unknown) => messageOf(error),
   );
   return { sha256: await hashing, quick_check: check };

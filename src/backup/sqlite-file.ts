@@ -68,10 +68,20 @@ export async function readFacts(db: SqlDatabase): Promise<SqliteFacts> {
 export async function checkIntegrity(db: SqlDatabase, depth: CheckDepth): Promise<string[]> {
   const name = depth === 'quick' ? 'quick_check' : 'integrity_check';
   const rows = await db.all<Record<string, string>>(`PRAGMA ${name}(20)`);
-  return rows.map((row) => String(Object.values(row)[0]));
+  // One row can hold several lines: each problem is one message ("*** in database main ***" is a heading).
+  return rows
+    .flatMap((row) => String(Object.values(row)[0]).split('\n'))
+    .filter((line) => line && !/^\*\*\* in database \w+ \*\*\*$/.test(line));
 }
 
 export const isOk = (messages: string[]) => messages.length === 1 && messages[0] === 'ok';
+
+/** "ok", or the first problem and how many more: one line for a summary. */
+export function describeCheck(messages: string[]): string {
+  if (isOk(messages)) return 'ok';
+  const [first, ...rest] = messages;
+  return `${first ?? 'no answer'}${rest.length > 0 ? ` (and ${rest.length} more)` : ''}`;
+}
 
 /** Processes that hold `path` open, found in /proc/PID/fd (Linux): for messages, and as a fallback proof. */
 export function processesHolding(path: string): number[] {
