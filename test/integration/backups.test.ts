@@ -66,8 +66,9 @@ describe('backup create / list / verify / prune', () => {
     const after = Number(await sqliteScalar(sandbox.database, "SELECT COUNT(*) FROM activities WHERE name = 'writer'"));
     const commits = await writes.stop();
     expect(created.exitCode, created.stderr).toBe(0);
+    // Proof that the writes were concurrent: rows committed between the backup's start and end.
     expect(after - before, 'the writer committed while the backup ran').toBeGreaterThan(0);
-    expect(commits).toBeGreaterThan(100);
+    expect(commits).toBeGreaterThanOrEqual(after - before);
 
     const manifest = jsonOf<Manifest>(created);
     const file = join(backupsDir(), manifest.file);
