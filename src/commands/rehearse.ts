@@ -45,6 +45,9 @@ export interface ScoreRow {
   within_budget: boolean | null;
   fault_gone: boolean | null;
   proof: string | null;
+  /** `proof` in its two parts: the error-free window of traffic, and the scenario's own (the database game day's). */
+  window_proof: string | null;
+  scenario_proof: string | null;
   note: string | null;
   run?: RunResult;
 }
@@ -101,6 +104,8 @@ async function rehearse(name: string, gameDay: GameDay, options: RehearseOptions
     within_budget: null,
     fault_gone: null,
     proof: null,
+    window_proof: null,
+    scenario_proof: null,
     note: null,
   };
   const runbook = options.runbook ?? gameDay.runbook;
@@ -161,6 +166,8 @@ async function rehearse(name: string, gameDay: GameDay, options: RehearseOptions
     const proven = gameDay.prove ? await gameDay.prove(dir, sandbox, api, prepared) : { ok: true, text: '' };
     row.fault_gone = after.errors === 0 && after.requests > 0 && proven.ok;
     row.proof = [after.text, proven.text].filter(Boolean).join('; ');
+    row.window_proof = after.text;
+    row.scenario_proof = proven.text || null;
     row.status = result.status === 'succeeded' && result.within_budget && row.fault_gone ? 'passed' : 'failed';
   } catch (error) {
     row.status = 'failed';
@@ -218,9 +225,13 @@ function renderScorecard(rows: ScoreRow[]): string {
     r.symptom_before ?? '—',
     r.run_status ?? '—',
     r.duration_ms === null || r.budget_ms === null ? '—' : `${formatMs(r.duration_ms)} / ${formatMs(r.budget_ms)}`,
-    r.fault_gone === null ? '—' : r.fault_gone ? `yes: ${r.proof}` : `NO: ${r.proof}`,
+    // The window's figures in the table; the scenario's own proof goes under it (the table stays narrow).
+    r.fault_gone === null ? '—' : `${r.fault_gone ? 'yes' : 'NO'}: ${r.window_proof ?? r.proof}`,
     r.status === 'unavailable' ? 'not available yet' : r.status.toUpperCase(),
   ]);
-  const notes = rows.filter((r) => r.note).map((r) => `  ${r.scenario}: ${r.note}`);
+  const notes = [
+    ...rows.filter((r) => r.scenario_proof).map((r) => `  ${r.scenario}: ${r.scenario_proof}`),
+    ...rows.filter((r) => r.note).map((r) => `  ${r.scenario}: ${r.note}`),
+  ];
   return `\nGame day scorecard\n${[...renderTable(header, table, { rule: true }), ...notes].join('\n')}\n`;
 }
