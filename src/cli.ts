@@ -68,6 +68,28 @@ export function createProgram(sink: ResultSink): Command {
     .addHelpText('after', examples('trimp-rollback flag restore --run 20261129T031502.123Z-flag-3f9a'))
     .action(async (options) => sink(await (await import('./commands/flag-restore.js')).flagRestoreCommand(options.run, options)));
 
+  const application = withRun(withTarget(program.command('application')))
+    .description('Scenario 2: stop the app by its PID, back up the database, deploy the previous release (git), start it, prove health.')
+    .option('--to <ref>', 'the release to deploy (default: the commit that ran before the current one; else HEAD~1)')
+    .option('--force', 'deploy over uncommitted changes in the app directory (journaled with their diff stat)')
+    .enablePositionalOptions()
+    .addHelpText(
+      'after',
+      examples(
+        'trimp-rollback application --dry-run                 # which release, the commits it undoes, every step',
+        'trimp-rollback application --reason "release 1.2.0 fails /health"',
+        'trimp-rollback application --to v1.1.0 --yes',
+      ),
+    )
+    .action(async (options) => sink(await (await import('./commands/application.js')).applicationCommand(options)));
+
+  withRetarget(withRun(withTarget(application.command('undo'))))
+    .description('Return the app to the commit that ran before an earlier application rollback, the same safe way.')
+    .requiredOption('--run <run_id>', 'the application rollback to undo (required)')
+    .option('--force', 'deploy over uncommitted changes in the app directory')
+    .addHelpText('after', examples('trimp-rollback application undo --run 20261129T031502.123Z-application-3f9a'))
+    .action(async (options) => sink(await (await import('./commands/application.js')).undoApplicationRollback(options.run, options)));
+
   const database = withRun(withTarget(program.command('database')))
     .description('Scenario 3: stop the app, keep the current database, restore a verified backup crash-safely, restart, validate.')
     .option('--backup <id>', 'the backup to restore (default: the newest whose checksum matches its manifest)')

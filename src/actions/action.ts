@@ -23,6 +23,7 @@ export interface TargetInfo {
   database: string;
   actor: string;
   runId: string;
+  stateDir: string;
   backupsDir: string;
   appDir: string;
   logsDir: string;
@@ -48,6 +49,8 @@ export interface RunFacts {
   settleMs: number;
   /** Facts journaled by earlier steps (such as the baseline), by name. */
   observed: ReadonlyMap<string, unknown>;
+  /** Who runs it and why (--reason). */
+  who: { operator: string; reason: string | null };
 }
 
 export interface ActionContext {

@@ -1,10 +1,9 @@
 import { dirname } from 'node:path';
 import { z } from 'zod';
 import { freeBytes } from '../backup/file-io.js';
-import { processesHolding } from '../backup/sqlite-file.js';
 import { formatBytes } from '../report/format.js';
-import { appState, startProblem } from '../target/app-process.js';
 import { defineAction } from './action.js';
+import { appProblems, describeAppState } from './app-preflight.js';
 import { appConfigOf } from './app-stop.js';
 import { databaseFileOf, restoreSourceOf } from './restore-source.js';
 
@@ -32,17 +31,7 @@ export const databasePreflight = defineAction<z.output<typeof params>>({
     const app = appConfigOf(ctx.info);
     const database = databaseFileOf(ctx.info);
     const source = restoreSourceOf(ctx);
-    const problems: string[] = [];
-    const state = appState(app);
-    if (state.kind === 'foreign')
-      problems.push(
-        `the PID file ${app.pidFile} names pid ${state.pid} ("${state.commandLine.slice(0, 80)}"), which is not the app: it would not be stopped`,
-      );
-    const cannotStart = startProblem(app, ctx.info.appDir);
-    if (cannotStart) problems.push(`the app could not be started again: ${cannotStart} (target.app.start)`);
-    const appPid = state.kind === 'running' ? state.pid : undefined;
-    const others = processesHolding(database).filter((pid) => pid !== appPid);
-    if (others.length > 0) problems.push(`pid ${others.join(', ')} holds ${database} open besides the app: stop it first`);
+    const { state, others, problems } = appProblems(app, ctx.info.appDir, database);
     const free = freeBytes(dirname(database));
     if (free < source.size + 1024 * 1024)
       problems.push(
@@ -50,12 +39,7 @@ export const databasePreflight = defineAction<z.output<typeof params>>({
       );
     const evidence = { app: state, other_holders: others, free_bytes: free, needed_bytes: source.size };
     if (problems.length > 0) return { status: 'failed', summary: `${problems.join('; ')}; nothing was changed`, evidence };
-    const running =
-      state.kind === 'running'
-        ? `the app runs as pid ${state.pid}`
-        : state.kind === 'stopped'
-          ? `the app is not running (${state.why})`
-          : '';
+    const running = describeAppState(state);
     return {
       status: 'succeeded',
       summary: `${running}; ${app.start[0]} can start it again; nothing else holds the database; ${formatBytes(free)} free for a ${formatBytes(source.size)} copy`,

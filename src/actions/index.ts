@@ -1,8 +1,10 @@
 import type { ActionDefinition } from './action.js';
 import { appHealth } from './app-health.js';
+import { appPreflight } from './app-preflight.js';
 import { appStart } from './app-start.js';
 import { appStop } from './app-stop.js';
 import { backupChoose } from './backup-choose.js';
+import { backupCreateStep } from './backup-create.js';
 import { baselineRecord } from './baseline-record.js';
 import { databaseCheck } from './database-check.js';
 import { databaseKeep } from './database-keep.js';
@@ -14,6 +16,8 @@ import { flagAssess } from './flag-assess.js';
 import { flagSet } from './flag-set.js';
 import { flagVerify } from './flag-verify.js';
 import { manual } from './manual.js';
+import { releaseDeploy } from './release-deploy.js';
+import { releasePlan } from './release-plan.js';
 import { validate } from './validate.js';
 import { wait } from './wait.js';
 
@@ -25,8 +29,12 @@ export const ACTIONS: Record<string, ActionDefinition<unknown>> = Object.fromEnt
     flagSet,
     flagVerify,
     appHealth,
+    appPreflight,
     appStop,
     appStart,
+    releasePlan,
+    releaseDeploy,
+    backupCreateStep,
     backupChoose,
     databaseUseKept,
     databaseVerifySource,

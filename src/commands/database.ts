@@ -10,6 +10,7 @@ import { databaseUndoCommand } from './printed-commands.js';
 import { loadRun, observationsOf } from './run-history.js';
 import { type CommandResult, type RunCommandOptions, runRunbook, type UndoContext } from './run-runbook.js';
 import { configForRun } from './run-target.js';
+import { appLeftStopped } from './scenario-footers.js';
 
 export interface DatabaseOptions extends RunCommandOptions {
   backup?: string;
@@ -61,19 +62,6 @@ export function databaseUndo(result: RunResult, context: UndoContext): string | 
   const kept = keptDatabaseOf(context.observations);
   // A kept file that is itself damaged is not an undo: no Undo line that could only fail.
   return kept && (kept.quick_check ?? 'ok') === 'ok' ? databaseUndoCommand(result.run_id, context.invocation) : null;
-}
-
-/** A run that stopped the app and did not start it again says so, and what brings it back. */
-export function appLeftStopped(result: RunResult): string[] {
-  const done = (status: string) => status === 'succeeded' || status === 'warned' || status === 'done-before';
-  const stopped = result.steps.some((s) => s.action === 'app.stop' && done(s.status) && !s.noop);
-  const started = result.steps.some((s) => s.action === 'app.start' && done(s.status));
-  if (result.dry_run || !stopped || started) return [];
-  const ways = [
-    result.resume_command ? 'Resume finishes the rollback' : undefined,
-    result.undo_command ? 'Undo puts the database back as it was and starts the app' : undefined,
-  ].filter(Boolean);
-  return [`The app is STOPPED: this run stopped it and did not start it again.${ways.length ? ` ${ways.join('; ')}.` : ''}`];
 }
 
 /** `trimp-rollback database undo --run RUN_ID`: put back the database that run kept aside, the same safe way. */

@@ -29,7 +29,7 @@ export interface GameDay {
 export const GAME_DAYS: Record<string, GameDay> = {
   flag: { fault: 'trimp-errors', runbook: 'flag', inputs: { states: { admin: false, beta: false, regular: false } } },
   gradual: { fault: 'trimp-errors', inputs: {} },
-  application: { fault: 'bad-deploy', inputs: {} },
+  application: { fault: 'bad-deploy', runbook: 'application', inputs: {} },
   database: {
     fault: 'corrupt-db',
     runbook: 'database',

@@ -32,6 +32,15 @@ export function databaseUndoCommand(runId: string, invocation: Invocation): stri
   return commandLine(['trimp-rollback', 'database', 'undo', '--run', runId, ...targetArgs(invocation)]);
 }
 
+export function applicationUndoCommand(runId: string, invocation: Invocation): string {
+  return commandLine(['trimp-rollback', 'application', 'undo', '--run', runId, ...targetArgs(invocation)]);
+}
+
+/** Back to the release that was running before a rollback that did not come up healthy. */
+export function applicationToCommand(commit: string, invocation: Invocation): string {
+  return commandLine(['trimp-rollback', 'application', '--to', commit, ...targetArgs(invocation)]);
+}
+
 function targetArgs(invocation: Invocation): string[] {
   const args: string[] = [];
   if (invocation.config) args.push('--config', invocation.config);

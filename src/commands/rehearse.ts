@@ -162,9 +162,11 @@ async function rehearse(name: string, gameDay: GameDay, options: RehearseOptions
     // Proof: a fresh window of live traffic after the run shows no errors.
     await sleep(PROOF_WINDOW_S * 1000 + 300, undefined, { signal: interruption.signal });
     const after = await errorsInWindow(api);
+    const unhealthy = await healthProblem(api);
+    if (unhealthy) after.text = `${after.text}; ${unhealthy}`;
     // The scenario's own proof (the database one: integrity, health, and every row the backup held).
     const proven = gameDay.prove ? await gameDay.prove(dir, sandbox, api, prepared) : { ok: true, text: '' };
-    row.fault_gone = after.errors === 0 && after.requests > 0 && proven.ok;
+    row.fault_gone = after.errors === 0 && after.requests > 0 && !unhealthy && proven.ok;
     row.proof = [after.text, proven.text].filter(Boolean).join('; ');
     row.window_proof = after.text;
     row.scenario_proof = proven.text || null;
@@ -207,6 +209,9 @@ async function waitForErrors(api: AdminApi, signal: AbortSignal): Promise<Window
   let last: Window = { errors: 0, requests: 0, text: 'no traffic seen' };
   for (let i = 0; i < 40 && !signal.aborted; i++) {
     await sleep(250, undefined, { signal }).catch(() => undefined);
+    // A release that fails its own health check is the symptom, whatever users see yet.
+    const unhealthy = await healthProblem(api);
+    if (unhealthy) return { errors: 1, requests: 0, text: unhealthy };
     try {
       last = await errorsInWindow(api);
       if (last.errors > 0 && last.requests > 0) return last;
@@ -215,6 +220,18 @@ async function waitForErrors(api: AdminApi, signal: AbortSignal): Promise<Window
     }
   }
   return last;
+}
+
+/** Why /health is not healthy, or undefined when it is. */
+async function healthProblem(api: AdminApi): Promise<string | undefined> {
+  try {
+    const response = await api.get('health');
+    const body = (response.body ?? {}) as { status?: string; error?: string };
+    if (response.status === 200 && body.status === 'healthy') return undefined;
+    return `/health answers ${response.status}${body.error ? `: ${body.error}` : ''}`;
+  } catch (error) {
+    return `/health: ${messageOf(error)}`;
+  }
 }
 
 function renderScorecard(rows: ScoreRow[]): string {

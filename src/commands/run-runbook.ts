@@ -87,6 +87,7 @@ export async function runRunbook(request: RunRequest): Promise<{ result: RunResu
       database: config.target.database,
       actor: `trimp-rollback:${runId}`,
       runId,
+      stateDir: config.stateDir,
       backupsDir: config.backupsDir,
       appDir: config.target.appDir,
       logsDir: config.target.logsDir,

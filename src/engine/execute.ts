@@ -19,6 +19,8 @@ export interface ExecuteServices {
   attempt: number;
   /** How long validation may wait for enough user traffic after a change (--settle). */
   settleMs: number;
+  /** Who runs it and why: recorded where a step keeps its own history (deployments). */
+  who: { operator: string; reason: string | null };
   /** Told which step is in flight (a hard stop journals it). */
   onStep?: (stepId: string | null) => void;
   /** Facts earlier attempts journaled (on resume), in order. */
@@ -52,6 +54,7 @@ export async function executePlan(plan: Plan, services: ExecuteServices): Promis
     startedAt: new Date(),
     lastChangeAt: undefined,
     settleMs: services.settleMs,
+    who: services.who,
     // The first fact of each name (the baseline before any change), earlier attempts first.
     observed: new Map([...(services.earlier ?? [])].reverse().map((o) => [o.name, o.data])),
     observations: [],
@@ -255,6 +258,7 @@ async function rehearseStep(
 
 type MutableFacts = {
   startedAt: Date;
+  who: { operator: string; reason: string | null };
   lastChangeAt: Date | undefined;
   settleMs: number;
   observed: Map<string, unknown>;

@@ -79,6 +79,7 @@ export async function runPlan(options: RunOptions): Promise<RunOutcome> {
       interruption,
       attempt: 0,
       settleMs: options.settleMs,
+      who: { operator: operatorName(), reason: options.reason },
     });
     return { result: resultOf(plan, execution, startedAt, null), observations: execution.observations };
   }
@@ -181,6 +182,7 @@ export async function runPlan(options: RunOptions): Promise<RunOutcome> {
       interruption,
       attempt: options.resume?.attempt ?? 1,
       settleMs: options.settleMs,
+      who: { operator, reason: options.reason },
       onStep: (step) => {
         inFlight = step;
       },

@@ -35,7 +35,7 @@ export async function breakSandbox(dir: string, fault: FaultName, options: Break
       if (faults['bad-deploy']) throw usageError('fault-active', 'bad-deploy is already injected; heal it first');
       const previous = headCommit(layout.appDir);
       const defect = options.defect ?? 'health';
-      commitRelease(layout.appDir, { version: '1.1.0', defect }, `release 1.1.0 (defect: ${defect})`);
+      commitRelease(layout.appDir, { version: '1.2.0', enhanced_trimp: true, schema: 1, defect }, `release 1.2.0 (defect: ${defect})`);
       faults['bad-deploy'] = { since, previous_commit: previous, defect };
       writeFaults(layout.root, faults);
       if (status.running && status.base_url) await restartSandbox(dir, Number(new URL(status.base_url).port), status.traffic ?? 0);

@@ -9,8 +9,18 @@ import { withoutSecrets } from '../config/secret.js';
  */
 export interface Release {
   version: string;
+  /** 1.0.0 has only the average method; the enhanced (stream) method came with 1.1.0. Unsaid: it has it. */
+  enhanced_trimp?: boolean;
+  /** The database schema (user_version) the release expects. */
+  schema?: number;
   defect?: 'health' | 'trimp';
 }
+
+/** The releases a new sandbox's app checkout starts with, oldest first; it runs the last. */
+export const INITIAL_RELEASES: Release[] = [
+  { version: '1.0.0', enhanced_trimp: false, schema: 1 },
+  { version: '1.1.0', enhanced_trimp: true, schema: 1 },
+];
 
 const git = (appDir: string, ...args: string[]) =>
   execFileSync('git', ['-C', appDir, '-c', 'user.name=trimp-sandbox', '-c', 'user.email=sandbox@trimp.invalid', ...args], {
@@ -23,7 +33,8 @@ export function initAppRepo(appDir: string): void {
   if (existsSync(join(appDir, '.git'))) return;
   git(appDir, 'init', '-q', '-b', 'main');
   writeFileSync(join(appDir, '.gitignore'), 'logs/\n');
-  commitRelease(appDir, { version: '1.0.0' }, 'release 1.0.0');
+  for (const release of INITIAL_RELEASES)
+    commitRelease(appDir, release, `release ${release.version}${release.enhanced_trimp ? ' (enhanced TRIMP)' : ' (average TRIMP only)'}`);
 }
 
 export function commitRelease(appDir: string, release: Release, message: string): string {

@@ -86,8 +86,12 @@ async function trimpFor(
     maxHr: b.max_hr === undefined ? user.max_hr : Number(b.max_hr),
     sex: (b.gender ?? user.gender) as Sex,
   };
+  // Release 1.0.0 predates the enhanced method: it computes the average, whatever the flag says.
   const enhanced =
-    (ctx.store.flags().enhanced_trimp_calculation?.[user.user_type] ?? false) && Array.isArray(b.hr_stream) && b.hr_stream.length > 0;
+    ctx.release.enhanced_trimp !== false &&
+    (ctx.store.flags().enhanced_trimp_calculation?.[user.user_type] ?? false) &&
+    Array.isArray(b.hr_stream) &&
+    b.hr_stream.length > 0;
   const faults = ctx.faults();
   try {
     let method: 'average' | 'stream' = 'average';

@@ -26,14 +26,14 @@ const scratch = mkdtempSync(join(tmpdir(), 'trimp-gameday-test-'));
 afterAll(() => rmSync(scratch, { recursive: true, force: true }));
 
 describe('game days', () => {
-  it('rehearse --all: flag and database pass; scenarios without a runbook say so, and are not a pass (exit 1)', async () => {
+  it('rehearse --all: flag, application and database pass; gradual has no runbook yet, says so, and is not a pass (exit 1)', async () => {
     const result = await cli(['rehearse', '--all', '--json']);
     expect(result.exitCode, result.stderr).toBe(1);
     const card = jsonOf<Scorecard>(result);
     expect(card.scenarios.map((s) => [s.scenario, s.fault, s.status])).toEqual([
       ['flag', 'trimp-errors', 'passed'],
       ['gradual', 'trimp-errors', 'unavailable'],
-      ['application', 'bad-deploy', 'unavailable'],
+      ['application', 'bad-deploy', 'passed'],
       ['database', 'corrupt-db', 'passed'],
     ]);
     const flag = card.scenarios[0]!;
@@ -43,7 +43,10 @@ describe('game days', () => {
     const database = card.scenarios[3]!;
     expect(database).toMatchObject({ fault_gone: true, within_budget: true, run_status: 'succeeded' });
     expect(database.proof).toMatch(/integrity_check ok, \/health healthy, all \d+ activities from before the backup present/);
-    expect(card).toMatchObject({ passed: 2, failed: 0, unavailable: 2 });
+    // Application: the bad release's failing /health was the symptom; healthy again is part of the proof.
+    expect(card.scenarios[2]?.symptom_before).toMatch(/^\/health answers 503: release 1\.2\.0 fails its start-up checks/);
+    expect(card.scenarios[2]).toMatchObject({ fault_gone: true, within_budget: true, run_status: 'succeeded' });
+    expect(card).toMatchObject({ passed: 3, failed: 0, unavailable: 1 });
   });
 
   it('rehearse --db-from: the game day runs on a copy of a given database, which is left untouched', async () => {

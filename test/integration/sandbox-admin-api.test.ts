@@ -79,7 +79,7 @@ describe('the sandbox admin API, as the seed uses it', () => {
       event_loop_lag_ms: { p99: expect.any(Number) },
       host: { disk_free_bytes: expect.any(Number), load_average: expect.any(Array) },
     });
-    expect(await curl('/health')).toMatchObject({ status: 'healthy', activity_count_check: expect.any(Number), version: '1.0.0' });
+    expect(await curl('/health')).toMatchObject({ status: 'healthy', activity_count_check: expect.any(Number), version: '1.1.0' });
   });
 
   it('keeps the logs the seed tails, one timestamped line per event', () => {

@@ -107,13 +107,17 @@ describe('faults: each shows its symptom, and the matching cure removes it', () 
     await brk('bad-deploy');
     const health = await fetch(`${sandbox.baseUrl}/health`);
     expect(health.status).toBe(503);
-    expect(await health.json()).toMatchObject({ status: 'unhealthy', version: '1.1.0' });
+    expect(await health.json()).toMatchObject({ status: 'unhealthy', version: '1.2.0' });
     const log = await execa('git', ['-C', join(sandbox.dir, 'app'), 'log', '--format=%s']);
-    expect(log.stdout.split('\n')).toEqual(['release 1.1.0 (defect: health)', 'release 1.0.0']);
+    expect(log.stdout.split('\n')).toEqual([
+      'release 1.2.0 (defect: health)',
+      'release 1.1.0 (enhanced TRIMP)',
+      'release 1.0.0 (average TRIMP only)',
+    ]);
     await cli(['sandbox', 'heal', '--dir', sandbox.dir]);
     expect(await (await fetch(`${sandbox.baseUrl}/health`)).json()).toMatchObject({
       status: 'healthy',
-      version: '1.0.0',
+      version: '1.1.0',
       commit: before.commit,
     });
   });

@@ -8,6 +8,7 @@ const info = {
   database: '/srv/training_data.db',
   actor: 'trimp-rollback:R1',
   runId: 'R1',
+  stateDir: '/srv/state',
   backupsDir: '/srv/backups',
   appDir: '/srv/app',
   logsDir: '/srv/app/logs',

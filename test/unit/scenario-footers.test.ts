@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { appLeftStopped } from '../../src/commands/database.js';
+import { appLeftStopped } from '../../src/commands/scenario-footers.js';
 import type { RunResult } from '../../src/engine/result.js';
 
 const run = (steps: [string, string, boolean?][], extra: Partial<RunResult> = {}): RunResult =>
@@ -22,7 +22,7 @@ describe('a database run that leaves the app stopped says so', () => {
         ]),
       ),
     ).toEqual([
-      'The app is STOPPED: this run stopped it and did not start it again. Resume finishes the rollback; Undo puts the database back as it was and starts the app.',
+      'The app is STOPPED: this run stopped it and did not start it again. Resume finishes the rollback; Undo puts back what ran before and starts the app.',
     ]);
     expect(
       appLeftStopped(

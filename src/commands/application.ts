@@ -1,0 +1,101 @@
+import { RELEASE_PLAN, type ReleasePlan } from '../actions/release-plan.js';
+import { type Config, loadConfig } from '../config/config.js';
+import type { Observation } from '../engine/execute.js';
+import type { RunResult } from '../engine/result.js';
+import { usageError } from '../errors.js';
+import { resolveCommit } from '../target/app-repo.js';
+import { applicationToCommand, applicationUndoCommand, invocationOf } from './printed-commands.js';
+import { loadRun, observationsOf } from './run-history.js';
+import { type CommandResult, type RunCommandOptions, runRunbook, type UndoContext } from './run-runbook.js';
+import { configForRun } from './run-target.js';
+import { appLeftStopped } from './scenario-footers.js';
+
+export interface ApplicationOptions extends RunCommandOptions {
+  to?: string;
+  force?: boolean;
+}
+
+/** `trimp-rollback application [--to REF] [--force]`: Scenario 2 of the seed. */
+export async function applicationCommand(options: ApplicationOptions): Promise<CommandResult> {
+  if (options.via === 'db') throw usageError('application-usage', '--via does not apply to the application rollback');
+  const config = loadConfig(options);
+  if (!options.dryRun) needsAppControl(config);
+  // An unknown ref is bad input: said before any plan, and before anything changes.
+  if (options.to !== undefined && !(await resolveCommit(config.target.appDir, options.to)))
+    throw usageError(
+      'release-unknown',
+      `unknown ref in ${config.target.appDir}: ${options.to}`,
+      'give a commit, tag or branch that git log shows',
+    );
+  const { command } = await runRunbook({
+    runbook: 'application',
+    inputs: { to: options.to ?? 'previous', force: options.force ?? false },
+    options,
+    config,
+    undo: applicationUndo,
+    footer: (result) => [...rollForward(result, config), ...appLeftStopped(result)],
+  });
+  return command;
+}
+
+function needsAppControl(config: Config): void {
+  if (config.target.app) return;
+  throw usageError(
+    'app-not-configured',
+    `the application rollback stops and starts the app, but ${config.file ?? 'the config'} has no target.app`,
+    'add target.app: { start: [argv...], pid_file: FILE } (see the README); --dry-run shows the plan without it',
+  );
+}
+
+export function releasePlanIn(observations: Observation[]): ReleasePlan | undefined {
+  return observations.find((o) => o.name === RELEASE_PLAN)?.data as ReleasePlan | undefined;
+}
+
+/** Undo: back to the commit that ran before the run deployed. Only for a run that deployed. */
+export function applicationUndo(result: RunResult, context: UndoContext): string | null {
+  if (result.dry_run || !result.journal) return null;
+  const deployed = result.steps.some(
+    (s) => s.action === 'release.deploy' && (s.status === 'succeeded' || s.status === 'done-before') && !s.noop,
+  );
+  return deployed && releasePlanIn(context.observations) ? applicationUndoCommand(result.run_id, context.invocation) : null;
+}
+
+/** A release that never became healthy: said plainly, with the command back to what ran before. */
+function rollForward(result: RunResult, config: Config): string[] {
+  const start = result.steps.find((s) => s.action === 'app.start');
+  const deployed = result.steps.some((s) => s.action === 'release.deploy' && (s.status === 'succeeded' || s.status === 'done-before'));
+  if (result.dry_run || !deployed || !start || start.status !== 'failed') return [];
+  const plan = (result.steps.find((s) => s.action === 'release.deploy')?.evidence ?? {}) as Partial<ReleasePlan>;
+  if (!plan.from_commit) return [];
+  return [
+    `The release ${plan.to_commit?.slice(0, 12)} (${plan.to_version ?? '?'}) did not become healthy. Back to what ran before (${plan.from_commit.slice(0, 12)}, ${plan.from_version ?? '?'}):`,
+    `  ${applicationToCommand(plan.from_commit, invocationOf(config, { yes: false }))}`,
+  ];
+}
+
+/** `trimp-rollback application undo --run RUN_ID`: back to the commit that ran before that run. */
+export async function undoApplicationRollback(sourceRunId: string, options: ApplicationOptions): Promise<CommandResult> {
+  const source = loadRun(loadConfig(options).stateDir, sourceRunId);
+  const plan = releasePlanIn(observationsOf(source.events));
+  if (!plan || !source.events.some((e) => e.type === 'step.started' && e.action === 'release.deploy'))
+    throw usageError(
+      'nothing-to-undo',
+      `run ${sourceRunId} deployed nothing`,
+      'only an application rollback that got to its deploy step can be undone',
+    );
+  const choice = configForRun(source, options, `application undo --run ${sourceRunId}`);
+  for (const note of choice.notes) process.stderr.write(`note: ${note}\n`);
+  if (!options.dryRun) needsAppControl(choice.config);
+  process.stderr.write(
+    `Returning ${plan.app_dir} to ${plan.from_commit.slice(0, 12)} (${plan.from_version ?? '?'}), which ran before run ${sourceRunId}\n`,
+  );
+  const { command } = await runRunbook({
+    runbook: 'application',
+    inputs: { to: plan.from_commit, force: options.force ?? false },
+    options: { ...options, via: 'api', reason: options.reason ?? `undo application rollback ${sourceRunId}` },
+    config: choice.config,
+    undo: applicationUndo,
+    footer: (result) => [...rollForward(result, choice.config), ...appLeftStopped(result)],
+  });
+  return command;
+}
