@@ -88,6 +88,11 @@ export interface ActionDefinition<P = unknown> {
    * the app then builds on (a restored database it has written to since).
    */
   recheckWhenResumed?: boolean;
+  /**
+   * A read-only check that guards the changes after it runs again when a run is resumed, even if
+   * it passed before: the world may have moved in between (a backup deleted, a process started).
+   */
+  rerunWhenResumed?: boolean;
   reconcile?(params: P, ctx: ActionContext): Promise<{ done: boolean; summary: string; evidence?: Record<string, unknown> }>;
 }
 

@@ -20,6 +20,7 @@ export const databasePreflight = defineAction<z.output<typeof params>>({
     'Before anything changes: the PID file names the app, its start command exists, nothing else holds the database, room for the staged copy.',
   rehearsal: 'probe',
   confirm: false,
+  rerunWhenResumed: true,
   params,
   describe: (_params, info) => [
     { kind: 'file', text: `${info.app?.pidFile ?? 'target.app.pid_file'}: names a process that runs the app (or none)` },

@@ -20,6 +20,7 @@ export const databaseVerifySource = defineAction<Params>({
     'Verify the chosen database before anything changes: checksum, quick_check (integrity_check with thorough), schema compatible with the app.',
   rehearsal: 'probe',
   confirm: false,
+  rerunWhenResumed: true,
   params,
   describe: ({ thorough }) => [
     { kind: 'file', text: 'SHA-256 of the chosen database, compared with its manifest' },

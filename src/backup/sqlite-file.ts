@@ -1,4 +1,4 @@
-import { readdirSync, readlinkSync, realpathSync, statSync } from 'node:fs';
+import { readdirSync, statSync } from 'node:fs';
 import { COUNTED_TABLES, newestActivity, schemaHash } from '../checks/baseline.js';
 import { messageOf, TrimpError } from '../errors.js';
 import { openSqlite, type SqlDatabase } from '../target/database.js';
@@ -83,21 +83,28 @@ export function describeCheck(messages: string[]): string {
   return `${first ?? 'no answer'}${rest.length > 0 ? ` (and ${rest.length} more)` : ''}`;
 }
 
-/** Processes that hold `path` open, found in /proc/PID/fd (Linux): for messages, and as a fallback proof. */
+/**
+ * Processes that hold `path` (or its -wal/-shm) open, found in /proc/PID/fd (Linux). Compared by
+ * device and inode, so a process holding it under another name (a hard link) is found too.
+ */
 export function processesHolding(path: string): number[] {
-  let real: string;
-  try {
-    real = realpathSync(path);
-  } catch {
-    return [];
+  const wanted = new Set<string>();
+  for (const file of [path, `${path}-wal`, `${path}-shm`]) {
+    try {
+      const stat = statSync(file);
+      wanted.add(`${stat.dev}:${stat.ino}`);
+    } catch {
+      // Not there.
+    }
   }
-  const holders: number[] = [];
-  let pids: string[] = [];
+  if (wanted.size === 0) return [];
+  let pids: string[];
   try {
     pids = readdirSync('/proc').filter((name) => /^\d+$/.test(name) && Number(name) !== process.pid);
   } catch {
     return [];
   }
+  const holders: number[] = [];
   for (const pid of pids) {
     let fds: string[];
     try {
@@ -107,8 +114,8 @@ export function processesHolding(path: string): number[] {
     }
     for (const fd of fds) {
       try {
-        const link = readlinkSync(`/proc/${pid}/fd/${fd}`);
-        if (link === real || link === `${real}-wal` || link === `${real}-shm`) {
+        const stat = statSync(`/proc/${pid}/fd/${fd}`);
+        if (wanted.has(`${stat.dev}:${stat.ino}`)) {
           holders.push(Number(pid));
           break;
         }

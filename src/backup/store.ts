@@ -35,8 +35,9 @@ function factsDiffer(manifest: Manifest, facts: SqliteFacts): string[] {
   if (facts.schema_hash !== manifest.schema_hash) out.push('its schema is not the one the manifest names');
   if (facts.user_version !== manifest.user_version)
     out.push(`user_version ${facts.user_version}, the manifest says ${manifest.user_version}`);
-  for (const [table, n] of Object.entries(manifest.row_counts))
-    if (facts.row_counts[table] !== n) out.push(`${table}: ${facts.row_counts[table] ?? 'missing'} rows, the manifest says ${n}`);
+  for (const table of new Set([...Object.keys(manifest.row_counts), ...Object.keys(facts.row_counts)]))
+    if (facts.row_counts[table] !== manifest.row_counts[table])
+      out.push(`${table}: ${facts.row_counts[table] ?? 'missing'} rows, the manifest says ${manifest.row_counts[table] ?? 'nothing'}`);
   if (facts.newest_activity !== manifest.newest_activity)
     out.push(`newest activity ${facts.newest_activity}, the manifest says ${manifest.newest_activity}`);
   if (facts.max_activity_id !== manifest.max_activity_id)

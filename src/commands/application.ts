@@ -33,9 +33,14 @@ export async function applicationCommand(options: ApplicationOptions): Promise<C
     options,
     config,
     undo: applicationUndo,
-    footer: (result) => [...rollForward(result, config), ...appLeftStopped(result)],
+    footer: applicationFooter(config),
   });
   return command;
+}
+
+/** Under the summary: the way back from a release that never got healthy, and an app left stopped. */
+export function applicationFooter(config: Config): (result: RunResult) => string[] {
+  return (result) => [...rollForward(result, config), ...appLeftStopped(result)];
 }
 
 function needsAppControl(config: Config): void {
@@ -95,7 +100,7 @@ export async function undoApplicationRollback(sourceRunId: string, options: Appl
     options: { ...options, via: 'api', reason: options.reason ?? `undo application rollback ${sourceRunId}` },
     config: choice.config,
     undo: applicationUndo,
-    footer: (result) => [...rollForward(result, choice.config), ...appLeftStopped(result)],
+    footer: applicationFooter(choice.config),
   });
   return command;
 }

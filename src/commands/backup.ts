@@ -61,6 +61,8 @@ export async function backupCreate(options: BackupOptions & { label?: string; de
         ].join('\n'),
       );
     }
+    // A signal that arrived during the last synchronous writes is handled on the next turn.
+    await new Promise((resolve) => setImmediate(resolve));
     if (interruption.requested) {
       // The signal came after the copy was whole: it is kept (and said), and the exit still tells of it.
       process.stderr.write(`interrupted after the backup was complete: ${manifest.id} is kept\n`);
@@ -143,7 +145,14 @@ export async function backupVerify(id: string, options: BackupOptions & { thorou
   else {
     const c = styleFor(process.stdout, { json: false, color: options.color ?? true });
     const lines = verification.checks.map((check) => `${check.ok ? c.green('✔') : c.red('✘')} ${check.name}: ${check.detail}`);
-    lines.push(verification.ok ? `backup ${entry.id} verifies` : `backup ${entry.id} does NOT verify: do not restore it`);
+    const unchecked = verification.checks.at(-1)?.detail.startsWith('could not be checked');
+    lines.push(
+      verification.ok
+        ? `backup ${entry.id} verifies`
+        : unchecked
+          ? `backup ${entry.id} could not be verified here (it was not found damaged): fix what is said above, then verify again`
+          : `backup ${entry.id} does NOT verify: do not restore it`,
+    );
     process.stdout.write(`${lines.join('\n')}\n`);
   }
   return { exitCode: verification.ok ? ExitCode.ok : ExitCode.failed };
@@ -198,7 +207,10 @@ export async function backupPrune(options: BackupOptions & { keep?: string; dryR
       };
       process.stdout.write(`${toJson(report)}\n`);
     } else {
-      const lines = [`kept the newest ${Math.min(keep, complete.length)} of ${complete.length} backup(s) in ${config.backupsDir}`];
+      const kept = Math.min(keep, complete.length) + spared.length;
+      const lines = [
+        `kept ${kept} of ${complete.length} backup(s) in ${config.backupsDir}: the newest ${Math.min(keep, complete.length)}${spared.length ? `, and ${spared.length} an unfinished run chose` : ''}`,
+      ];
       for (const entry of doomed) lines.push(`${verb} ${entry.id} (${formatBytes(entry.manifest?.size ?? 0)})`);
       for (const path of leftovers) lines.push(`${verb} ${path} (a partial file of an interrupted backup)`);
       for (const entry of spared)

@@ -1,3 +1,4 @@
+import type { Config } from '../config/config.js';
 import { loadConfig } from '../config/config.js';
 import { runIdTime } from '../engine/run-id.js';
 import { usageError } from '../errors.js';
@@ -14,7 +15,7 @@ import {
   startedAt,
   stepHistory,
 } from './run-history.js';
-import { type CommandResult, type RunCommandOptions, runRunbook } from './run-runbook.js';
+import { type CommandResult, type RunCommandOptions, type RunRequest, runRunbook } from './run-runbook.js';
 import { configForRun } from './run-target.js';
 
 /**
@@ -61,9 +62,23 @@ export async function resumeCommand(runIdArg: string | undefined, options: RunCo
       observations: observationsOf(run.events),
       ...(choice.retargeted ? { retargeted: choice.retargeted } : {}),
     },
-    undo: flagUndo,
+    // Every scenario's own Undo line and notes, exactly as a fresh run of it prints them.
+    ...(await scenarioReporting(run.started.runbook.id, choice.config)),
   });
   return command;
+}
+
+/** The undo and footer of the scenario a runbook belongs to (a runbook of one's own: the flag's undo). */
+async function scenarioReporting(runbookId: string, config: Config): Promise<Pick<RunRequest, 'undo' | 'footer'>> {
+  if (runbookId === 'database' || runbookId === 'database-undo') {
+    const [{ databaseUndo }, { appLeftStopped }] = await Promise.all([import('./database.js'), import('./scenario-footers.js')]);
+    return { undo: databaseUndo, footer: appLeftStopped };
+  }
+  if (runbookId === 'application') {
+    const { applicationUndo, applicationFooter } = await import('./application.js');
+    return { undo: applicationUndo, footer: applicationFooter(config) };
+  }
+  return { undo: flagUndo };
 }
 
 /**

@@ -99,7 +99,8 @@ async function runStep(plan: Plan, step: PlannedStep, services: ExecuteServices,
   const ctx = contextFor(plan, step, services, facts);
   const base = reportBase(step);
 
-  if (step.resume === 'done') {
+  const rerun = step.resume === 'done' && !step.confirm && action.rerunWhenResumed === true;
+  if (step.resume === 'done' && !rerun) {
     // A change that finished earlier is looked at again: if the world moved since (another
     // run undid it), resuming means doing it again, asked for like any change.
     if (!step.confirm || !action.reconcile || action.recheckWhenResumed === false)

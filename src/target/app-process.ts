@@ -1,5 +1,16 @@
 import { spawn } from 'node:child_process';
-import { accessSync, closeSync, constants, mkdirSync, openSync, readFileSync, renameSync, statSync, writeFileSync } from 'node:fs';
+import {
+  accessSync,
+  closeSync,
+  constants,
+  mkdirSync,
+  openSync,
+  readFileSync,
+  readSync,
+  renameSync,
+  statSync,
+  writeFileSync,
+} from 'node:fs';
 import { basename, delimiter, join, resolve } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { AppProcessConfig } from '../config/config.js';
@@ -44,7 +55,26 @@ export function isTheApp(commandLine: string[], start: string[]): boolean {
  * a path must be an executable file; a bare name must be one on PATH.
  */
 export function startProblem(app: AppProcessConfig, cwd: string): string | undefined {
-  const program = app.start[0] as string;
+  return programProblem(app.start[0] as string, cwd, 0);
+}
+
+function programProblem(program: string, cwd: string, depth: number): string | undefined {
+  const found = findProgram(program, cwd);
+  if (!found) return program.includes('/') ? `${resolve(cwd, program)} is not an executable file` : `${program} is not a program on PATH`;
+  // A script runs only if its interpreter does (#!/usr/bin/env node: env, then node on PATH).
+  const interpreter = shebangOf(found);
+  if (!interpreter || depth > 2) return undefined;
+  const [command, argument] = interpreter;
+  const missing = programProblem(command, cwd, depth + 1);
+  if (missing) return `${found} needs ${command}, and ${missing}`;
+  if (basename(command) === 'env' && argument && !argument.startsWith('-')) {
+    const viaEnv = programProblem(argument, cwd, depth + 1);
+    if (viaEnv) return `${found} runs ${argument} through env, and ${viaEnv}`;
+  }
+  return undefined;
+}
+
+function findProgram(program: string, cwd: string): string | undefined {
   const candidates = program.includes('/')
     ? [resolve(cwd, program)]
     : (process.env.PATH ?? '')
@@ -55,13 +85,31 @@ export function startProblem(app: AppProcessConfig, cwd: string): string | undef
     try {
       if (statSync(candidate).isFile()) {
         accessSync(candidate, constants.X_OK);
-        return undefined;
+        return candidate;
       }
     } catch {
       // Not this one.
     }
   }
-  return program.includes('/') ? `${resolve(cwd, program)} is not an executable file` : `${program} is not a program on PATH`;
+  return undefined;
+}
+
+/** The interpreter line of a script (its command and first argument), if it has one. */
+function shebangOf(path: string): [string, string | undefined] | undefined {
+  try {
+    const fd = openSync(path, 'r');
+    try {
+      const head = Buffer.alloc(256);
+      const text = head.subarray(0, readSync(fd, head, 0, head.length, 0)).toString('utf8');
+      if (!text.startsWith('#!')) return undefined;
+      const [command, argument] = (text.slice(2).split('\n')[0] ?? '').trim().split(/\s+/);
+      return command ? [command, argument] : undefined;
+    } finally {
+      closeSync(fd);
+    }
+  } catch {
+    return undefined;
+  }
 }
 
 export interface Stopped {

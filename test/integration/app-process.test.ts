@@ -1,10 +1,11 @@
 import { spawn } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { linkSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
+import { processesHolding } from '../../src/backup/sqlite-file.js';
 import type { AppProcessConfig } from '../../src/config/config.js';
-import { appState, isLive, startApp, stopApp } from '../../src/target/app-process.js';
+import { appState, isLive, startApp, startProblem, stopApp } from '../../src/target/app-process.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'trimp-app-process-'));
 const started: number[] = [];
@@ -75,5 +76,29 @@ describe('the app process, by its recorded PID (real processes)', () => {
     await expect(startApp(missing, join(dir, 'logs'), dir)).rejects.toThrow(
       /the app could not be started: \/nonexistent\/app-binary --serve: .*ENOENT/,
     );
+  });
+
+  it('a start script whose interpreter is missing is found before anything is stopped', () => {
+    const script = join(dir, 'start-app.sh');
+    writeFileSync(script, '#!/nonexistent/interpreter\necho never\n', { mode: 0o755 });
+    expect(startProblem(app([script], 'script'), dir)).toBe(
+      `${script} needs /nonexistent/interpreter, and /nonexistent/interpreter is not an executable file`,
+    );
+    writeFileSync(script, '#!/usr/bin/env no-such-runtime-xyz\n', { mode: 0o755 });
+    expect(startProblem(app([script], 'script'), dir)).toMatch(
+      /runs no-such-runtime-xyz through env, and no-such-runtime-xyz is not a program on PATH/,
+    );
+    writeFileSync(script, '#!/bin/sh\nexec sleep 1\n', { mode: 0o755 });
+    expect(startProblem(app([script], 'script'), dir)).toBeUndefined();
+  });
+
+  it('a process holding the database under another name (a hard link) is found', async () => {
+    const database = join(dir, 'held.db');
+    writeFileSync(database, 'x');
+    linkSync(database, join(dir, 'held-other-name.db'));
+    const holder = spawn('sh', ['-c', `exec 3<${join(dir, 'held-other-name.db')}; sleep 300`], { stdio: 'ignore' });
+    started.push(holder.pid as number);
+    for (let i = 0; i < 40 && processesHolding(database).length === 0; i++) await new Promise((resolve) => setTimeout(resolve, 25));
+    expect(processesHolding(database)).toContain(holder.pid);
   });
 });

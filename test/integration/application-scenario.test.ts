@@ -248,6 +248,9 @@ describe('application rollback against the sandbox (a real git checkout, real pr
     const ended = await child;
     expect(ended.signal ?? ended.exitCode).toMatch(/SIGINT|130/);
     expect(`${ended.stdout}`).toMatch(/Resume with: trimp-rollback resume \S+/);
+    expect(`${ended.stdout}`).toMatch(
+      /The app is STOPPED: this run stopped it and did not start it again\. Resume finishes the rollback\./,
+    );
     expect(alive(app.pid as number)).toBe(false);
     const [runId] = readdirSync(runs);
     const journal = events(join(runs, runId as string, 'journal.jsonl'));
