@@ -101,6 +101,41 @@ describe('application rollback against the sandbox (a real git checkout, real pr
     expect(dry.stdout).toMatch(/chosen by the commit that ran before it \(deploy history\)/);
   });
 
+  it('a clean rollback to 1.0.0 and its undo back to 1.1.0: both healthy, validated, and the running release behaves as checked out', async () => {
+    const sb = await sandbox();
+    // Release 1.0.0 has only the average method: with the flag off, validation expects exactly that.
+    expect((await cli(['flag', '--all', '--yes', '--config', sb.config])).exitCode).toBe(0);
+    const newer = await head(sb.appDir);
+    const older = await git(sb.appDir, 'rev-parse', 'HEAD~1');
+    const back = await cli(['application', '--to', 'HEAD~1', '--yes', '--json', '--config', sb.config]);
+    expect(back.exitCode, back.stderr).toBe(0);
+    const run = jsonOf<RunJson>(back);
+    expect(await head(sb.appDir)).toBe(older);
+    expect(await health(sb)).toMatchObject({ status: 'healthy', version: '1.0.0' });
+    // 1.0.0 computes the average even for a user whose flag is on.
+    expect((await cli(['flag', '--user-type', 'admin', '--enable', '--yes', '--config', sb.config])).exitCode).toBe(1);
+    const calc = await fetch(`${sb.baseUrl}/api/trimp/calculate`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ user_id: 1, duration_minutes: 60, avg_hr: 150, hr_stream: Array(60).fill(150) }),
+    });
+    expect(((await calc.json()) as { method: string }).method).toBe('average');
+    expect((await cli(['flag', '--all', '--yes', '--config', sb.config])).exitCode).toBe(0);
+
+    const undo = await cli(['application', 'undo', '--run', run.run_id, '--yes', '--json', '--config', sb.config]);
+    expect(undo.exitCode, undo.stderr).toBe(0);
+    expect(await head(sb.appDir)).toBe(newer);
+    expect(await health(sb)).toMatchObject({ status: 'healthy', version: '1.1.0' });
+    const history = readFileSync(join(sb.stateDir, 'deploys.jsonl'), 'utf8')
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l));
+    expect(history.map((d) => [d.from_version, d.to_version])).toEqual([
+      ['1.1.0', '1.0.0'],
+      ['1.0.0', '1.1.0'],
+    ]);
+  });
+
   it('a dry run shows every signal, git command and file operation, and changes nothing', async () => {
     const sb = await sandbox();
     await cli(['sandbox', 'break', '--dir', sb.dir, 'bad-deploy']);
