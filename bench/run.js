@@ -222,3 +222,7 @@ try {
 // 6. The database scenario: backups and the restore on generated databases of ~1 GiB and 256 MiB.
 const { benchDatabase } = await import('./database.js');
 await benchDatabase();
+
+// 7. The application scenario: a bad release rolled back, against kill + git checkout + start.
+const { benchApplication } = await import('./application.js');
+await benchApplication();

@@ -280,16 +280,8 @@ function commandLineOf(pid: number): string[] | undefined {
   }
 }
 
-/** Alive and not a zombie (a killed child not reaped yet is gone for our purposes). */
-export function isLive(pid: number): boolean {
-  if (!isProcessAlive(pid)) return false;
-  try {
-    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    return stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3) !== 'Z';
-  } catch {
-    return true;
-  }
-}
+/** Alive and not a zombie. */
+export const isLive = isProcessAlive;
 
 function signal(pid: number, name: NodeJS.Signals): void {
   try {
