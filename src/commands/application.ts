@@ -3,7 +3,7 @@ import { type Config, loadConfig } from '../config/config.js';
 import type { Observation } from '../engine/execute.js';
 import type { RunResult } from '../engine/result.js';
 import { usageError } from '../errors.js';
-import { resolveCommit } from '../target/app-repo.js';
+import { appCommit, resolveCommit } from '../target/app-repo.js';
 import { applicationToCommand, applicationUndoCommand, invocationOf } from './printed-commands.js';
 import { loadRun, observationsOf } from './run-history.js';
 import { type CommandResult, type RunCommandOptions, runRunbook, type UndoContext } from './run-runbook.js';
@@ -20,13 +20,8 @@ export async function applicationCommand(options: ApplicationOptions): Promise<C
   if (options.via === 'db') throw usageError('application-usage', '--via does not apply to the application rollback');
   const config = loadConfig(options);
   if (!options.dryRun) needsAppControl(config);
-  // An unknown ref is bad input: said before any plan, and before anything changes.
-  if (options.to !== undefined && !(await resolveCommit(config.target.appDir, options.to)))
-    throw usageError(
-      'release-unknown',
-      `unknown ref in ${config.target.appDir}: ${options.to}`,
-      'give a commit, tag or branch that git log shows',
-    );
+  // An unknown ref, or the release already running, is bad input: said before any plan.
+  if (options.to !== undefined) await verifyTarget(config, options.to);
   const { command } = await runRunbook({
     runbook: 'application',
     inputs: { to: options.to ?? 'previous', force: options.force ?? false },
@@ -41,6 +36,22 @@ export async function applicationCommand(options: ApplicationOptions): Promise<C
 /** Under the summary: the way back from a release that never got healthy, and an app left stopped. */
 export function applicationFooter(config: Config): (result: RunResult) => string[] {
   return (result) => [...rollForward(result, config), ...appLeftStopped(result)];
+}
+
+async function verifyTarget(config: Config, ref: string): Promise<void> {
+  const target = await resolveCommit(config.target.appDir, ref);
+  if (!target)
+    throw usageError(
+      'release-unknown',
+      `unknown ref in ${config.target.appDir}: ${ref}`,
+      'give a commit, tag or branch that git log shows',
+    );
+  if (target === (await appCommit(config.target.appDir)))
+    throw usageError(
+      'release-current',
+      `${config.target.appDir} is already at ${ref} (${target.slice(0, 12)}): nothing to deploy`,
+      'name another release with --to',
+    );
 }
 
 function needsAppControl(config: Config): void {

@@ -183,6 +183,9 @@ describe('application rollback against the sandbox (a real git checkout, real pr
     expect(unknown.exitCode).toBe(2);
     expect(unknown.stderr.trim()).toMatch(/^trimp-rollback: unknown ref in .*\/app: v9\.9\.9/);
     expect((await cli(['application', '--to', '--upload-pack=x', '--yes', '--config', sb.config])).exitCode).toBe(2);
+    const already = await cli(['application', '--to', 'HEAD', '--yes', '--config', sb.config]);
+    expect(already.exitCode).toBe(2);
+    expect(already.stderr).toMatch(/is already at HEAD \(\w{12}\): nothing to deploy/);
 
     // A release that expects schema 2, against a database at user_version 1.
     const current = await head(sb.appDir);
