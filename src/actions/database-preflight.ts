@@ -3,7 +3,7 @@ import { z } from 'zod';
 import { freeBytes } from '../backup/file-io.js';
 import { formatBytes } from '../report/format.js';
 import { defineAction } from './action.js';
-import { appProblems, describeAppState } from './app-preflight.js';
+import { appPreflight, appProblems, describeAppState } from './app-preflight.js';
 import { appConfigOf } from './app-stop.js';
 import { databaseFileOf, restoreSourceOf } from './restore-source.js';
 
@@ -22,10 +22,8 @@ export const databasePreflight = defineAction<z.output<typeof params>>({
   confirm: false,
   rerunWhenResumed: true,
   params,
-  describe: (_params, info) => [
-    { kind: 'file', text: `${info.app?.pidFile ?? 'target.app.pid_file'}: names a process that runs the app (or none)` },
-    { kind: 'file', text: `${info.app?.start[0] ?? 'target.app.start'}: an executable program` },
-    { kind: 'file', text: `/proc/*/fd: no process but the app holds ${databaseFileOf(info)} open` },
+  describe: (params, info) => [
+    ...appPreflight.describe(params, info),
     { kind: 'file', text: `free space in ${dirname(databaseFileOf(info))} for the staged copy` },
   ],
   async run(_params, ctx) {

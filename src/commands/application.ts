@@ -4,6 +4,7 @@ import type { Observation } from '../engine/execute.js';
 import type { RunResult } from '../engine/result.js';
 import { usageError } from '../errors.js';
 import { appCommit, resolveCommit } from '../target/app-repo.js';
+import { needsAppControl } from './app-control.js';
 import { applicationToCommand, applicationUndoCommand, invocationOf } from './printed-commands.js';
 import { loadRun, observationsOf } from './run-history.js';
 import { type CommandResult, type RunCommandOptions, runRunbook, type UndoContext } from './run-runbook.js';
@@ -19,7 +20,7 @@ export interface ApplicationOptions extends RunCommandOptions {
 export async function applicationCommand(options: ApplicationOptions): Promise<CommandResult> {
   if (options.via === 'db') throw usageError('application-usage', '--via does not apply to the application rollback');
   const config = loadConfig(options);
-  if (!options.dryRun) needsAppControl(config);
+  if (!options.dryRun) needsAppControl(config, 'application');
   // An unknown ref, or the release already running, is bad input: said before any plan.
   if (options.to !== undefined) await verifyTarget(config, options.to);
   const { command } = await runRunbook({
@@ -52,15 +53,6 @@ async function verifyTarget(config: Config, ref: string): Promise<void> {
       `${config.target.appDir} is already at ${ref} (${target.slice(0, 12)}): nothing to deploy`,
       'name another release with --to',
     );
-}
-
-function needsAppControl(config: Config): void {
-  if (config.target.app) return;
-  throw usageError(
-    'app-not-configured',
-    `the application rollback stops and starts the app, but ${config.file ?? 'the config'} has no target.app`,
-    'add target.app: { start: [argv...], pid_file: FILE } (see the README); --dry-run shows the plan without it',
-  );
 }
 
 export function releasePlanIn(observations: Observation[]): ReleasePlan | undefined {
@@ -101,7 +93,7 @@ export async function undoApplicationRollback(sourceRunId: string, options: Appl
     );
   const choice = configForRun(source, options, `application undo --run ${sourceRunId}`);
   for (const note of choice.notes) process.stderr.write(`note: ${note}\n`);
-  if (!options.dryRun) needsAppControl(choice.config);
+  if (!options.dryRun) needsAppControl(choice.config, 'application');
   process.stderr.write(
     `Returning ${plan.app_dir} to ${plan.from_commit.slice(0, 12)} (${plan.from_version ?? '?'}), which ran before run ${sourceRunId}\n`,
   );

@@ -2,10 +2,11 @@ import { existsSync } from 'node:fs';
 import { KEPT_DATABASE, type KeptDatabase } from '../actions/restore-source.js';
 import { validateBackupId } from '../backup/backup-id.js';
 import { BackupStore } from '../backup/store.js';
-import { type Config, loadConfig } from '../config/config.js';
+import { loadConfig } from '../config/config.js';
 import type { Observation } from '../engine/execute.js';
 import type { RunResult } from '../engine/result.js';
 import { usageError } from '../errors.js';
+import { needsAppControl } from './app-control.js';
 import { databaseUndoCommand } from './printed-commands.js';
 import { loadRun, observationsOf } from './run-history.js';
 import { type CommandResult, type RunCommandOptions, runRunbook, type UndoContext } from './run-runbook.js';
@@ -27,7 +28,7 @@ export async function databaseCommand(options: DatabaseOptions): Promise<Command
   const config = loadConfig(options);
   // A named backup that is not there is bad input, said before any plan is shown.
   if (options.backup !== undefined) new BackupStore(config.backupsDir).get(backup);
-  if (!options.dryRun) needsAppControl(config);
+  if (!options.dryRun) needsAppControl(config, 'database');
   const { command } = await runRunbook({
     runbook: 'database',
     inputs: { backup, thorough: options.thorough ?? false },
@@ -36,16 +37,6 @@ export async function databaseCommand(options: DatabaseOptions): Promise<Command
     footer: appLeftStopped,
   });
   return command;
-}
-
-/** Stopping and starting the app is part of the scenario: without target.app a real run would stop halfway. */
-function needsAppControl(config: Config): void {
-  if (config.target.app) return;
-  throw usageError(
-    'app-not-configured',
-    `the database rollback stops and starts the app, but ${config.file ?? 'the config'} has no target.app`,
-    'add target.app: { start: [argv...], pid_file: FILE } (see the README); --dry-run shows the plan without it',
-  );
 }
 
 /** The kept database a run recorded (the first one: what was there before the run changed anything). */
@@ -87,7 +78,7 @@ export async function undoDatabaseRollback(sourceRunId: string, options: Databas
       `to recover rows from it, open a copy with sqlite3 (.recover): ${kept.path}`,
     );
   const choice = configForRun(source, options, `database undo --run ${sourceRunId}`);
-  if (!options.dryRun) needsAppControl(choice.config);
+  if (!options.dryRun) needsAppControl(choice.config, 'database');
   for (const note of choice.notes) process.stderr.write(`note: ${note}\n`);
   process.stderr.write(`Putting back the database run ${sourceRunId} kept aside: ${kept.path}\n`);
   const keptAt = source.events.find((e) => e.type === 'step.observed' && e.name === KEPT_DATABASE)?.ts ?? source.started.ts;

@@ -2,10 +2,10 @@ import { spawn } from 'node:child_process';
 import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { fileURLToPath } from 'node:url';
 import { execa } from 'execa';
 import { afterEach, describe, expect, it } from 'vitest';
 import { cli, jsonOf, spawnCli } from '../helpers/cli.js';
+import { alive, journalEvents, startStubbornApp } from '../helpers/processes.js';
 import { sha256, startTestSandbox, type TestSandbox } from '../helpers/sandbox.js';
 
 interface Step {
@@ -37,19 +37,6 @@ const head = (dir: string) => git(dir, 'rev-parse', 'HEAD');
 const health = async (sb: TestSandbox) => (await (await fetch(`${sb.baseUrl}/health`)).json()) as { status: string; version: string };
 const step = (run: RunJson, id: string) => run.steps.find((s) => s.id === id) as Step;
 const appPid = (sb: TestSandbox) => Number(readFileSync(join(sb.dir, 'sandbox.pid'), 'utf8'));
-const alive = (pid: number) => {
-  try {
-    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    return stat.slice(stat.lastIndexOf(')') + 2)[0] !== 'Z';
-  } catch {
-    return false;
-  }
-};
-const events = (journal: string) =>
-  readFileSync(journal, 'utf8')
-    .trim()
-    .split('\n')
-    .map((line) => JSON.parse(line) as { type: string; step?: string; status?: string; name?: string; data?: Record<string, unknown> });
 
 describe('application rollback against the sandbox (a real git checkout, real processes)', () => {
   it('a bad deploy is rolled back to the commit before it, recorded in deploys.jsonl; undo returns, and the roll-forward line is printed when that release is unhealthy', async () => {
@@ -172,7 +159,7 @@ describe('application rollback against the sandbox (a real git checkout, real pr
     expect(forced.exitCode, forced.stderr).toBe(0);
     const run = jsonOf<RunJson>(forced);
     expect(step(run, 'plan-release').status).toBe('warned');
-    const dirty = events(run.journal as string).find((e) => e.name === 'dirty_tree')?.data as { diff_stat: string };
+    const dirty = journalEvents(run.journal as string).find((e) => e.name === 'dirty_tree')?.data as { diff_stat: string };
     expect(dirty.diff_stat).toMatch(/\.gitignore \| 1 \+/);
     expect(readFileSync(join(sb.appDir, '.gitignore'), 'utf8')).toContain('local-hotfix');
   });
@@ -239,35 +226,9 @@ describe('application rollback against the sandbox (a real git checkout, real pr
     await cli(['sandbox', 'break', '--dir', sb.dir, 'bad-deploy']);
     const good = await git(sb.appDir, 'rev-parse', 'HEAD~1');
     await sb.stop();
-    const port = new URL(sb.baseUrl).port;
-    const stubborn = fileURLToPath(new URL('../fixtures/apps/ignores-sigterm.mjs', import.meta.url));
-    const argv = [process.execPath, stubborn, '--dir', sb.dir, '--port', port, '--traffic', '0'];
-    const config = join(sb.dir, 'stubborn.yaml');
-    writeFileSync(
-      config,
-      readFileSync(sb.config, 'utf8')
-        .replace(/ {4}start: .*/, `    start: ${JSON.stringify(argv)}`)
-        .replace('stop_grace: 10s', 'stop_grace: 1500ms'),
-    );
-    const app = spawn(argv[0] as string, argv.slice(1), { detached: true, stdio: 'ignore' });
-    app.unref();
-    cleanups.push(() => {
-      for (const pid of [app.pid, Number(readFileSync(join(sb.dir, 'sandbox.pid'), 'utf8'))]) {
-        try {
-          process.kill(pid as number, 'SIGKILL');
-        } catch {}
-      }
-    });
-    for (
-      let i = 0;
-      i < 100 &&
-      !(await fetch(`${sb.baseUrl}/health`)
-        .then((r) => r.status > 0)
-        .catch(() => false));
-      i++
-    )
-      await sleep(50);
-    writeFileSync(join(sb.dir, 'sandbox.pid'), `${app.pid}\n`);
+    const app = await startStubbornApp(sb, '1500ms');
+    cleanups.push(() => app.kill());
+    const config = app.config;
 
     const child = spawnCli(['application', '--yes', '--config', config]);
     // Ctrl-C once the stop step has begun (it waits out the grace period, then kills).
@@ -289,9 +250,9 @@ describe('application rollback against the sandbox (a real git checkout, real pr
     expect(`${ended.stdout}`).toMatch(
       /The app is STOPPED: this run stopped it and did not start it again\. Resume finishes the rollback\./,
     );
-    expect(alive(app.pid as number)).toBe(false);
+    expect(alive(app.pid)).toBe(false);
     const [runId] = readdirSync(runs);
-    const journal = events(join(runs, runId as string, 'journal.jsonl'));
+    const journal = journalEvents(join(runs, runId as string, 'journal.jsonl'));
     const stop = journal.find((e) => e.type === 'step.finished' && e.step === 'stop-app');
     expect(stop?.status).toBe('warned');
     expect(journal.some((e) => e.type === 'run.interrupted')).toBe(true);

@@ -2,10 +2,10 @@ import { spawn } from 'node:child_process';
 import { existsSync, lstatSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { fileURLToPath } from 'node:url';
 import { afterEach, describe, expect, it } from 'vitest';
 import { cli, jsonOf, ROOT } from '../helpers/cli.js';
 import { canMountTmpfs, flipByte, integrityCheck, mountTmpfs, sqliteScalar } from '../helpers/files.js';
+import { alive, journalEvents, startStubbornApp } from '../helpers/processes.js';
 import { sha256, startTestSandbox, type TestSandbox } from '../helpers/sandbox.js';
 
 interface Step {
@@ -45,22 +45,8 @@ async function sandboxWithBackup(options: { traffic?: number; dir?: string } = {
   return { sandbox, manifest: jsonOf<Manifest>(created) };
 }
 
-const events = (journal: string) =>
-  readFileSync(journal, 'utf8')
-    .trim()
-    .split('\n')
-    .map((line) => JSON.parse(line) as { type: string; step?: string; name?: string; data?: Record<string, unknown>; status?: string });
 const step = (run: RunJson, id: string) => run.steps.find((s) => s.id === id) as Step;
 const appPid = (sandbox: TestSandbox) => Number(readFileSync(join(sandbox.dir, 'sandbox.pid'), 'utf8'));
-/** Running, not a zombie (a container's init may never reap an orphan). */
-const alive = (pid: number) => {
-  try {
-    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    return stat.slice(stat.lastIndexOf(')') + 2)[0] !== 'Z';
-  } catch {
-    return false;
-  }
-};
 const addActivities = async (sandbox: TestSandbox, n: number) => {
   for (let i = 0; i < n; i++) {
     const response = await fetch(`${sandbox.baseUrl}/api/activities`, {
@@ -128,7 +114,7 @@ describe('database rollback against the sandbox', () => {
     expect(await integrityCheck(sandbox.database)).toBe('ok');
 
     // The journal tells what was kept, with its checksum, and the Undo line names the run.
-    const journal = events(run.journal as string);
+    const journal = journalEvents(run.journal as string);
     const kept = journal.find((e) => e.name === 'kept_database')?.data as { path: string; sha256: string };
     expect(kept.path).toBe(`${sandbox.database}.pre-restore-${run.run_id}`);
     expect(sha256(kept.path)).toBe(kept.sha256);
@@ -197,7 +183,7 @@ describe('database rollback against the sandbox', () => {
     expect(step(run, 'verify-backup').status).toBe('failed');
     expect(step(run, 'verify-backup').summary).toMatch(/does not verify: sha256: .*nothing was changed/);
     expect(step(run, 'stop-app').status).toBe('not-run');
-    expect(events(run.journal as string).some((e) => e.type === 'step.started' && e.step === 'stop-app')).toBe(false);
+    expect(journalEvents(run.journal as string).some((e) => e.type === 'step.started' && e.step === 'stop-app')).toBe(false);
     expect(run.undo_command).toBeNull();
 
     const newest = await cli(['database', '--yes', '--json', '--config', sandbox.config]);
@@ -235,33 +221,9 @@ describe('database rollback against the sandbox', () => {
     const { sandbox } = await sandboxWithBackup();
     // Replace the app by one stuck in its shutdown, started as the config says.
     await sandbox.stop();
-    const port = new URL(sandbox.baseUrl).port;
-    const stubborn = fileURLToPath(new URL('../fixtures/apps/ignores-sigterm.mjs', import.meta.url));
-    const argv = [process.execPath, stubborn, '--dir', sandbox.dir, '--port', port, '--traffic', '0'];
-    const config = join(sandbox.dir, 'stubborn.yaml');
-    const text = readFileSync(sandbox.config, 'utf8')
-      .replace(/ {4}start: .*/, `    start: ${JSON.stringify(argv)}`)
-      .replace('stop_grace: 10s', 'stop_grace: 1s');
-    writeFileSync(config, text);
-    const app = spawn(argv[0] as string, argv.slice(1), { detached: true, stdio: 'ignore' });
-    app.unref();
-    cleanups.push(() => {
-      for (const pid of [app.pid, Number(readFileSync(join(sandbox.dir, 'sandbox.pid'), 'utf8'))]) {
-        try {
-          process.kill(pid as number, 'SIGKILL');
-        } catch {}
-      }
-    });
-    for (
-      let i = 0;
-      i < 100 &&
-      !(await fetch(`${sandbox.baseUrl}/health`)
-        .then((r) => r.ok)
-        .catch(() => false));
-      i++
-    )
-      await sleep(50);
-    writeFileSync(join(sandbox.dir, 'sandbox.pid'), `${app.pid}\n`);
+    const app = await startStubbornApp(sandbox, '1s');
+    cleanups.push(() => app.kill());
+    const config = app.config;
 
     const result = await cli(['database', '--yes', '--json', '--config', config]);
     expect(result.exitCode, result.stderr).toBe(0);
@@ -269,10 +231,10 @@ describe('database rollback against the sandbox', () => {
     const stop = step(run, 'stop-app');
     expect(stop.status).toBe('warned');
     expect(stop.summary).toMatch(new RegExp(`pid ${app.pid} ignored SIGTERM for 1\\.00 s: SIGKILL sent, gone after \\d+ ms`));
-    expect(alive(app.pid as number)).toBe(false);
+    expect(alive(app.pid)).toBe(false);
     expect(step(run, 'restore').status).toBe('succeeded');
     expect(step(run, 'start-app').status).toBe('succeeded');
-    const journal = events(run.journal as string);
+    const journal = journalEvents(run.journal as string);
     expect(journal.find((e) => e.type === 'step.finished' && e.step === 'stop-app')?.status).toBe('warned');
   });
 
@@ -303,8 +265,8 @@ describe('database rollback against the sandbox', () => {
     expect(alive(appPidBefore)).toBe(true);
     expect(step(run, 'keep-current').status).toBe('not-run');
     expect(sha256(sandbox.database)).toBe(databaseBefore);
-    expect(events(run.journal as string).find((e) => e.type === 'step.finished' && e.step === 'preflight')?.status).toBe('failed');
-    expect(events(run.journal as string).some((e) => e.type === 'step.started' && e.step === 'stop-app')).toBe(false);
+    expect(journalEvents(run.journal as string).find((e) => e.type === 'step.finished' && e.step === 'preflight')?.status).toBe('failed');
+    expect(journalEvents(run.journal as string).some((e) => e.type === 'step.started' && e.step === 'stop-app')).toBe(false);
 
     // That failed run chose the backup: a prune keeps it for the run's resume.
     const newer = await cli(['backup', 'create', '--label', 'newer', '--config', sandbox.config]);
