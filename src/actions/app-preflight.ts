@@ -2,8 +2,10 @@ import { z } from 'zod';
 import { processesHolding } from '../backup/sqlite-file.js';
 import type { AppProcessConfig } from '../config/config.js';
 import { type AppState, appState, startProblem } from '../target/app-process.js';
+import { appCommit, checkoutProblem } from '../target/app-repo.js';
 import { defineAction } from './action.js';
 import { appConfigOf } from './app-stop.js';
+import { RELEASE_PLAN, type ReleasePlan } from './release-plan.js';
 import { databaseFileOf } from './restore-source.js';
 
 const params = z.object({}).strict();
@@ -55,6 +57,19 @@ export const appPreflight = defineAction<z.output<typeof params>>({
   async run(_params, ctx) {
     const app = appConfigOf(ctx.info);
     const { state, others, problems } = appProblems(app, ctx.info.appDir, databaseFileOf(ctx.info));
+    // On a resume, the checkout may have moved since the release was planned: deploying the old plan would misrecord it.
+    const plan = ctx.run.observed.get(RELEASE_PLAN) as ReleasePlan | undefined;
+    if (plan) {
+      const now = await appCommit(plan.app_dir);
+      if (now !== plan.from_commit && now !== plan.to_commit)
+        problems.push(
+          `${plan.app_dir} is at ${now?.slice(0, 12) ?? 'no commit'}, not ${plan.from_commit.slice(0, 12)} as planned: start a new run`,
+        );
+      else if (now === plan.from_commit) {
+        const conflict = await checkoutProblem(plan.app_dir, plan.to_commit);
+        if (conflict) problems.push(`git checkout of ${plan.to_commit.slice(0, 12)} would fail here: ${conflict}`);
+      }
+    }
     const evidence = { app: state, other_holders: others };
     if (problems.length > 0) return { status: 'failed', summary: `${problems.join('; ')}; nothing was changed`, evidence };
     return {

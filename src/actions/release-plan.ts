@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { TrimpError } from '../errors.js';
-import { appCommit, commitsBetween, diffStat, dirtyTree, resolveCommit } from '../target/app-repo.js';
+import { appCommit, checkoutProblem, commitsBetween, diffStat, dirtyTree, isAncestor, resolveCommit } from '../target/app-repo.js';
 import { commitBefore, readDeployments, releaseAt } from '../target/deploy-history.js';
 import { defineAction } from './action.js';
 
@@ -76,8 +76,14 @@ export const releasePlan = defineAction<Params>({
     let target: string | undefined;
     let chosenBy: string;
     if (to === 'previous') {
-      target = commitBefore(readDeployments(ctx.info.stateDir), appDir, current);
-      chosenBy = target ? 'the commit that ran before it (deploy history)' : 'HEAD~1 (no deploy history for this commit)';
+      const recorded = commitBefore(readDeployments(ctx.info.stateDir), appDir, current);
+      // The history is a file: what it names must still be a commit here (not an option, not another repo's).
+      target = recorded ? await resolveCommit(appDir, recorded) : undefined;
+      chosenBy = target
+        ? 'the commit that ran before it (deploy history)'
+        : recorded
+          ? `HEAD~1 (the deploy history names ${recorded.slice(0, 40)}, which is not a commit here)`
+          : 'HEAD~1 (no deploy history for this commit)';
       target ??= await resolveCommit(appDir, 'HEAD~1');
       if (!target)
         throw new TrimpError('release-none', `${appDir} has no commit before ${current.slice(0, 12)}`, {
@@ -92,6 +98,17 @@ export const releasePlan = defineAction<Params>({
           remedy: 'give a commit, tag or branch that git log shows',
         });
     }
+    // A change or an untracked file the checkout would overwrite stops the run here, --force or not:
+    // found after the app is down, it would leave it down.
+    const conflict = await checkoutProblem(appDir, target);
+    if (conflict)
+      return {
+        status: 'failed',
+        summary: `git checkout of ${target.slice(0, 12)} would fail here: ${conflict}; nothing was changed`,
+        evidence: { from_commit: current, to_commit: target, conflict },
+      };
+    if (target !== current && (await isAncestor(appDir, current, target)))
+      warnings.push(`${target.slice(0, 12)} is newer than the running ${current.slice(0, 12)}: this rolls forward (chosen by ${chosenBy})`);
     const [from, into] = [await releaseAt(appDir, current), await releaseAt(appDir, target)];
     const plan: ReleasePlan = {
       app_dir: appDir,

@@ -3,6 +3,7 @@ import { type Config, loadConfig } from '../config/config.js';
 import type { Observation } from '../engine/execute.js';
 import type { RunResult } from '../engine/result.js';
 import { usageError } from '../errors.js';
+import { appState } from '../target/app-process.js';
 import { appCommit, resolveCommit } from '../target/app-repo.js';
 import { needsAppControl } from './app-control.js';
 import { applicationToCommand, applicationUndoCommand, invocationOf } from './printed-commands.js';
@@ -44,10 +45,12 @@ async function verifyTarget(config: Config, ref: string): Promise<void> {
   if (!target)
     throw usageError(
       'release-unknown',
-      `unknown ref in ${config.target.appDir}: ${ref}`,
+      `unknown ref in ${config.target.appDir}: ${JSON.stringify(ref).slice(0, 200)}`,
       'give a commit, tag or branch that git log shows',
     );
-  if (target === (await appCommit(config.target.appDir)))
+  // Already there with the app running: nothing to do. With the app down, the run starts it there.
+  const running = config.target.app !== undefined && appState(config.target.app).kind === 'running';
+  if (running && target === (await appCommit(config.target.appDir)))
     throw usageError(
       'release-current',
       `${config.target.appDir} is already at ${ref} (${target.slice(0, 12)}): nothing to deploy`,
@@ -62,10 +65,14 @@ export function releasePlanIn(observations: Observation[]): ReleasePlan | undefi
 /** Undo: back to the commit that ran before the run deployed. Only for a run that deployed. */
 export function applicationUndo(result: RunResult, context: UndoContext): string | null {
   if (result.dry_run || !result.journal) return null;
-  const deployed = result.steps.some(
-    (s) => s.action === 'release.deploy' && (s.status === 'succeeded' || s.status === 'done-before') && !s.noop,
+  // After a deploy, back to what ran before; after a stop without one, the same command starts it there again.
+  const acted = result.steps.some(
+    (s) =>
+      (s.action === 'release.deploy' || s.action === 'app.stop') &&
+      (s.status === 'succeeded' || s.status === 'warned' || s.status === 'done-before') &&
+      !s.noop,
   );
-  return deployed && releasePlanIn(context.observations) ? applicationUndoCommand(result.run_id, context.invocation) : null;
+  return acted && releasePlanIn(context.observations) ? applicationUndoCommand(result.run_id, context.invocation) : null;
 }
 
 /** A release that never became healthy: said plainly, with the command back to what ran before. */
@@ -85,11 +92,12 @@ function rollForward(result: RunResult, config: Config): string[] {
 export async function undoApplicationRollback(sourceRunId: string, options: ApplicationOptions): Promise<CommandResult> {
   const source = loadRun(loadConfig(options).stateDir, sourceRunId);
   const plan = releasePlanIn(observationsOf(source.events));
-  if (!plan || !source.events.some((e) => e.type === 'step.started' && e.action === 'release.deploy'))
+  const acted = source.events.some((e) => e.type === 'step.started' && (e.action === 'release.deploy' || e.action === 'app.stop'));
+  if (!plan || !acted)
     throw usageError(
       'nothing-to-undo',
-      `run ${sourceRunId} deployed nothing`,
-      'only an application rollback that got to its deploy step can be undone',
+      `run ${sourceRunId} changed nothing`,
+      'only an application rollback that got to its stop or deploy step can be undone',
     );
   const choice = configForRun(source, options, `application undo --run ${sourceRunId}`);
   for (const note of choice.notes) process.stderr.write(`note: ${note}\n`);

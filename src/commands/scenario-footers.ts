@@ -5,7 +5,10 @@ const done = (status: string) => status === 'succeeded' || status === 'warned' |
 /** A run that stopped the app and did not start it again says so, and what brings it back. */
 export function appLeftStopped(result: RunResult): string[] {
   const stopped = result.steps.some((s) => s.action === 'app.stop' && done(s.status) && !s.noop);
-  const started = result.steps.some((s) => s.action === 'app.start' && done(s.status));
+  // A start that ran but never got healthy left a process running: not "stopped" (the line about health says so).
+  const started = result.steps.some(
+    (s) => s.action === 'app.start' && (done(s.status) || (s.status === 'failed' && s.evidence?.pid !== undefined)),
+  );
   if (result.dry_run || !stopped || started) return [];
   const ways = [
     result.resume_command ? 'Resume finishes the rollback' : undefined,

@@ -55,8 +55,32 @@ export async function fileAt(appDir: string, commit: string, path: string): Prom
   return result.ok ? result.stdout : undefined;
 }
 
+/**
+ * Why `git checkout` of `to` would fail in this work tree (a local change or an untracked file it
+ * would overwrite), found without changing anything (`git read-tree -n`); undefined when it would work.
+ */
+export async function checkoutProblem(appDir: string, to: string): Promise<string | undefined> {
+  const result = await git(appDir, ['read-tree', '-n', '-m', '-u', 'HEAD', to]);
+  if (result.ok) return undefined;
+  return result.stderr
+    .split('\n')
+    .map((line) => line.replace(/^error: /, '').trim())
+    .filter(Boolean)
+    .slice(0, 5)
+    .join('; ');
+}
+
+/** Whether `older` is an ancestor of `newer` (deploying `newer` over `older` rolls forward). */
+export async function isAncestor(appDir: string, older: string, newer: string): Promise<boolean> {
+  return (await git(appDir, ['merge-base', '--is-ancestor', older, newer])).ok;
+}
+
 /** Checks out a commit (detached): the work tree becomes that release. */
 export async function checkoutCommit(appDir: string, commit: string): Promise<void> {
   const result = await git(appDir, ['checkout', '--quiet', '--detach', commit]);
-  if (!result.ok) throw new TrimpError('app-checkout', `git checkout of ${commit.slice(0, 12)} failed: ${result.stderr.split('\n')[0]}`);
+  if (!result.ok)
+    throw new TrimpError(
+      'app-checkout',
+      `git checkout of ${commit.slice(0, 12)} failed: ${result.stderr.split('\n').slice(0, 4).join(' ')}`,
+    );
 }

@@ -164,11 +164,37 @@ describe('application rollback against the sandbox (a real git checkout, real pr
     expect(readFileSync(join(sb.appDir, '.gitignore'), 'utf8')).toContain('local-hotfix');
   });
 
+  it('a local change the checkout would overwrite stops the run even with --force; a history line that names no commit here falls back to HEAD~1, said', async () => {
+    const sb = await sandbox();
+    await cli(['sandbox', 'break', '--dir', sb.dir, 'bad-deploy']);
+    const bad = await head(sb.appDir);
+    const pid = appPid(sb);
+    writeFileSync(join(sb.appDir, 'app.json'), `${readFileSync(join(sb.appDir, 'app.json'), 'utf8')} `);
+    const forced = await cli(['application', '--force', '--yes', '--json', '--config', sb.config]);
+    expect(forced.exitCode).toBe(1);
+    const run = jsonOf<RunJson>(forced);
+    expect(step(run, 'plan-release').summary).toMatch(
+      /git checkout of \w{12} would fail here: Entry 'app\.json' not uptodate\. Cannot merge\.; nothing was changed/,
+    );
+    expect(step(run, 'stop-app').status).toBe('not-run');
+    expect(alive(pid)).toBe(true);
+    await git(sb.appDir, 'checkout', '--', 'app.json');
+
+    const other = 'f'.repeat(40);
+    writeFileSync(
+      join(sb.stateDir, 'deploys.jsonl'),
+      `${JSON.stringify({ run_id: 'x', app_dir: sb.appDir, from_commit: '--orphan=x', to_commit: bad })}\n${JSON.stringify({ run_id: 'y', app_dir: sb.appDir, from_commit: other, to_commit: bad })}\n`,
+    );
+    const dry = await cli(['application', '--dry-run', '--config', sb.config]);
+    expect(dry.exitCode, dry.stderr).toBe(0);
+    expect(dry.stdout).toMatch(new RegExp(`chosen by HEAD~1 \\(the deploy history names ${other}, which is not a commit here\\)`));
+  });
+
   it('an unknown ref is refused with exit 2 before any plan; a release expecting another schema stops before anything changes', async () => {
     const sb = await sandbox();
     const unknown = await cli(['application', '--to', 'v9.9.9', '--yes', '--config', sb.config]);
     expect(unknown.exitCode).toBe(2);
-    expect(unknown.stderr.trim()).toMatch(/^trimp-rollback: unknown ref in .*\/app: v9\.9\.9/);
+    expect(unknown.stderr.trim()).toMatch(/^trimp-rollback: unknown ref in .*\/app: "v9\.9\.9"/);
     expect((await cli(['application', '--to', '--upload-pack=x', '--yes', '--config', sb.config])).exitCode).toBe(2);
     const already = await cli(['application', '--to', 'HEAD', '--yes', '--config', sb.config]);
     expect(already.exitCode).toBe(2);
@@ -248,7 +274,7 @@ describe('application rollback against the sandbox (a real git checkout, real pr
     expect(ended.signal ?? ended.exitCode).toMatch(/SIGINT|130/);
     expect(`${ended.stdout}`).toMatch(/Resume with: trimp-rollback resume \S+/);
     expect(`${ended.stdout}`).toMatch(
-      /The app is STOPPED: this run stopped it and did not start it again\. Resume finishes the rollback\./,
+      /The app is STOPPED: this run stopped it and did not start it again\. Resume finishes the rollback; Undo puts back what ran before and starts the app\./,
     );
     expect(alive(app.pid)).toBe(false);
     const [runId] = readdirSync(runs);
