@@ -1,6 +1,7 @@
 import { z } from 'zod';
+import { isProcessAlive } from '../engine/lock.js';
 import { apiUrl } from '../target/admin-api.js';
-import { appState, isLive, startApp, waitHealthy } from '../target/app-process.js';
+import { appState, startApp, waitHealthy } from '../target/app-process.js';
 import { defineAction } from './action.js';
 import { appConfigOf } from './app-stop.js';
 
@@ -34,7 +35,7 @@ export const appStart = defineAction<z.output<typeof params>>({
     const started = await startApp(app, ctx.info.logsDir, ctx.info.appDir);
     ctx.observe('app_started', started);
     ctx.progress(`pid ${started.pid}: waiting for /health`);
-    const health = await waitHealthy(ctx.target.api, app.healthDeadlineMs, () => isLive(started.pid), ctx.signal);
+    const health = await waitHealthy(ctx.target.api, app.healthDeadlineMs, () => isProcessAlive(started.pid), ctx.signal);
     const evidence = { ...started, ...health };
     // Ctrl-C cut the wait short: the app was started; resume looks at its health again.
     if (!health.healthy && ctx.signal.aborted)
@@ -50,7 +51,7 @@ export const appStart = defineAction<z.output<typeof params>>({
   async reconcile(_params, ctx) {
     const state = appState(appConfigOf(ctx.info));
     if (state.kind !== 'running') return { done: false, summary: 'the app is not running' };
-    const health = await waitHealthy(ctx.target.api, 0, () => isLive(state.pid), ctx.signal);
+    const health = await waitHealthy(ctx.target.api, 0, () => isProcessAlive(state.pid), ctx.signal);
     return health.healthy
       ? { done: true, summary: `the app runs (pid ${state.pid}) and is healthy` }
       : { done: false, summary: `the app runs (pid ${state.pid}) but is not healthy: ${health.last}` };

@@ -4,7 +4,7 @@ import { ensureDirectory } from '../engine/files.js';
 import { ExitCode, fileSystemError, messageOf, TrimpError } from '../errors.js';
 import { formatBytes, formatMs } from '../report/format.js';
 import { newBackupId } from './backup-id.js';
-import { freeBytes, fsyncDirectory, fsyncFile, sha256FileInWorker } from './file-io.js';
+import { freeBytes, fsyncPath, sha256FileInWorker } from './file-io.js';
 import { type Manifest, writeManifest } from './manifest.js';
 import { checkIntegrity, isOk, readFacts, sizeOf, withSqliteFile } from './sqlite-file.js';
 
@@ -60,7 +60,7 @@ export async function createBackup(request: CreateRequest): Promise<Manifest> {
     writeFileSync(temporary, '', { mode: 0o600, flag: 'wx' });
     await copyOnline(request, temporary, started);
     chmodSync(temporary, 0o600);
-    fsyncFile(temporary);
+    fsyncPath(temporary);
     // Hashing on another core while quick_check reads the same file on this one.
     const hashing = sha256FileInWorker(temporary);
     hashing.catch(() => undefined); // awaited below; a failure here must not go unhandled meanwhile
@@ -72,7 +72,7 @@ export async function createBackup(request: CreateRequest): Promise<Manifest> {
       });
     request.signal?.throwIfAborted();
     renameSync(temporary, final);
-    fsyncDirectory(request.dir);
+    fsyncPath(request.dir);
     const manifest: Manifest = {
       format: 1,
       id,

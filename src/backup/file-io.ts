@@ -5,13 +5,12 @@ import { open } from 'node:fs/promises';
 const CHUNK = 1024 * 1024;
 
 /** SHA-256 of a file, read in 1 MiB chunks (flat memory whatever the size). */
-export async function sha256File(path: string, signal?: AbortSignal): Promise<string> {
+export async function sha256File(path: string): Promise<string> {
   const hash = createHash('sha256');
   const handle = await open(path, 'r');
   try {
     const buffer = Buffer.allocUnsafe(CHUNK);
     for (;;) {
-      signal?.throwIfAborted();
       const { bytesRead } = await handle.read(buffer, 0, CHUNK, null);
       if (bytesRead === 0) break;
       hash.update(buffer.subarray(0, bytesRead));
@@ -26,7 +25,7 @@ export async function sha256File(path: string, signal?: AbortSignal): Promise<st
  * Copies `from` to a new file `to` (which must not exist), hashing the bytes as they pass, and
  * fsyncs it before returning: the hash is of exactly what was written and is on disk.
  */
-export async function copyHashed(from: string, to: string, mode: number, signal?: AbortSignal): Promise<{ sha256: string; bytes: number }> {
+export async function copyHashed(from: string, to: string, mode: number): Promise<{ sha256: string; bytes: number }> {
   const hash = createHash('sha256');
   const source = await open(from, 'r');
   let bytes = 0;
@@ -35,7 +34,6 @@ export async function copyHashed(from: string, to: string, mode: number, signal?
     try {
       const buffer = Buffer.allocUnsafe(CHUNK);
       for (;;) {
-        signal?.throwIfAborted();
         const { bytesRead } = await source.read(buffer, 0, CHUNK, null);
         if (bytesRead === 0) break;
         const chunk = buffer.subarray(0, bytesRead);
@@ -54,17 +52,8 @@ export async function copyHashed(from: string, to: string, mode: number, signal?
   return { sha256: hash.digest('hex'), bytes };
 }
 
-export function fsyncFile(path: string): void {
-  const fd = openSync(path, 'r+');
-  try {
-    fsyncSync(fd);
-  } finally {
-    closeSync(fd);
-  }
-}
-
-/** A rename or a new file is durable only once its directory is synced. */
-export function fsyncDirectory(path: string): void {
+/** Flushes a file's bytes, or a directory's entries (a rename or a new file is durable only then). */
+export function fsyncPath(path: string): void {
   const fd = openSync(path, 'r');
   try {
     fsyncSync(fd);

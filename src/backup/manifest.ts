@@ -2,7 +2,7 @@ import { readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { z } from 'zod';
 import { messageOf, TrimpError } from '../errors.js';
-import { fsyncDirectory, fsyncFile } from './file-io.js';
+import { fsyncPath } from './file-io.js';
 
 const count = z.number().int().nonnegative();
 
@@ -70,9 +70,9 @@ export function writeManifest(path: string, manifest: Manifest): void {
   const temporary = `${path}.tmp-${process.pid}`;
   try {
     writeFileSync(temporary, `${JSON.stringify(manifest, null, 2)}\n`, { mode: 0o600 });
-    fsyncFile(temporary);
+    fsyncPath(temporary);
     renameSync(temporary, path);
-    fsyncDirectory(dirname(path));
+    fsyncPath(dirname(path));
   } catch (error) {
     rmSync(temporary, { force: true });
     throw error;

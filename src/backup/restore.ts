@@ -3,7 +3,7 @@ import { basename, dirname, join } from 'node:path';
 import { isFile } from '../engine/files.js';
 import { messageOf, TrimpError } from '../errors.js';
 import { formatBytes } from '../report/format.js';
-import { copyHashed, freeBytes, fsyncDirectory, sha256FileInWorker } from './file-io.js';
+import { copyHashed, freeBytes, fsyncPath, sha256FileInWorker } from './file-io.js';
 import {
   type CheckDepth,
   checkIntegrity,
@@ -65,7 +65,7 @@ export async function keepCurrent(database: string, runId: string): Promise<Kept
   const path = keptPathFor(database, runId);
   rmSync(path, { force: true }); // a link from an attempt of this run that died before journaling it
   linkSync(database, path);
-  fsyncDirectory(dirname(database));
+  fsyncPath(dirname(database));
   return { path, size: sizeOf(path), settled, ...(await inspectKept(path)) };
 }
 
@@ -107,7 +107,7 @@ export interface Staged {
 }
 
 /** Stage, fsync, verify the staged bytes (hash while copying; quick_check or integrity_check). */
-export async function stage(source: Source, database: string, runId: string, depth: CheckDepth, signal?: AbortSignal): Promise<Staged> {
+export async function stage(source: Source, database: string, runId: string, depth: CheckDepth): Promise<Staged> {
   if (!isFile(source.file))
     throw new TrimpError(
       'restore-source-missing',
@@ -131,7 +131,7 @@ export async function stage(source: Source, database: string, runId: string, dep
   const mode = statSync(database).mode & 0o777;
   let copied: { sha256: string };
   try {
-    copied = await copyHashed(source.file, path, mode, signal);
+    copied = await copyHashed(source.file, path, mode);
   } catch (error) {
     rmSync(path, { force: true });
     if ((error as NodeJS.ErrnoException).code === 'ENOSPC')
@@ -201,6 +201,6 @@ export async function swapIn(staged: string, database: string): Promise<Swapped>
   if (process.getuid?.() === 0) chownSync(staged, before.uid, before.gid);
   chmodSync(staged, before.mode & 0o777);
   renameSync(staged, database);
-  fsyncDirectory(dirname(database));
+  fsyncPath(dirname(database));
   return { removed, proof: settled.proof };
 }

@@ -72,7 +72,7 @@ export class BackupStore {
   }
 
   /** Manifest, size, SHA-256, then quick_check (or integrity_check): the first that fails ends it. */
-  async verify(entry: BackupEntry, depth: VerifyDepth, signal?: AbortSignal): Promise<Verification> {
+  async verify(entry: BackupEntry, depth: VerifyDepth): Promise<Verification> {
     const checks: Verification['checks'] = [];
     const result = (ok: boolean) => ({ id: entry.id, ok, checks, manifest: entry.manifest });
     const manifest = entry.manifest;
@@ -94,7 +94,7 @@ export class BackupStore {
     }
     checks.push({ name: 'size', ok: true, detail: `${size} bytes` });
     // With a SQLite check to run too, the hash runs on another core meanwhile.
-    const hashing = depth === 'checksum' ? sha256File(entry.file, signal) : sha256FileInWorker(entry.file);
+    const hashing = depth === 'checksum' ? sha256File(entry.file) : sha256FileInWorker(entry.file);
     hashing.catch(() => undefined);
     const sqlite = depth === 'checksum' ? undefined : await this.checkFile(entry.file, depth);
     const sha256 = await hashing;

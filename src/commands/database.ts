@@ -33,6 +33,7 @@ export async function databaseCommand(options: DatabaseOptions): Promise<Command
     runbook: 'database',
     inputs: { backup, thorough: options.thorough ?? false },
     options,
+    config,
     undo: databaseUndo,
     footer: appLeftStopped,
   });

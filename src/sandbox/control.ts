@@ -1,12 +1,12 @@
 import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { closeSync, existsSync, mkdirSync, openSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { closeSync, existsSync, mkdirSync, openSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
 import { withoutSecrets } from '../config/secret.js';
 import { isProcessAlive } from '../engine/lock.js';
 import { TrimpError, usageError } from '../errors.js';
-import { activeFaults, type FaultName, readFaults, writeFaults } from './faults.js';
+import { activeFaults, databaseReplaced, type FaultName, readFaults, writeFaults } from './faults.js';
 import { type SandboxLayout, type SandboxState, sandboxLayout } from './layout.js';
 import { initAppRepo } from './release.js';
 import { createSandboxDatabase, DEFAULT_SEED, type SeedOptions } from './seed.js';
@@ -196,7 +196,8 @@ export function sandboxStatus(dir: string): SandboxStatus {
   const layout = sandboxLayout(dir);
   const state = readState(layout);
   const recorded = readFaults(layout.root);
-  const replaced = recorded['corrupt-db']?.inode !== undefined && recorded['corrupt-db'].inode !== inodeOf(layout.database);
+  const corrupt = recorded['corrupt-db'];
+  const replaced = corrupt !== undefined && databaseReplaced(layout.database, corrupt);
   // A database restored over the damaged one is not damaged any more.
   const faults = activeFaults(recorded).filter((fault) => !(fault === 'corrupt-db' && replaced));
   const running = sandboxProcesses(layout);
@@ -277,12 +278,4 @@ function serverEntry(): string {
   const built = fileURLToPath(new URL('../../dist/sandbox/server.js', import.meta.url));
   if (existsSync(built)) return built;
   throw new TrimpError('sandbox-missing', 'the sandbox server is not built', { remedy: 'run npm run build' });
-}
-
-function inodeOf(path: string): number | undefined {
-  try {
-    return statSync(path).ino;
-  } catch {
-    return undefined;
-  }
 }

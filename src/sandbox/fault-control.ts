@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { closeSync, fsyncSync, openSync, readFileSync, readSync, statSync, writeSync } from 'node:fs';
 import { TrimpError, usageError } from '../errors.js';
 import { readState, restartSandbox, sandboxStatus } from './control.js';
-import { activeFaults, type FaultName, type FaultState, readFaults, writeFaults } from './faults.js';
+import { activeFaults, databaseReplaced, type FaultName, type FaultState, readFaults, writeFaults } from './faults.js';
 import { sandboxLayout } from './layout.js';
 import { checkoutCommit, commitRelease, headCommit } from './release.js';
 
@@ -120,15 +120,6 @@ export async function healSandbox(dir: string, fault?: FaultName): Promise<Fault
   if (restartPort !== undefined) await restartSandbox(dir, restartPort, readState(layout)?.traffic ?? 0);
   await waitUntilApplied(dir, faults);
   return healed;
-}
-
-/** A database restored over the damaged one (another inode) is not damaged: its record is stale. */
-export function databaseReplaced(database: string, corrupt: NonNullable<FaultState['corrupt-db']>): boolean {
-  try {
-    return corrupt.inode !== undefined && corrupt.inode !== statSync(database).ino;
-  } catch {
-    return false;
-  }
 }
 
 function forgetReplacedDatabase(database: string, faults: FaultState): FaultState {

@@ -1,4 +1,4 @@
-import { readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { readFileSync, renameSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 
 /**
@@ -65,4 +65,13 @@ export function writeFaults(dir: string, state: FaultState): void {
 
 export function activeFaults(state: FaultState): FaultName[] {
   return FAULT_NAMES.filter((name) => state[name] !== undefined);
+}
+
+/** A database restored over the damaged one (another inode) is not damaged: its record is stale. */
+export function databaseReplaced(database: string, corrupt: NonNullable<FaultState['corrupt-db']>): boolean {
+  try {
+    return corrupt.inode !== undefined && corrupt.inode !== statSync(database).ino;
+  } catch {
+    return false;
+  }
 }

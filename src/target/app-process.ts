@@ -34,7 +34,7 @@ export type AppState =
 export function appState(app: AppProcessConfig): AppState {
   const pid = readPidFile(app.pidFile);
   if (pid === undefined) return { kind: 'stopped', why: `no PID in ${app.pidFile}` };
-  if (!isLive(pid)) return { kind: 'stopped', why: `the PID file names pid ${pid}, which is not running (stale)`, stalePid: pid };
+  if (!isProcessAlive(pid)) return { kind: 'stopped', why: `the PID file names pid ${pid}, which is not running (stale)`, stalePid: pid };
   const commandLine = commandLineOf(pid);
   if (commandLine && isTheApp(commandLine, app.start)) return { kind: 'running', pid };
   // Started by us (its start time recorded then): the app, even if a wrapper exec'd into another program.
@@ -128,7 +128,7 @@ export async function stopApp(app: AppProcessConfig): Promise<Stopped> {
   const started = performance.now();
   signal(state.pid, 'SIGTERM');
   let forced = false;
-  while (isLive(state.pid)) {
+  while (isProcessAlive(state.pid)) {
     const waited = performance.now() - started;
     if (!forced && waited >= app.stopGraceMs) {
       signal(state.pid, 'SIGKILL');
@@ -279,9 +279,6 @@ function commandLineOf(pid: number): string[] | undefined {
     return undefined;
   }
 }
-
-/** Alive and not a zombie. */
-export const isLive = isProcessAlive;
 
 function signal(pid: number, name: NodeJS.Signals): void {
   try {

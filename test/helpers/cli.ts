@@ -35,3 +35,26 @@ export function jsonOf<T = Record<string, unknown>>(result: CliResult): T {
     throw new Error(`stdout is not one JSON document:\n${result.stdout}\n--- stderr:\n${result.stderr}`);
   }
 }
+
+/** A run's result as `--json` prints it: the parts the scenario tests read. */
+export interface RunStep {
+  id: string;
+  status: string;
+  summary: string;
+  operations?: string[];
+  blast_radius?: string[];
+  evidence?: Record<string, unknown>;
+}
+export interface RunJson {
+  run_id: string;
+  status: string;
+  journal: string | null;
+  undo_command: string | null;
+  steps: RunStep[];
+}
+
+export function stepOf(run: RunJson, id: string): RunStep {
+  const step = run.steps.find((s) => s.id === id);
+  if (!step) throw new Error(`no step ${id} in run ${run.run_id}`);
+  return step;
+}

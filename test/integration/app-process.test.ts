@@ -5,7 +5,8 @@ import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { processesHolding } from '../../src/backup/sqlite-file.js';
 import type { AppProcessConfig } from '../../src/config/config.js';
-import { appState, isLive, startApp, startProblem, stopApp } from '../../src/target/app-process.js';
+import { isProcessAlive } from '../../src/engine/lock.js';
+import { appState, startApp, startProblem, stopApp } from '../../src/target/app-process.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'trimp-app-process-'));
 const started: number[] = [];
@@ -37,7 +38,7 @@ describe('the app process, by its recorded PID (real processes)', () => {
     const stopped = await stopApp(wrapper);
     expect(stopped).toMatchObject({ pid, forced: false });
     expect(stopped.note).toMatch(new RegExp(`pid ${pid} stopped on SIGTERM in \\d+ ms`));
-    expect(isLive(pid)).toBe(false);
+    expect(isProcessAlive(pid)).toBe(false);
     expect(appState(wrapper).kind).toBe('stopped');
   });
 
@@ -50,7 +51,7 @@ describe('the app process, by its recorded PID (real processes)', () => {
     expect(stopped.forced).toBe(true);
     expect(stopped.waited_ms).toBeGreaterThanOrEqual(400);
     expect(stopped.note).toMatch(new RegExp(`pid ${pid} ignored SIGTERM for 400 ms: SIGKILL sent`));
-    expect(isLive(pid)).toBe(false);
+    expect(isProcessAlive(pid)).toBe(false);
   });
 
   it('a PID file naming another live program is refused, and that program survives; a reused PID is not the app', async () => {
@@ -61,7 +62,7 @@ describe('the app process, by its recorded PID (real processes)', () => {
     writeFileSync(config.pidFile, `${bystander.pid}\n`);
     expect(appState(config)).toMatchObject({ kind: 'foreign', pid: bystander.pid, commandLine: 'sleep 300' });
     await expect(stopApp(config)).rejects.toThrow(/names pid \d+, which runs "sleep 300", not the app \("sleep 301"\): not signalled/);
-    expect(isLive(bystander.pid as number)).toBe(true);
+    expect(isProcessAlive(bystander.pid as number)).toBe(true);
     // A start-time record of another process with that PID does not make it the app.
     writeFileSync(`${config.pidFile}.trimp-rollback.json`, JSON.stringify({ pid: bystander.pid, start_time: '1', argv: config.start }));
     expect(appState(config).kind).toBe('foreign');

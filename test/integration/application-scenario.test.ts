@@ -4,23 +4,9 @@ import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { execa } from 'execa';
 import { afterEach, describe, expect, it } from 'vitest';
-import { cli, jsonOf, spawnCli } from '../helpers/cli.js';
+import { cli, jsonOf, type RunJson, spawnCli, stepOf as step } from '../helpers/cli.js';
 import { alive, journalEvents, startStubbornApp } from '../helpers/processes.js';
 import { sha256, startTestSandbox, type TestSandbox } from '../helpers/sandbox.js';
-
-interface Step {
-  id: string;
-  status: string;
-  summary: string;
-  evidence?: Record<string, unknown>;
-}
-interface RunJson {
-  run_id: string;
-  status: string;
-  journal: string | null;
-  undo_command: string | null;
-  steps: Step[];
-}
 
 const cleanups: (() => Promise<void> | void)[] = [];
 afterEach(async () => {
@@ -35,7 +21,6 @@ async function sandbox(): Promise<TestSandbox & { appDir: string }> {
 const git = async (dir: string, ...args: string[]) => String((await execa('git', ['-C', dir, ...args])).stdout).trim();
 const head = (dir: string) => git(dir, 'rev-parse', 'HEAD');
 const health = async (sb: TestSandbox) => (await (await fetch(`${sb.baseUrl}/health`)).json()) as { status: string; version: string };
-const step = (run: RunJson, id: string) => run.steps.find((s) => s.id === id) as Step;
 const appPid = (sb: TestSandbox) => Number(readFileSync(join(sb.dir, 'sandbox.pid'), 'utf8'));
 
 describe('application rollback against the sandbox (a real git checkout, real processes)', () => {

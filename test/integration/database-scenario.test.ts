@@ -3,26 +3,11 @@ import { existsSync, lstatSync, mkdirSync, readdirSync, readFileSync, rmSync, st
 import { join, relative } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { afterEach, describe, expect, it } from 'vitest';
-import { cli, jsonOf, ROOT } from '../helpers/cli.js';
+import { cli, jsonOf, ROOT, type RunJson, stepOf as step } from '../helpers/cli.js';
 import { canMountTmpfs, flipByte, integrityCheck, mountTmpfs, sqliteScalar } from '../helpers/files.js';
 import { alive, journalEvents, startStubbornApp } from '../helpers/processes.js';
 import { sha256, startTestSandbox, type TestSandbox } from '../helpers/sandbox.js';
 
-interface Step {
-  id: string;
-  status: string;
-  summary: string;
-  operations: string[];
-  blast_radius?: string[];
-  evidence?: Record<string, unknown>;
-}
-interface RunJson {
-  run_id: string;
-  status: string;
-  journal: string | null;
-  undo_command: string | null;
-  steps: Step[];
-}
 interface Manifest {
   id: string;
   file: string;
@@ -45,7 +30,6 @@ async function sandboxWithBackup(options: { traffic?: number; dir?: string } = {
   return { sandbox, manifest: jsonOf<Manifest>(created) };
 }
 
-const step = (run: RunJson, id: string) => run.steps.find((s) => s.id === id) as Step;
 const appPid = (sandbox: TestSandbox) => Number(readFileSync(join(sandbox.dir, 'sandbox.pid'), 'utf8'));
 const addActivities = async (sandbox: TestSandbox, n: number) => {
   for (let i = 0; i < n; i++) {

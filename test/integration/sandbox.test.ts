@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import { execa } from 'execa';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { cli, jsonOf } from '../helpers/cli.js';
+import { alive } from '../helpers/processes.js';
 import { startTestSandbox, type TestSandbox } from '../helpers/sandbox.js';
 
 let sandbox: TestSandbox;
@@ -126,7 +127,7 @@ describe('the sandbox serves the seed as written', () => {
         ),
       );
       expect(bystander.exitCode).toBeNull();
-      expect(isAlive(sandbox.pid)).toBe(false);
+      expect(alive(sandbox.pid)).toBe(false);
       // Nothing listens any more: a second start cannot make two servers on one database.
       await expect(fetch(`${sandbox.baseUrl}/health`)).rejects.toThrow();
     } finally {
@@ -153,13 +154,3 @@ describe('the sandbox serves the seed as written', () => {
     }
   });
 });
-
-/** Running: an exited process its parent has not reaped yet (a zombie) is not. */
-function isAlive(pid: number): boolean {
-  try {
-    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    return stat.slice(stat.lastIndexOf(')') + 2)[0] !== 'Z';
-  } catch {
-    return false;
-  }
-}
