@@ -89,7 +89,13 @@ export class AdminApi {
     let answer: { status: number; text: string };
     try {
       const options = { method, headers, agent: this.agent, signal: signal ? AbortSignal.any([signal, timeout]) : timeout };
-      answer = await send(url, options, payload);
+      answer = await send(url, options, payload).catch((error: unknown) => {
+        // A kept-alive connection the server closed while it sat idle (its keep-alive timeout ran
+        // out during a wait step): the request never reached the app, so once more on a new one.
+        // (Every admin POST sets a state, so even a reset after the app acted is safe to repeat.)
+        if ((error as { staleSocket?: boolean }).staleSocket) return send(url, options, payload);
+        throw error;
+      });
     } catch (error) {
       const stage = (error as { stage?: string }).stage === 'body' ? 'the answer stopped half-way' : '';
       throw unreachable(url, error, timeout.aborted ? this.timeoutMs : undefined, stage);
@@ -118,7 +124,12 @@ function send(
 ): Promise<{ status: number; text: string }> {
   return new Promise((resolve, reject) => {
     let answering = false; // once the headers are in, a failure is a torn answer, not a refused call
-    const fail = (error: Error) => reject(answering ? Object.assign(error, { stage: 'body' }) : error);
+    const fail = (error: Error) =>
+      reject(
+        answering
+          ? Object.assign(error, { stage: 'body' })
+          : Object.assign(error, { staleSocket: request.reusedSocket && (error as NodeJS.ErrnoException).code === 'ECONNRESET' }),
+      );
     const request = (url.startsWith('https:') ? httpsRequest : httpRequest)(url, options, (response) => {
       answering = true;
       const chunks: Buffer[] = [];
