@@ -62,6 +62,23 @@ export function createProgram(sink: ResultSink): Command {
     )
     .action(async (options) => sink(await (await import('./commands/flag.js')).flagCommand(options)));
 
+  withRun(withTarget(program.command('gradual')))
+    .description('Scenario 2: the flag off cohort by cohort (regular, beta, admin), each stage watched and judged by live metrics.')
+    .option('--window <duration>', "how long each stage is watched before deciding (default 15m, the seed's)")
+    .option('--interval <duration>', 'how often the metrics are sampled within a window (default 30s)')
+    .option('--stages <types>', 'the cohorts in order (default regular,beta,admin)')
+    .option('--fast', 'skip the windows: every stage back to back, without evidence (said in the journal and report)')
+    .option('--flag <name>', 'the flag to roll back', 'enhanced_trimp_calculation')
+    .addHelpText(
+      'after',
+      examples(
+        'trimp-rollback gradual --dry-run                      # every stage, window and condition; nothing changes',
+        'trimp-rollback gradual --reason "TRIMP errors, low severity"',
+        'trimp-rollback gradual --window 5m --interval 15s --stages regular,beta',
+      ),
+    )
+    .action(async (options) => sink(await (await import('./commands/gradual.js')).gradualCommand(options)));
+
   withRetarget(withRun(withTarget(flag.command('restore'))))
     .description("Put back the per-type states an earlier run recorded before it changed them, on that run's target.")
     .requiredOption('--run <run_id>', 'the run whose earlier states to restore (required)')
@@ -256,6 +273,7 @@ export function createProgram(sink: ResultSink): Command {
   sandboxCommand('break', 'Inject a fault: trimp-errors, slow, corrupt-db, bad-deploy or crash.')
     .argument('<fault>', 'the fault')
     .option('--share <fraction>', 'trimp-errors: share of enhanced calculations that fail (default 0.5)')
+    .option('--user-types <list>', 'trimp-errors: only these cohorts fail, e.g. regular or regular,beta (default: every cohort)')
     .option('--ms <ms>', 'slow: added latency of enhanced calculations (default 400)')
     .option('--defect <kind>', 'bad-deploy: health (fails /health, default) or trimp (wrong TRIMP)')
     .action(async (fault, options) => sink(await (await import('./commands/sandbox.js')).sandboxBreak(fault, options)));

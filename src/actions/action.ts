@@ -1,5 +1,6 @@
 import type { z } from 'zod';
 import type { AppProcessConfig } from '../config/config.js';
+import type { Asker } from '../engine/confirm.js';
 import type { Target, Via } from '../target/target.js';
 
 /**
@@ -38,6 +39,11 @@ export interface StepOutcome {
   summary: string;
   evidence?: Record<string, unknown>;
   warnings?: string[];
+  /**
+   * The steps after this one are not needed, and why (a gradual rollback's window showed the app
+   * recovered). The run ends here, succeeded; the rest is reported as not needed.
+   */
+  endsRun?: string;
 }
 
 /** What the run knows so far, for steps that judge the run (validation). */
@@ -62,6 +68,11 @@ export interface ActionContext {
    * finish (within their own timeouts), so that the step in flight ends in a known state.
    */
   signal: AbortSignal;
+  /**
+   * Asks the operator to judge (on a terminal); undefined when nobody can be asked. The answer
+   * is one of the choices' words, or 'interrupt' (Ctrl-C at the question).
+   */
+  ask: Asker['choose'] | undefined;
   /** Journals a fact (such as the state before a change) before the step acts on it. */
   observe(name: string, data: unknown): void;
   progress(text: string): void;
@@ -78,6 +89,11 @@ export interface ActionDefinition<P = unknown> {
   /** Who and what the step touches, read from the world now (read-only). */
   blastRadius?(params: P, ctx: ActionContext): Promise<string[]>;
   run(params: P, ctx: ActionContext): Promise<StepOutcome>;
+  /**
+   * Why this step has nothing to do in this run, known from its parameters alone (a gradual
+   * stage beyond the stages asked for); the plan shows it as left out and it never runs.
+   */
+  leftOut?(params: P): string | undefined;
   /**
    * After an interruption the step may or may not have acted: look at the world and say
    * whether what it does is already true. Without it, the step simply runs again.

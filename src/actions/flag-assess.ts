@@ -1,7 +1,7 @@
 import { join } from 'node:path';
 import { z } from 'zod';
-import { tailLines } from '../checks/system-health.js';
 import { messageOf } from '../errors.js';
+import { tailLines } from '../target/app-logs.js';
 import { describeState, USER_TYPES } from '../target/user-types.js';
 import { defineAction } from './action.js';
 import { flagName } from './params.js';

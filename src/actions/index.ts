@@ -14,8 +14,10 @@ import { databaseUseKept } from './database-use-kept.js';
 import { databaseVerifySource } from './database-verify-source.js';
 import { flagAssess } from './flag-assess.js';
 import { flagSet } from './flag-set.js';
+import { flagStage } from './flag-stage.js';
 import { flagVerify } from './flag-verify.js';
 import { manual } from './manual.js';
+import { monitor } from './monitor.js';
 import { releaseDeploy } from './release-deploy.js';
 import { releasePlan } from './release-plan.js';
 import { validate } from './validate.js';
@@ -27,6 +29,7 @@ export const ACTIONS: Record<string, ActionDefinition<unknown>> = Object.fromEnt
     baselineRecord,
     flagAssess,
     flagSet,
+    flagStage,
     flagVerify,
     appHealth,
     appPreflight,
@@ -44,6 +47,7 @@ export const ACTIONS: Record<string, ActionDefinition<unknown>> = Object.fromEnt
     databaseCheck,
     validate,
     wait,
+    monitor,
     manual,
   ].map((action) => [action.name, action as ActionDefinition<unknown>]),
 );

@@ -29,3 +29,20 @@ export const duration = z
   .transform((value) => (typeof value === 'number' ? value * 1000 : parseDuration(value)));
 
 export { parseDuration };
+
+/** A gradual rollback's cohorts, in the order they are rolled back, each once. */
+export const stageOrder = z
+  .array(z.enum(USER_TYPES))
+  .min(1, 'name at least one user type')
+  .refine((types) => new Set(types).size === types.length, 'a user type is named twice')
+  .default(['regular', 'beta', 'admin']);
+
+/** Which stage of `stages` a step belongs to (1 is the first). */
+export const stageNumber = z.number().int().min(1).max(USER_TYPES.length);
+
+/** Why a stage step has nothing to do: the run's stages stop before it. */
+export function stageLeftOut(stages: readonly string[], stage: number): string | undefined {
+  return stage > stages.length
+    ? `stage ${stage} is beyond the ${stages.length} stage${stages.length === 1 ? '' : 's'} asked for (${stages.join(', ')})`
+    : undefined;
+}

@@ -1,6 +1,7 @@
-import { open, stat, statfs } from 'node:fs/promises';
+import { statfs } from 'node:fs/promises';
 import { cpus, freemem, loadavg } from 'node:os';
 import { dirname, join } from 'node:path';
+import { tailSince } from '../target/app-logs.js';
 import { withApp, withDatabase } from './app-access.js';
 import { type CheckDefinition, fail, pass, skip, warn } from './check.js';
 
@@ -139,55 +140,4 @@ export const hostResources: CheckDefinition = {
 
 function gib(bytes: number): string {
   return `${(bytes / 1024 ** 3).toFixed(1)} GiB`;
-}
-
-/**
- * The end of a log from `since` on (at most `maxBytes`): read backwards in growing chunks until
- * the first whole line is older than `since`, so a check after a run reads kilobytes, not the
- * whole tail. Undefined when the file does not exist.
- */
-async function tailSince(path: string, since: Date, maxBytes: number): Promise<string | undefined> {
-  let size: number;
-  try {
-    size = (await stat(path)).size;
-  } catch {
-    return undefined;
-  }
-  const limit = Math.min(size, maxBytes);
-  let length = Math.min(limit, 64 * 1024);
-  const handle = await open(path, 'r');
-  try {
-    for (;;) {
-      const buffer = Buffer.alloc(length);
-      await handle.read(buffer, 0, length, size - length);
-      let text = buffer.toString('utf8');
-      if (length < size) text = text.slice(text.indexOf('\n') + 1); // a partial first line
-      const first = new Date(/^(\S+) /.exec(text)?.[1] ?? '');
-      if (length >= limit || first < since) return text;
-      length = Math.min(limit, length * 4);
-    }
-  } finally {
-    await handle.close();
-  }
-}
-
-/** The last `maxBytes` of a file as lines, or undefined when it does not exist. */
-export async function tailLines(path: string, maxBytes: number): Promise<string[] | undefined> {
-  let size: number;
-  try {
-    size = (await stat(path)).size;
-  } catch {
-    return undefined;
-  }
-  const length = Math.min(size, maxBytes);
-  const handle = await open(path, 'r');
-  try {
-    const buffer = Buffer.alloc(length);
-    await handle.read(buffer, 0, length, size - length);
-    const lines = buffer.toString('utf8').split('\n');
-    if (length < size) lines.shift(); // a partial first line
-    return lines.filter(Boolean);
-  } finally {
-    await handle.close();
-  }
 }

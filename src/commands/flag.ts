@@ -1,6 +1,7 @@
 import { usageError } from '../errors.js';
-import { ENHANCED_TRIMP_FLAG, type FlagStates, isUserType, USER_TYPES, type UserType } from '../target/user-types.js';
+import { ENHANCED_TRIMP_FLAG, type FlagStates, USER_TYPES, type UserType } from '../target/user-types.js';
 import { flagUndo } from './flag-restore.js';
+import { parseUserTypeList } from './options.js';
 import { type CommandResult, type RunCommandOptions, runRunbook } from './run-runbook.js';
 
 export interface FlagOptions extends RunCommandOptions {
@@ -29,16 +30,6 @@ export function selectedTypes(options: { all?: boolean; userType?: string }): Us
   if (!options.userType) {
     throw usageError('flag-usage', 'say which users: --all, or --user-type with a list such as admin,beta,regular');
   }
-  const names = options.userType
-    .split(',')
-    .map((name) => name.trim())
-    .filter(Boolean);
-  const unknown = names.filter((name) => !isUserType(name));
-  if (unknown.length > 0 || names.length === 0) {
-    throw usageError(
-      'flag-usage',
-      `unknown user type ${unknown.map((n) => `"${n}"`).join(', ') || '(empty)'}; user types are ${USER_TYPES.join(', ')}`,
-    );
-  }
+  const names = parseUserTypeList('--user-type', options.userType);
   return USER_TYPES.filter((type) => names.includes(type));
 }

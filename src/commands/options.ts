@@ -1,5 +1,6 @@
 import { parseDuration } from '../actions/params.js';
 import { usageError } from '../errors.js';
+import { isUserType, USER_TYPES, type UserType } from '../target/user-types.js';
 
 /** A duration option (30s, 5m, 1h), bounded: exit 2 with what was wrong. */
 export function parseDurationOption(flag: string, text: string, maxMs: number): number {
@@ -11,4 +12,25 @@ export function parseDurationOption(flag: string, text: string, maxMs: number): 
   }
   if (ms > maxMs) throw usageError('option-invalid', `${flag} is at most ${maxMs / 60_000} min, not ${text}`);
   return ms;
+}
+
+/**
+ * A comma-separated list of user types ("regular,beta"), in the order given, each once; exit 2
+ * naming what was wrong. Order matters where the list is a sequence (gradual stages).
+ */
+export function parseUserTypeList(flag: string, text: string): UserType[] {
+  const names = text
+    .split(',')
+    .map((name) => name.trim())
+    .filter(Boolean);
+  const unknown = names.filter((name) => !isUserType(name));
+  if (unknown.length > 0 || names.length === 0) {
+    throw usageError(
+      'option-invalid',
+      `${flag}: unknown user type ${unknown.map((n) => `"${n}"`).join(', ') || '(empty)'}; user types are ${USER_TYPES.join(', ')}`,
+    );
+  }
+  const repeated = names.filter((name, index) => names.indexOf(name) !== index);
+  if (repeated.length > 0) throw usageError('option-invalid', `${flag}: "${repeated[0]}" is named twice`);
+  return names as UserType[];
 }

@@ -41,7 +41,8 @@ export function applicationToCommand(commit: string, invocation: Invocation): st
   return commandLine(['trimp-rollback', 'application', '--to', commit, ...targetArgs(invocation)]);
 }
 
-function targetArgs(invocation: Invocation): string[] {
+/** The options that point a printed command at the same target the original one acted on. */
+export function targetArgs(invocation: Invocation): string[] {
   const args: string[] = [];
   if (invocation.config) args.push('--config', invocation.config);
   if (invocation.state_dir) args.push('--state-dir', invocation.state_dir);

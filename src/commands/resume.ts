@@ -78,6 +78,7 @@ async function scenarioReporting(runbookId: string, config: Config): Promise<Pic
     const { applicationUndo, applicationFooter } = await import('./application.js');
     return { undo: applicationUndo, footer: applicationFooter(config) };
   }
+  if (runbookId === 'gradual') return { undo: flagUndo, footer: (await import('./gradual.js')).gradualFooter };
   return { undo: flagUndo };
 }
 

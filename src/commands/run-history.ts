@@ -76,7 +76,8 @@ export function stepHistory(events: StampedEvent[]): Map<string, StepHistory> {
   const history = new Map<string, StepHistory>();
   for (const event of events) {
     if (event.type === 'step.started') history.set(event.step, 'started');
-    else if (event.type === 'step.finished') history.set(event.step, FINISHED_STEP_STATUSES.includes(event.status) ? 'finished' : 'failed');
+    else if (event.type === 'step.finished')
+      history.set(event.step, !FINISHED_STEP_STATUSES.includes(event.status) ? 'failed' : event.ends_run ? 'ended-run' : 'finished');
     else if (event.type === 'step.declined') history.set(event.step, 'declined');
     else if (event.type === 'step.rechecked' && event.done) history.set(event.step, 'finished');
   }

@@ -1,7 +1,7 @@
 import { existsSync } from 'node:fs';
 import { type Config, type ConfigFlags, DEFAULT_CONFIG_NAME, loadConfig } from '../config/config.js';
 import { redactValue } from '../config/secret.js';
-import { assumeYes, type Confirmer, terminalConfirmer } from '../engine/confirm.js';
+import { type Asker, assumeYes, type Confirmer, terminalAsker, terminalConfirmer } from '../engine/confirm.js';
 import type { Observation } from '../engine/execute.js';
 import { isFile } from '../engine/files.js';
 import { Interruption } from '../engine/interrupt.js';
@@ -61,11 +61,13 @@ export interface RunRequest {
   /** The command that undoes this run, when the tool can undo it. */
   undo?: (result: RunResult, context: UndoContext) => string | null;
   /** Lines added under the summary. */
-  footer?: (result: RunResult) => string[];
+  footer?: (result: RunResult, context: UndoContext) => string[];
   /** False when the caller reports the result itself (rehearse). */
   print?: boolean;
   /** A caller that handles Ctrl-C around the run (a game day) passes its own. */
   interruption?: Interruption;
+  /** Nobody is asked to judge, even on a terminal (a game day decides by evidence alone). */
+  unattended?: boolean;
 }
 
 /** Load, plan, run and report one runbook. Shared by every scenario command. */
@@ -117,6 +119,7 @@ export async function runRunbook(request: RunRequest): Promise<{ result: RunResu
       target,
       config,
       confirmer: chooseConfirmer(options),
+      asker: request.unattended ? undefined : chooseAsker(),
       progress: await terminalProgress(err, isInteractive(output)),
       reason: options.reason ?? null,
       forceUnlock: options.forceUnlock ?? false,
@@ -144,12 +147,12 @@ export async function runRunbook(request: RunRequest): Promise<{ result: RunResu
     // Redacted once, as values, before anything renders them (the summary, JSON, the report).
     const result = redactValue(outcome.result);
     const observations = outcome.observations;
+    const context: UndoContext = { invocation, observations: [...(request.resume?.observations ?? []), ...observations] };
     if (!result.dry_run) {
       if (result.status === 'failed' || result.status === 'interrupted') result.resume_command = resumeCommand(result.run_id, invocation);
-      result.undo_command =
-        request.undo?.(result, { invocation, observations: [...(request.resume?.observations ?? []), ...observations] }) ?? null;
+      result.undo_command = request.undo?.(result, context) ?? null;
     }
-    const footer = [...reportLines(result), ...(request.footer?.(result) ?? [])];
+    const footer = [...reportLines(result), ...(request.footer?.(result, context) ?? [])];
     if (request.print === false) {
       // The caller reports.
     } else if (output.json) process.stdout.write(`${toJson(result)}\n`);
@@ -193,6 +196,11 @@ function chooseConfirmer(options: RunCommandOptions): Confirmer | undefined {
   if (options.yes) return assumeYes;
   if (process.stdin.isTTY && process.stderr.isTTY) return terminalConfirmer(process.stdin, process.stderr);
   return undefined;
+}
+
+/** A judgement (an inconclusive window) is asked on a terminal only; --yes never answers it. */
+function chooseAsker(): Asker | undefined {
+  return process.stdin.isTTY && process.stderr.isTTY ? terminalAsker(process.stdin, process.stderr) : undefined;
 }
 
 export function commandResultFor(status: RunStatus): CommandResult {

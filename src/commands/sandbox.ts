@@ -3,6 +3,7 @@ import { usageError } from '../errors.js';
 import { sandboxStatus, startSandbox, stopSandbox } from '../sandbox/control.js';
 import { FAULT_NAMES, FAULTS, type FaultName } from '../sandbox/faults.js';
 import { sandboxLayout } from '../sandbox/layout.js';
+import { parseUserTypeList } from './options.js';
 import type { CommandResult } from './run-runbook.js';
 
 export interface SandboxOptions {
@@ -14,6 +15,7 @@ export interface SandboxOptions {
   traffic?: string;
   force?: boolean;
   share?: string;
+  userTypes?: string;
   ms?: string;
   defect?: string;
 }
@@ -106,14 +108,20 @@ export async function sandboxStatusCommand(options: SandboxOptions): Promise<Com
 
 export async function sandboxBreak(fault: string, options: SandboxOptions): Promise<CommandResult> {
   const name = faultName(fault);
+  if (options.userTypes !== undefined && name !== 'trimp-errors')
+    throw usageError('sandbox-usage', `--user-types applies to trimp-errors only, not ${name}`);
   const { breakSandbox } = await import('../sandbox/fault-control.js');
   await breakSandbox(options.dir, name, {
+    ...(options.userTypes !== undefined ? { userTypes: parseUserTypeList('--user-types', options.userTypes) } : {}),
     ...(options.share !== undefined ? { share: fraction('--share', options.share) } : {}),
     ...(options.ms !== undefined ? { ms: integer('--ms', options.ms, 1, 60_000) } : {}),
     ...(options.defect !== undefined ? { defect: defectOf(options.defect) } : {}),
   });
   if (options.json) process.stdout.write(`${JSON.stringify({ fault: name, ...FAULTS[name] })}\n`);
-  else process.stdout.write(`injected ${name}: ${FAULTS[name].symptom}\n  cure: ${FAULTS[name].cure}\n`);
+  else {
+    const cohorts = options.userTypes ? ` (only for ${parseUserTypeList('--user-types', options.userTypes).join(', ')} users)` : '';
+    process.stdout.write(`injected ${name}${cohorts}: ${FAULTS[name].symptom}\n  cure: ${FAULTS[name].cure}\n`);
+  }
   return { exitCode: 0 };
 }
 

@@ -56,6 +56,40 @@ export function terminalConfirmer(input: NodeJS.ReadStream, output: NodeJS.Write
   };
 }
 
+/** One of the answers a judgement question offers: typed as its key or its word. */
+export interface Choice {
+  key: string;
+  word: string;
+  meaning: string;
+}
+
+/**
+ * Asks a person to judge what the tool could not (an inconclusive monitoring window). Only a
+ * terminal can: without one a judgement is never assumed, and --yes does not answer it.
+ */
+export interface Asker {
+  choose(question: string, details: string[], choices: Choice[]): Promise<string | 'interrupt'>;
+}
+
+export function terminalAsker(input: NodeJS.ReadStream, output: NodeJS.WriteStream): Asker {
+  return {
+    async choose(question, details, choices) {
+      output.write(`\n${question}\n`);
+      for (const line of details) output.write(`  ${line}\n`);
+      for (const choice of choices) output.write(`  [${choice.key}] ${choice.word}: ${choice.meaning}\n`);
+      const prompt = `${choices.map((c) => `[${c.key}]${c.word.slice(c.key.length)}`).join(' / ')}: `;
+      for (;;) {
+        const answer = await ask(input, output, prompt);
+        if (answer === 'interrupt') return 'interrupt';
+        const word = answer.trim().toLowerCase();
+        const chosen = choices.find((c) => word === c.key || word === c.word);
+        if (chosen) return chosen.word;
+        output.write(`Please answer ${choices.map((c) => c.key).join(', ')} (there is no default).\n`);
+      }
+    },
+  };
+}
+
 export function parseAnswer(text: string): Exclude<Answer, 'interrupt'> | undefined {
   const word = text.trim().toLowerCase();
   if (word === '' || word === 'n' || word === 'no') return 'no';

@@ -2,7 +2,7 @@ import type { ActionContext, ActionDefinition, StepOutcome } from '../actions/ac
 import { actionNamed } from '../actions/index.js';
 import { messageOf } from '../errors.js';
 import type { Target } from '../target/target.js';
-import type { Confirmer } from './confirm.js';
+import type { Asker, Confirmer } from './confirm.js';
 import type { Interruption } from './interrupt.js';
 import type { Journal } from './journal.js';
 import type { Plan, PlannedStep } from './plan.js';
@@ -12,6 +12,8 @@ import type { RunStatus, StepReport } from './result.js';
 export interface ExecuteServices {
   target: Target;
   confirmer: Confirmer;
+  /** Who judges what a step cannot decide alone; undefined when nobody can be asked. */
+  asker?: Asker | undefined;
   /** Absent in a dry run: a rehearsal records nothing. */
   journal: Journal | undefined;
   progress: Progress;
@@ -63,8 +65,16 @@ export async function executePlan(plan: Plan, services: ExecuteServices): Promis
   const reports: StepReport[] = [];
   let status: RunStatus = plan.dryRun ? 'planned' : 'succeeded';
   let changedEarlier = false;
+  /** Why the steps still to come are not needed, once a step said so. */
+  let endedBy: string | undefined;
   try {
     for (const step of plan.steps) {
+      if (endedBy !== undefined || step.leftOut !== undefined) {
+        const report = notNeeded(step, endedBy === undefined ? `left out: ${step.leftOut}` : `not needed: ${endedBy}`);
+        reports.push(report);
+        services.progress.stepFinished(report, performance.now() - started, plan.runbook.budgetMs);
+        continue;
+      }
       if (services.interruption.requested) {
         status = 'interrupted';
         break;
@@ -75,6 +85,9 @@ export async function executePlan(plan: Plan, services: ExecuteServices): Promis
         : await runStep(plan, step, services, facts);
       services.onStep?.(null);
       reports.push(report);
+      if (report.ends_run !== undefined) endedBy = `${report.ends_run} (${step.id})`;
+      else if (step.endedRun && report.status === 'done-before')
+        endedBy = `${step.id} found, in an earlier attempt, that the steps after it are not needed`;
       changedEarlier ||= step.rehearsal !== 'probe' && !report.noop;
       if (step.confirm && step.rehearsal === 'print' && !report.noop && (report.status === 'succeeded' || report.status === 'warned'))
         facts.lastChangeAt = new Date();
@@ -103,7 +116,7 @@ async function runStep(plan: Plan, step: PlannedStep, services: ExecuteServices,
   if (step.resume === 'done' && !rerun) {
     // A change that finished earlier is looked at again: if the world moved since (another
     // run undid it), resuming means doing it again, asked for like any change.
-    if (!step.confirm || !action.reconcile || action.recheckWhenResumed === false)
+    if (!step.confirm || !action.reconcile || action.recheckWhenResumed === false || step.endedRun)
       return { ...base, status: 'done-before', summary: 'finished in an earlier attempt' };
     const now = await guard(() => action.reconcile!(step.params, ctx));
     if ('failed' in now) return failedBeforeActing(step, `could not re-check the earlier change: ${now.failed}`, services);
@@ -199,6 +212,7 @@ async function runStep(plan: Plan, step: PlannedStep, services: ExecuteServices,
     summary: outcome.summary,
     ...(outcome.warnings?.length ? { warnings: outcome.warnings } : {}),
     ...(outcome.evidence ? { evidence: outcome.evidence } : {}),
+    ...(outcome.endsRun !== undefined && !interrupted ? { ends_run: outcome.endsRun } : {}),
   };
   journal?.append({
     type: 'step.finished',
@@ -208,6 +222,7 @@ async function runStep(plan: Plan, step: PlannedStep, services: ExecuteServices,
     duration_ms: report.duration_ms,
     ...(report.evidence ? { evidence: report.evidence } : {}),
     ...(report.warnings ? { warnings: report.warnings } : {}),
+    ...(report.ends_run !== undefined ? { ends_run: report.ends_run } : {}),
   });
   return report;
 }
@@ -272,6 +287,12 @@ function contextFor(plan: Plan, step: PlannedStep, services: ExecuteServices, fa
     info: plan.info,
     run: facts,
     signal: services.interruption.signal,
+    ask: services.asker
+      ? async (question, details, choices) => {
+          services.progress.pause();
+          return services.asker!.choose(question, details, choices);
+        }
+      : undefined,
     observe: (name, data) => {
       if (!facts.observed.has(name)) facts.observed.set(name, data);
       facts.observations.push({ step: step.id, name, data });
@@ -322,4 +343,9 @@ function reportBase(step: PlannedStep): StepReport {
 
 function notRun(step: PlannedStep): StepReport {
   return { ...reportBase(step), summary: 'not run' };
+}
+
+/** A step this run does not need: left out by its parameters, or made unnecessary by an earlier step. */
+function notNeeded(step: PlannedStep, summary: string): StepReport {
+  return { ...reportBase(step), status: 'skipped', summary };
 }

@@ -74,6 +74,8 @@ function build() {
       duration_ms: millis,
       evidence: z.unknown().optional(),
       warnings: z.array(text).optional(),
+      /** The step decided that the steps after it are not needed (a gradual rollback recovered). */
+      ends_run: text.optional(),
     }),
     z.object({ type: z.literal('step.declined'), step: text, answer: text, optional: z.boolean().optional() }),
     z.object({ type: z.literal('run.interrupted'), step: text.nullable(), duration_ms: millis, hard: z.boolean().optional() }),

@@ -5,7 +5,7 @@ import type { Runbook } from '../runbook/load.js';
 import { inputValueSchemas, REFERENCE } from '../runbook/schema.js';
 
 /** What an earlier attempt of the same run did with a step, read from its journal. */
-export type StepHistory = 'finished' | 'started' | 'failed' | 'declined';
+export type StepHistory = 'finished' | 'ended-run' | 'started' | 'failed' | 'declined';
 
 export interface PlannedStep {
   index: number;
@@ -21,6 +21,10 @@ export interface PlannedStep {
   operations: Operation[];
   /** run: do it; done: finished in an earlier attempt; recheck: started earlier, outcome unknown. */
   resume: 'run' | 'done' | 'recheck';
+  /** Finished in an earlier attempt and decided that the steps after it were not needed. */
+  endedRun: boolean;
+  /** Why the step has nothing to do in this run (it is reported, never run). */
+  leftOut: string | undefined;
 }
 
 export interface Plan {
@@ -100,7 +104,9 @@ export function buildPlan(request: PlanRequest): Plan {
       optional: step.optional ?? false,
       params: parsed.data,
       operations: action.describe(parsed.data, info),
-      resume: before === 'finished' ? 'done' : before === 'started' ? 'recheck' : 'run',
+      resume: before === 'finished' || before === 'ended-run' ? 'done' : before === 'started' ? 'recheck' : 'run',
+      endedRun: before === 'ended-run',
+      leftOut: action.leftOut?.(parsed.data),
     };
   });
   const { id, title, file, hash, budgetMs, use_case, impact, scenario } = runbook;
@@ -118,5 +124,5 @@ function substitute(value: unknown, inputs: Record<string, unknown>): unknown {
  * counts too: it is re-checked, and done again (asking first) if it was undone since.
  */
 export function needsConfirmation(plan: Plan): boolean {
-  return plan.steps.some((step) => step.confirm);
+  return plan.steps.some((step) => step.confirm && !step.leftOut);
 }

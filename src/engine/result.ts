@@ -34,6 +34,8 @@ export interface StepReport {
   informational?: boolean;
   /** A changing step that found nothing to change (and did not ask). */
   noop?: boolean;
+  /** This step found the steps after it not needed, and why. */
+  ends_run?: string;
 }
 
 export interface RunResult {

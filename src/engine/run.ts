@@ -3,7 +3,7 @@ import { hostname } from 'node:os';
 import type { Config } from '../config/config.js';
 import { ExitCode, isTrimpError, TrimpError } from '../errors.js';
 import type { Target } from '../target/target.js';
-import type { Confirmer } from './confirm.js';
+import type { Asker, Confirmer } from './confirm.js';
 import { executePlan, type Observation } from './execute.js';
 import type { Interruption } from './interrupt.js';
 import { Journal, journalPath, readJournal } from './journal.js';
@@ -20,6 +20,8 @@ export interface RunOptions {
   config: Config;
   /** Undefined when nobody can be asked (no terminal, no --yes). */
   confirmer: Confirmer | undefined;
+  /** Who judges what a step cannot decide alone (a terminal); undefined when nobody can. */
+  asker?: Asker | undefined;
   progress: Progress;
   reason: string | null;
   forceUnlock: boolean;
@@ -74,6 +76,7 @@ export async function runPlan(options: RunOptions): Promise<RunOutcome> {
     const execution = await executePlan(plan, {
       target: options.target,
       confirmer,
+      asker: options.asker,
       journal: undefined,
       progress,
       interruption,
@@ -177,6 +180,7 @@ export async function runPlan(options: RunOptions): Promise<RunOutcome> {
     const execution = await executePlan(plan, {
       target: options.target,
       confirmer,
+      asker: options.asker,
       journal,
       progress,
       interruption,

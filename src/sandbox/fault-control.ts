@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { closeSync, fsyncSync, openSync, readFileSync, readSync, statSync, writeSync } from 'node:fs';
 import { TrimpError, usageError } from '../errors.js';
+import type { UserType } from '../target/user-types.js';
 import { readState, restartSandbox, sandboxStatus } from './control.js';
 import { activeFaults, databaseReplaced, type FaultName, type FaultState, readFaults, writeFaults } from './faults.js';
 import { sandboxLayout } from './layout.js';
@@ -8,6 +9,8 @@ import { checkoutCommit, commitRelease, headCommit } from './release.js';
 
 export interface BreakOptions {
   share?: number;
+  /** trimp-errors: only these cohorts (a gradual rollback then recovers at their stage). */
+  userTypes?: UserType[];
   ms?: number;
   defect?: 'health' | 'trimp';
 }
@@ -20,7 +23,7 @@ export async function breakSandbox(dir: string, fault: FaultName, options: Break
   const status = sandboxStatus(dir);
   switch (fault) {
     case 'trimp-errors':
-      faults['trimp-errors'] = { share: options.share ?? 0.5, since };
+      faults['trimp-errors'] = { share: options.share ?? 0.5, since, ...(options.userTypes ? { user_types: options.userTypes } : {}) };
       break;
     case 'slow':
       faults.slow = { ms: options.ms ?? 400, since };

@@ -1,5 +1,6 @@
 import { readFileSync, renameSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import type { UserType } from '../target/user-types.js';
 
 /**
  * The failures each scenario of the seed's decision matrix exists for. The running app reads
@@ -34,7 +35,8 @@ export type FaultName = keyof typeof FAULTS;
 export const FAULT_NAMES = Object.keys(FAULTS) as FaultName[];
 
 export interface FaultState {
-  'trimp-errors'?: { share: number; since: string };
+  /** `user_types`: only these cohorts' calculations fail (all of them when absent). */
+  'trimp-errors'?: { share: number; since: string; user_types?: UserType[] };
   slow?: { ms: number; since: string };
   /** `inode`: the damaged file; once a restore replaced it, the damage (and its heal) no longer apply. */
   'corrupt-db'?: { since: string; pages: { offset: number; original: string }[]; inode?: number };

@@ -51,8 +51,6 @@ export class Metrics {
       window_seconds: Math.min(windowMs, this.retainMs) / 1000,
       ...figures(window),
       per_user_type: perUserType,
-      trimp_calculations: calcs.length,
-      trimp_failures: calcs.filter((s) => s.calculation!.failed).length,
       per_method: perMethod,
       total_requests: this.totals.requests,
       total_errors: this.totals.errors,
@@ -66,15 +64,18 @@ export class Metrics {
   }
 }
 
-/** Requests, errors and latency of one slice of the window. */
+/** Requests, errors, latency and TRIMP calculations of one slice of the window (one user type). */
 function figures(samples: Sample[]) {
   const errors = samples.filter((s) => s.error).length;
   const latencies = samples.map((s) => s.latencyMs).sort((a, b) => a - b);
+  const calcs = samples.filter((s) => s.calculation);
   return {
     requests: samples.length,
     errors,
     error_rate: samples.length ? errors / samples.length : 0,
     latency_ms: { p50: percentile(latencies, 0.5), p95: percentile(latencies, 0.95), p99: percentile(latencies, 0.99) },
+    trimp_calculations: calcs.length,
+    trimp_failures: calcs.filter((s) => s.calculation!.failed).length,
   };
 }
 

@@ -98,7 +98,8 @@ async function trimpFor(
     let trimp: number;
     if (enhanced) {
       if (faults.slow) await sleep(faults.slow.ms * (0.8 + Math.random() * 0.4));
-      if (faults['trimp-errors'] && Math.random() < faults['trimp-errors'].share) {
+      const errors = faults['trimp-errors'];
+      if (errors && (errors.user_types?.includes(user.user_type) ?? true) && Math.random() < errors.share) {
         throw new Error('enhanced TRIMP calculation raised an exception (injected fault trimp-errors)');
       }
       // As the app does: the method is "stream" whenever the stream was used, even when the
@@ -121,7 +122,7 @@ async function trimpFor(
       throw new HttpError(400, error.message);
     }
     ctx.logs.error(
-      `TRIMP calculation failed: user_id=${user.id} method=${method} reason="${error instanceof Error ? error.message : String(error)}"`,
+      `TRIMP calculation failed: user_id=${user.id} user_type=${user.user_type} method=${method} reason="${error instanceof Error ? error.message : String(error)}"`,
     );
     return { failed: { status: 500, body: { error: 'Internal server error' }, calculation: { method, failed: true } } };
   }

@@ -74,7 +74,7 @@ server.listen(Number(values.port), '127.0.0.1', () => {
     dir: layout.root,
   };
   const rate = Number(values.traffic);
-  if (rate > 0) stopTraffic = startTraffic(state.base_url, rate, () => userIds);
+  if (rate > 0) stopTraffic = startTraffic(state.base_url, rate, () => usersByType);
   writeFileSync(layout.pidFile, `${process.pid}\n`);
   writeFileSync(layout.stateFile, `${JSON.stringify({ ...state, traffic: rate }, null, 2)}\n`);
   logs.info(
@@ -82,9 +82,9 @@ server.listen(Number(values.port), '127.0.0.1', () => {
   );
 });
 
-let userIds: number[] = [];
+let usersByType = new Map<string, number[]>();
 try {
-  userIds = store.userIds();
+  usersByType = store.usersByType();
 } catch (error) {
   logs.error(`could not list users: ${error instanceof Error ? error.message : String(error)}`);
 }

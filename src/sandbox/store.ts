@@ -86,8 +86,12 @@ export class SandboxStore {
     return row;
   }
 
-  userIds(): number[] {
-    return (this.db.prepare('SELECT id FROM user_settings ORDER BY id').all() as { id: number }[]).map((r) => r.id);
+  /** Every user's id, grouped by type (the simulated users need each cohort). */
+  usersByType(): Map<string, number[]> {
+    const byType = new Map<string, number[]>();
+    for (const row of this.db.prepare('SELECT id, user_type FROM user_settings ORDER BY id').all() as { id: number; user_type: string }[])
+      byType.set(row.user_type, [...(byType.get(row.user_type) ?? []), row.id]);
+    return byType;
   }
 
   insertActivity(activity: NewActivity): number {

@@ -1,0 +1,221 @@
+import { setTimeout as sleep } from 'node:timers/promises';
+import { z } from 'zod';
+import type { Choice } from '../engine/confirm.js';
+import { messageOf } from '../errors.js';
+import { conditionSchema, describeCondition } from '../monitor/conditions.js';
+import { type Decision, type Judgement, judgeWindow, type Sample } from '../monitor/judge.js';
+import { describeSample, takeSample } from '../monitor/sample.js';
+import { formatMs } from '../report/format.js';
+import { apiUrl } from '../target/admin-api.js';
+import { METRICS_PATH } from '../target/metrics.js';
+import { type FlagStates, USER_TYPES } from '../target/user-types.js';
+import { type ActionContext, defineAction, type StepOutcome } from './action.js';
+import { duration, flagName, stageLeftOut, stageNumber, stageOrder } from './params.js';
+
+const params = z
+  .object({
+    flag: flagName,
+    /** The gradual rollback this window belongs to: its cohorts in order, and which stage was just done. */
+    stages: stageOrder,
+    stage: stageNumber.optional(),
+    window: duration.default(15 * 60_000),
+    interval: duration.default(30_000),
+    /** Skip the window (--fast): no evidence is gathered, and the run says so. */
+    fast: z.boolean().default(false),
+    conditions: z.array(conditionSchema).min(1, 'a window needs at least one condition'),
+  })
+  .strict()
+  .refine((p) => p.interval >= 100, { message: 'interval is at least 100ms', path: ['interval'] })
+  .refine((p) => p.window >= p.interval, { message: 'window must be at least one interval long', path: ['window'] });
+type Params = z.output<typeof params>;
+
+/** Where this window sits in the stages: the cohort just rolled back, and the next one, if any. */
+function position({ stages, stage }: Params) {
+  const index = (stage ?? stages.length) - 1;
+  return { cohort: stages[index], next: stages[index + 1], nextStage: index + 2 };
+}
+
+/**
+ * The seed's "monitor for 15 minutes" made a decision: sample the metrics (and, where a
+ * condition says, the error log) every interval over the window, journal every sample, and
+ * decide from the runbook's conditions. Recovered ends the run (the later stages are not
+ * needed); failing goes on to the next stage (or fails the run after the last); inconclusive
+ * asks the operator on a terminal and fails the run without one. An interrupted window is
+ * never judged: resuming starts a new one.
+ */
+export const monitor = defineAction<Params>({
+  name: 'monitor',
+  description: 'Watch the performance metrics over a window and decide: recovered (end the run), failing (next stage) or ask.',
+  rehearsal: 'print',
+  confirm: false,
+  params,
+  describe(p, info) {
+    const { next, nextStage } = position(p);
+    if (p.fast) return [{ kind: 'wait', text: 'no window (--fast): the next stage follows at once, without evidence' }];
+    const samples = Math.floor(p.window / p.interval);
+    const url = apiUrl(info.baseUrl, `${METRICS_PATH}?window=${p.interval / 1000}`);
+    return [
+      { kind: 'wait', text: `watch ${formatMs(p.window)}: GET ${url} every ${formatMs(p.interval)} (${samples} samples)` },
+      ...p.conditions.map((c) => ({ kind: 'wait' as const, text: `judge: ${describeCondition(c)}` })),
+      {
+        kind: 'wait',
+        text: next
+          ? `then: recovered → the run ends here; failing → stage ${nextStage} (${next}); inconclusive → ask the operator`
+          : 'then: recovered → done; failing → the run fails (every stage is done); inconclusive → ask the operator',
+      },
+    ];
+  },
+  leftOut: ({ stages, stage }) => (stage === undefined ? undefined : stageLeftOut(stages, stage)),
+  async run(p, ctx) {
+    const { cohort, next, nextStage } = position(p);
+    if (p.fast) {
+      ctx.observe('monitor_skipped', { stage: p.stage, cohort, reason: '--fast' });
+      return {
+        status: 'skipped',
+        summary: `window skipped (--fast): no evidence that ${cohort ? `the ${cohort} stage` : 'this stage'} was enough${next ? `; going on to stage ${nextStage} (${next})` : ''}`,
+        evidence: { fast: true, stage: p.stage ?? null, cohort: cohort ?? null },
+        warnings: ['--fast: this window was skipped; nothing shows that the app recovered'],
+      };
+    }
+    for (let window = 1; ; window++) {
+      const watched = await watchWindow(p, ctx, window);
+      if ('interrupted' in watched) return watched.interrupted;
+      const { judgement } = watched;
+      ctx.observe('monitor_decision', { stage: p.stage ?? null, cohort: cohort ?? null, window, ...judgement, findings: undefined });
+      if (judgement.decision !== 'inconclusive') return await outcomeOf(p, ctx, judgement, judgement.decision, 'evidence', window);
+      const answer = await askOperator(p, ctx, judgement);
+      if (answer === undefined)
+        return {
+          status: 'failed',
+          summary: `inconclusive window and no terminal to ask: ${judgement.reasons.join('; ')}`,
+          evidence: await evidenceOf(p, ctx, judgement, 'evidence', window),
+          warnings: [
+            `nobody judged this window: resume the run on a terminal to watch a new one and decide${next ? `, or disable the flag for ${p.stages.slice(nextStage - 1).join(', ')} yourself` : ''}`,
+          ],
+        };
+      if (answer === 'interrupt') return interruptedOutcome(window, watched.samples.length, watched.samples.length);
+      ctx.observe('operator_decision', { stage: p.stage ?? null, window, answer });
+      if (answer !== 'watch')
+        return await outcomeOf(p, ctx, judgement, answer === 'recovered' ? 'recovered' : 'failing', 'operator', window);
+    }
+  },
+});
+
+type Watched = { judgement: Judgement; samples: Sample[] } | { interrupted: StepOutcome };
+
+/** One window: a sample at the end of every interval, on a fixed schedule (a slow sample does not stretch it). */
+async function watchWindow(p: Params, ctx: ActionContext, window: number): Promise<Watched> {
+  const total = Math.max(1, Math.floor(p.window / p.interval));
+  const start = Date.now();
+  const samples: Sample[] = [];
+  const source = { api: ctx.target.api, logsDir: ctx.info.logsDir, conditions: p.conditions, signal: ctx.signal };
+  let from = new Date(start);
+  ctx.progress(`${clock(new Date())} window ${window}: ${total} samples, every ${formatMs(p.interval)}, for ${formatMs(p.window)}`);
+  for (let index = 1; index <= total; index++) {
+    const wait = start + index * p.interval - Date.now();
+    try {
+      if (wait > 0) await sleep(wait, undefined, { signal: ctx.signal });
+    } catch {
+      return { interrupted: interruptedOutcome(window, samples.length, total) };
+    }
+    if (ctx.signal.aborted) return { interrupted: interruptedOutcome(window, samples.length, total) };
+    const until = new Date();
+    const sample = await takeSample(source, from, until);
+    from = until;
+    samples.push(sample);
+    ctx.observe('monitor_sample', { stage: p.stage ?? null, window, index, of: total, ...sample });
+    const sofar = judgeWindow(p.conditions, samples).decision;
+    ctx.progress(`${clock(until)} sample ${index}/${total}: ${describeSample(sample)} → ${sofar} so far`);
+  }
+  return { judgement: judgeWindow(p.conditions, samples), samples };
+}
+
+function interruptedOutcome(window: number, taken: number, total: number): StepOutcome {
+  return {
+    status: 'skipped',
+    summary: `window ${window} interrupted after ${taken} of ${total} samples: not judged (resuming starts a new window)`,
+    evidence: { window, samples: taken, of: total, decision: null },
+  };
+}
+
+const CHOICES = (next: string | undefined): Choice[] => [
+  {
+    key: 'r',
+    word: 'recovered',
+    meaning: next ? 'the app is fine: end the run here, the later stages are not needed' : 'the app is fine: the run succeeds',
+  },
+  ...(next ? [{ key: 'n', word: 'next', meaning: `go on to the next stage (${next})` }] : []),
+  { key: 'w', word: 'watch', meaning: 'watch another window before deciding' },
+];
+
+/** The operator's judgement of an inconclusive window; undefined when nobody can be asked. */
+async function askOperator(p: Params, ctx: ActionContext, judgement: Judgement): Promise<string | undefined> {
+  if (!ctx.ask) return undefined;
+  const { cohort, next } = position(p);
+  return ctx.ask(
+    `The window after ${cohort ? `the ${cohort} stage` : 'this stage'} is inconclusive. What do the figures say?`,
+    judgement.reasons,
+    CHOICES(next),
+  );
+}
+
+async function outcomeOf(
+  p: Params,
+  ctx: ActionContext,
+  judgement: Judgement,
+  decision: Exclude<Decision, 'inconclusive'>,
+  by: 'evidence' | 'operator',
+  window: number,
+): Promise<StepOutcome> {
+  const { cohort, next, nextStage } = position(p);
+  const evidence = await evidenceOf(p, ctx, judgement, by, window);
+  const why = by === 'operator' ? `the operator judged it ${decision} (${judgement.reasons.join('; ')})` : judgement.reasons.join('; ');
+  const still = evidence.still_enabled as string[] | null;
+  const keep =
+    still === null
+      ? 'the flag states could not be read'
+      : still.length
+        ? `${still.join(', ')} keep the enhanced calculation`
+        : 'no cohort has the enhanced calculation';
+  if (decision === 'recovered')
+    return {
+      status: 'succeeded',
+      summary: `recovered: ${why}; ${keep}`,
+      evidence,
+      ...(next ? { endsRun: `recovered after the ${cohort} stage; ${keep}` } : {}),
+    };
+  if (next) return { status: 'succeeded', summary: `still failing: ${why}; going on to stage ${nextStage} (${next})`, evidence };
+  return {
+    status: 'failed',
+    summary: `still failing after the last stage: ${why}. The enhanced calculation is off for ${p.stages.join(', ')}, so it is not (only) the cause`,
+    evidence,
+    warnings: ['look past the flag: the decision matrix gives an application rollback (trimp-rollback advise) or a database rollback'],
+  };
+}
+
+async function evidenceOf(p: Params, ctx: ActionContext, judgement: Judgement, by: string, window: number) {
+  const { cohort } = position(p);
+  let states: FlagStates | null = null;
+  try {
+    states = await ctx.target.flags.read(p.flag);
+  } catch (error) {
+    ctx.progress(`could not read the flag states: ${messageOf(error)}`);
+  }
+  return {
+    stage: p.stage ?? null,
+    cohort: cohort ?? null,
+    window,
+    window_ms: p.window,
+    interval_ms: p.interval,
+    decision: judgement.decision,
+    decided_by: by,
+    reasons: judgement.reasons,
+    findings: judgement.findings,
+    flag_states: states,
+    still_enabled: states ? USER_TYPES.filter((type) => states![type] === true) : null,
+  };
+}
+
+function clock(at: Date): string {
+  return at.toISOString().slice(11, 19);
+}

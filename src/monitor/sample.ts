@@ -1,0 +1,69 @@
+import { messageOf } from '../errors.js';
+import type { AdminApi } from '../target/admin-api.js';
+import { errorLinesBetween } from '../target/app-logs.js';
+import { type Figures, readSystemMetrics } from '../target/metrics.js';
+import { USER_TYPES } from '../target/user-types.js';
+import type { Condition } from './conditions.js';
+import type { Sample, SliceFigures } from './judge.js';
+
+export interface SampleSource {
+  api: AdminApi;
+  /** Where error.log is, when a condition counts error-log lines. */
+  logsDir: string;
+  conditions: Condition[];
+  signal: AbortSignal;
+}
+
+/**
+ * One look at the last `intervalS` seconds: the performance metrics (all users and each user
+ * type) and, for log conditions, the error-log lines stamped in that span. A failed read is kept
+ * as a sample that says why: it is no evidence, and the window says how many it lost.
+ */
+export async function takeSample(source: SampleSource, from: Date, until: Date): Promise<Sample> {
+  const at = until.toISOString();
+  const intervalS = Math.max(0.05, (until.getTime() - from.getTime()) / 1000);
+  try {
+    const metrics = await readSystemMetrics(source.api, intervalS, source.signal);
+    const slices: Record<string, SliceFigures> = { all: sliceOf(metrics) };
+    for (const type of USER_TYPES) {
+      const figures = metrics.per_user_type?.[type];
+      if (metrics.per_user_type) slices[type] = figures ? sliceOf(figures) : { requests: 0, errors: 0, p95_ms: 0 };
+    }
+    const sample: Sample = { at, slices };
+    const patterns = [...new Set(source.conditions.flatMap((c) => (c.metric === 'log_errors' ? [c.pattern ?? ''] : [])))];
+    if (patterns.length > 0) {
+      const lines = await errorLinesBetween(source.logsDir, from, until);
+      if (lines === undefined) return { at, slices, error: `no error.log in ${source.logsDir}` };
+      sample.log_errors = Object.fromEntries(
+        patterns.map((p) => [p, p ? lines.filter((l) => new RegExp(p).test(l)).length : lines.length]),
+      );
+    }
+    return sample;
+  } catch (error) {
+    return { at, slices: {}, error: messageOf(error) };
+  }
+}
+
+function sliceOf(figures: Figures): SliceFigures {
+  return {
+    requests: figures.requests,
+    errors: figures.errors,
+    p95_ms: figures.latency_ms.p95,
+    ...(figures.trimp_calculations !== undefined ? { calculations: figures.trimp_calculations } : {}),
+    ...(figures.trimp_failures !== undefined ? { failures: figures.trimp_failures } : {}),
+  };
+}
+
+/** One line of live figures: "regular 0/41 err · beta 5/22 err (23%) · admin 0/11 err, p95 12 ms". */
+export function describeSample(sample: Sample): string {
+  if (sample.error) return `unreadable: ${sample.error}`;
+  const names = USER_TYPES.some((type) => sample.slices[type]) ? [...USER_TYPES] : ['all'];
+  const parts = names.map((name) => {
+    const f = sample.slices[name] ?? { requests: 0, errors: 0, p95_ms: 0 };
+    const rate = f.requests ? ` (${Math.round((f.errors / f.requests) * 100)}%)` : '';
+    return `${name} ${f.errors}/${f.requests} err${rate}`;
+  });
+  const p95 = sample.slices.all?.p95_ms ?? 0;
+  const log = sample.log_errors ? `, error.log +${Math.max(...Object.values(sample.log_errors))}` : '';
+  return `${parts.join(' · ')}, p95 ${Math.round(p95)} ms${log}`;
+}

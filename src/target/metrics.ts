@@ -1,0 +1,51 @@
+import { z } from 'zod';
+import { TrimpError } from '../errors.js';
+import type { AdminApi } from './admin-api.js';
+
+/**
+ * The app's performance metrics (`GET /api/admin/trimp-performance-metrics`,
+ * `performance_metrics.system_metrics`), read once and checked: a rollback decides on these
+ * figures, so an answer of the wrong shape is an error that says so, never a zero.
+ */
+const count = z.number().int().nonnegative();
+const rate = z.number().min(0).max(1);
+const ms = z.number().nonnegative();
+
+const figures = z.object({
+  requests: count,
+  errors: count,
+  error_rate: rate,
+  latency_ms: z.object({ p50: ms, p95: ms, p99: ms }),
+  /** TRIMP calculations and their failures, when the app counts them (the sandbox does, per type too). */
+  trimp_calculations: count.optional(),
+  trimp_failures: count.optional(),
+});
+
+const systemMetrics = figures.extend({
+  /** The span the figures cover, when the app says (it honours ?window=SECONDS). */
+  window_seconds: z.number().positive().optional(),
+  /** Figures per user type, when the app gives them. */
+  per_user_type: z.record(z.string(), figures).optional(),
+});
+
+export type Figures = z.output<typeof figures>;
+export type SystemMetrics = z.output<typeof systemMetrics>;
+
+export const METRICS_PATH = 'api/admin/trimp-performance-metrics';
+
+/** The figures over the last `windowS` seconds (the app may cover another span: see window_seconds). */
+export async function readSystemMetrics(api: AdminApi, windowS: number, signal?: AbortSignal): Promise<SystemMetrics> {
+  const body = await api.getOk<unknown>(`${METRICS_PATH}?window=${windowS.toFixed(2)}`, signal ? { signal } : {});
+  const parsed = z.object({ performance_metrics: z.object({ system_metrics: systemMetrics }) }).safeParse(body);
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0];
+    throw new TrimpError(
+      'metrics-shape',
+      `the metrics endpoint answered an unexpected shape: ${issue?.path.join('.') || 'body'}: ${issue?.message ?? 'invalid'}`,
+      {
+        remedy: `check GET ${METRICS_PATH} by hand; performance_metrics.system_metrics must hold requests, errors, error_rate, latency_ms`,
+      },
+    );
+  }
+  return parsed.data.performance_metrics.system_metrics;
+}
