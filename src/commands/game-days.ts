@@ -8,29 +8,74 @@ import type { SandboxInfo } from '../sandbox/control.js';
 import { healSandbox } from '../sandbox/fault-control.js';
 import type { FaultName } from '../sandbox/faults.js';
 import type { AdminApi } from '../target/admin-api.js';
+import { dryRunGate } from '../target/flag-store.js';
+import { apiFlagStore } from '../target/flag-store-api.js';
+import { ENHANCED_TRIMP_FLAG, type FlagStates, USER_TYPES } from '../target/user-types.js';
+import type { RunResult } from '../engine/result.js';
+import type { BreakOptions } from '../sandbox/fault-control.js';
 
 export interface Prepared {
   text: string;
   data?: unknown;
 }
 
+/** What a game day's proof may look at once the rollback ran. */
+export interface Proving {
+  dir: string;
+  sandbox: SandboxInfo;
+  api: AdminApi;
+  prepared: Prepared | undefined;
+  result: RunResult;
+}
+
 /** Each scenario of the seed's decision matrix, the fault it exists for, and how to rehearse it. */
 export interface GameDay {
+  /** The scenario it rehearses (`rehearse NAME` runs every game day of that scenario). */
+  scenario: string;
   fault: FaultName;
+  /** How the fault is injected (trimp-errors on some cohorts only). */
+  faultOptions?: BreakOptions;
+  /** What differs from a real run, said before the run and under the scorecard (shortened windows). */
+  note?: string;
   /** The runbook, once the scenario exists. */
   runbook?: string;
   inputs: Record<string, unknown>;
   /** Before the fault: what the scenario needs to exist (a backup, taken under live traffic). */
   prepare?: (dir: string, sandbox: SandboxInfo, signal: AbortSignal) => Promise<Prepared>;
   /** After the run, beyond an error-free window of traffic: the scenario's own proof. */
-  prove?: (dir: string, sandbox: SandboxInfo, api: AdminApi, prepared: Prepared | undefined) => Promise<{ ok: boolean; text: string }>;
+  prove?: (proving: Proving) => Promise<{ ok: boolean; text: string }>;
 }
 
+/**
+ * The gradual game days' windows: long enough for every cohort to send its minimum number of
+ * requests at the rehearsal's traffic (admin, the smallest share, sends about 50), short enough
+ * for a game day. The seed's are 15 minutes, sampled every 30 s.
+ */
+const REHEARSAL_WINDOW = { window: '6s', interval: '1s' };
+const SHORTENED = `windows shortened for the rehearsal: ${REHEARSAL_WINDOW.window}, sampled every ${REHEARSAL_WINDOW.interval} (a real run: 15m, every 30s)`;
+
 export const GAME_DAYS: Record<string, GameDay> = {
-  flag: { fault: 'trimp-errors', runbook: 'flag', inputs: { states: { admin: false, beta: false, regular: false } } },
-  gradual: { fault: 'trimp-errors', inputs: {} },
-  application: { fault: 'bad-deploy', runbook: 'application', inputs: {} },
+  flag: { scenario: 'flag', fault: 'trimp-errors', runbook: 'flag', inputs: { states: { admin: false, beta: false, regular: false } } },
+  'gradual-regular': {
+    scenario: 'gradual',
+    fault: 'trimp-errors',
+    faultOptions: { userTypes: ['regular'] },
+    runbook: 'gradual',
+    inputs: REHEARSAL_WINDOW,
+    note: `the fault hits regular users only; ${SHORTENED}`,
+    prove: (p) => provesStages(p, ['recovered'], { regular: false, beta: true, admin: true }),
+  },
+  'gradual-every-cohort': {
+    scenario: 'gradual',
+    fault: 'trimp-errors',
+    runbook: 'gradual',
+    inputs: REHEARSAL_WINDOW,
+    note: `the fault hits every cohort; ${SHORTENED}`,
+    prove: (p) => provesStages(p, ['failing', 'failing', 'recovered'], { regular: false, beta: false, admin: false }),
+  },
+  application: { scenario: 'application', fault: 'bad-deploy', runbook: 'application', inputs: {} },
   database: {
+    scenario: 'database',
     fault: 'corrupt-db',
     runbook: 'database',
     inputs: {},
@@ -59,7 +104,7 @@ async function backupUnderTraffic(dir: string, sandbox: SandboxInfo, signal: Abo
  * PASSED only when the restored database passes integrity_check, the app answers /health, and
  * every activity written before the backup is there.
  */
-async function restoredDatabaseHolds(dir: string, sandbox: SandboxInfo, api: AdminApi, prepared: Prepared | undefined) {
+async function restoredDatabaseHolds({ dir, sandbox, api, prepared }: Proving) {
   const manifest = prepared?.data as Manifest | undefined;
   if (!manifest) return { ok: false, text: 'no backup was taken before the fault' };
   const problems: string[] = [];
@@ -90,4 +135,28 @@ async function restoredDatabaseHolds(dir: string, sandbox: SandboxInfo, api: Adm
     ok: true,
     text: `integrity_check ok, /health healthy, all ${manifest.row_counts.activities ?? 0} activities from before the backup present`,
   };
+}
+
+/**
+ * PASSED only when the metrics decided each window as expected (by evidence, not by a person or
+ * --fast), and the flag ends where that decision leaves it: the cohorts after the recovered
+ * stage still enabled.
+ */
+async function provesStages(p: Proving, expected: string[], flags: FlagStates): Promise<{ ok: boolean; text: string }> {
+  const windows = p.result.steps.filter((s) => s.action === 'monitor' && s.evidence?.decision);
+  // A window counts only when the metrics decided it (not a person, not --fast).
+  const got = windows.map((s) => (s.evidence?.decided_by === 'evidence' ? String(s.evidence?.decision) : `${s.evidence?.decision} by ${s.evidence?.decided_by}`));
+  const decisions = windows.map((s, i) => `${s.id} ${got[i]}`);
+  const problems: string[] = [];
+  if (got.join(',') !== expected.join(',')) problems.push(`the windows decided ${got.join(', ') || 'nothing'}; expected ${expected.join(', ')}`);
+  const states = await readFlagStates(p.api);
+  const wrong = USER_TYPES.filter((type) => states[type] !== flags[type]);
+  if (wrong.length > 0) problems.push(`flag ${wrong.map((t) => `${t}=${states[t]}`).join(', ')} (expected ${wrong.map((t) => `${t}=${flags[t]}`).join(', ')})`);
+  const text = `${decisions.join(', ')}; flag ${USER_TYPES.map((t) => `${t} ${states[t] ? 'on' : 'off'}`).join(', ')}`;
+  return problems.length ? { ok: false, text: `${text}: ${problems.join('; ')}` } : { ok: true, text };
+}
+
+/** The flag as the app reports it (read-only: the store's write gate is closed). */
+function readFlagStates(api: AdminApi): Promise<FlagStates> {
+  return apiFlagStore(api, dryRunGate).read(ENHANCED_TRIMP_FLAG);
 }

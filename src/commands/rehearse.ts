@@ -16,7 +16,13 @@ import { AdminApi } from '../target/admin-api.js';
 import { GAME_DAYS, type GameDay } from './game-days.js';
 import { type CommandResult, runRunbook } from './run-runbook.js';
 
-export const SCENARIOS = Object.keys(GAME_DAYS);
+export const SCENARIOS = [...new Set(Object.values(GAME_DAYS).map((g) => g.scenario))];
+
+/** A scenario's game days (gradual has two), or the one game day named. */
+function gameDaysNamed(name: string): string[] {
+  if (GAME_DAYS[name]) return [name];
+  return Object.keys(GAME_DAYS).filter((key) => GAME_DAYS[key]?.scenario === name);
+}
 
 const TRAFFIC_PER_SECOND = 40;
 const PROOF_WINDOW_S = 2;
@@ -59,11 +65,15 @@ export interface ScoreRow {
  */
 export async function rehearseCommand(names: string[], options: RehearseOptions): Promise<CommandResult> {
   if (options.all && names.length > 0) throw usageError('rehearse-usage', 'give scenario names or --all, not both');
-  const scenarios = options.all ? SCENARIOS : names.length > 0 ? names : ['flag'];
-  for (const name of scenarios) {
-    if (!GAME_DAYS[name]) throw usageError('rehearse-unknown', `unknown scenario "${name}"; scenarios: ${SCENARIOS.join(', ')}`);
+  for (const name of names) {
+    if (gameDaysNamed(name).length === 0)
+      throw usageError(
+        'rehearse-unknown',
+        `unknown scenario "${name}"; scenarios: ${SCENARIOS.join(', ')} (game days: ${Object.keys(GAME_DAYS).join(', ')})`,
+      );
   }
-  if (options.runbook && scenarios.length !== 1) throw usageError('rehearse-usage', '--runbook rehearses one scenario: name it');
+  const scenarios = [...new Set((options.all ? SCENARIOS : names.length > 0 ? names : ['flag']).flatMap(gameDaysNamed))];
+  if (options.runbook && scenarios.length !== 1) throw usageError('rehearse-usage', '--runbook rehearses one game day: name it');
   if (options.runbook && !existsSync(options.runbook)) throw usageError('runbook-missing', `runbook file not found: ${options.runbook}`);
 
   // One Ctrl-C handler for the whole game day: the first stops after the step in flight and
@@ -125,7 +135,8 @@ async function rehearse(name: string, gameDay: GameDay, options: RehearseOptions
     api = new AdminApi(sandbox.base_url, new Secret(readFileSync(sandbox.token_file, 'utf8').trim(), 'sandbox token'), 5000);
     const prepared = await gameDay.prepare?.(dir, sandbox, interruption.signal);
     if (prepared) process.stderr.write(`Before the fault: ${prepared.text}\n`);
-    await breakSandbox(dir, gameDay.fault);
+    await breakSandbox(dir, gameDay.fault, gameDay.faultOptions);
+    if (gameDay.note) process.stderr.write(`Rehearsal: ${gameDay.note}\n`);
     const before = await waitForErrors(api, interruption.signal);
     row.symptom_before = before.text;
     process.stderr.write(`Symptom: ${before.text}\n`);
@@ -143,6 +154,8 @@ async function rehearse(name: string, gameDay: GameDay, options: RehearseOptions
         settle: SETTLE,
       },
       interruption,
+      // A game day is decided by evidence alone: an inconclusive window fails it, nobody is asked.
+      unattended: true,
       print: !options.json,
       footer: () => [
         options.keep
@@ -165,7 +178,7 @@ async function rehearse(name: string, gameDay: GameDay, options: RehearseOptions
     const unhealthy = await healthProblem(api);
     if (unhealthy) after.text = `${after.text}; ${unhealthy}`;
     // The scenario's own proof (the database one: integrity, health, and every row the backup held).
-    const proven = gameDay.prove ? await gameDay.prove(dir, sandbox, api, prepared) : { ok: true, text: '' };
+    const proven = gameDay.prove ? await gameDay.prove({ dir, sandbox, api, prepared, result }) : { ok: true, text: '' };
     row.fault_gone = after.errors === 0 && after.requests > 0 && !unhealthy && proven.ok;
     row.proof = [after.text, proven.text].filter(Boolean).join('; ');
     row.window_proof = after.text;
@@ -247,6 +260,7 @@ function renderScorecard(rows: ScoreRow[]): string {
     r.status === 'unavailable' ? 'not available yet' : r.status.toUpperCase(),
   ]);
   const notes = [
+    ...rows.flatMap((r) => (GAME_DAYS[r.scenario]?.note ? [`  ${r.scenario}: ${GAME_DAYS[r.scenario]?.note}`] : [])),
     ...rows.filter((r) => r.scenario_proof).map((r) => `  ${r.scenario}: ${r.scenario_proof}`),
     ...rows.filter((r) => r.note).map((r) => `  ${r.scenario}: ${r.note}`),
   ];

@@ -69,11 +69,25 @@ export function judgeWindow(conditions: Condition[], samples: Sample[]): Judgeme
     return { decision: 'recovered', reasons: [holdingEverywhere(conditions, findings), ...unreadNote], findings };
   const reasons = [
     ...improving.map((f) => `mixed: ${f.text}, but ${formatValue(f.metric, f.recent_value ?? 0)} in the recent half`),
-    ...unknown.map((f) => `too little traffic: ${f.text}`),
+    ...tooLittleTraffic(conditions, unknown),
     ...(read.length === 0 ? ['no sample could be read'] : []),
     ...unreadNote,
   ];
   return { decision: 'inconclusive', reasons, findings };
+}
+
+/** "too little traffic to judge admin (3 requests), beta (0): 20 requests needed" (one line per kind of evidence). */
+function tooLittleTraffic(conditions: Condition[], unknown: Finding[]): string[] {
+  const lines = new Map<string, string[]>();
+  for (const f of unknown) {
+    const condition = conditions.find((c) => describeCondition(c) === f.condition);
+    const need = `${condition?.min_requests ?? '?'} ${METRICS[f.metric].evidence}`;
+    const who = `${f.slice === 'all' ? 'all users' : f.slice} (${f.value === null && f.evidence > 0 ? 'not reported' : f.evidence})`;
+    const list = lines.get(need) ?? [];
+    if (!list.includes(who)) list.push(who);
+    lines.set(need, list);
+  }
+  return [...lines].map(([need, who]) => `too little traffic to judge ${who.join(', ')}: ${need} needed in the window`);
 }
 
 /** "every condition holds for admin (32 requests), beta (50), regular (78): error rate ≤ 2.0%, …". */
