@@ -117,10 +117,11 @@ function judge(condition: Condition, slice: string, window: Sample[], recent: Sa
   const spec = METRICS[condition.metric];
   const who = slice === 'all' ? 'all users' : slice;
   const value = whole.value === null ? 'not reported' : formatValue(condition.metric, whole.value);
+  const label = condition.pattern ? `${spec.label} matching /${condition.pattern}/` : spec.label;
   const text =
     verdict === 'unknown'
-      ? `${who}: ${spec.label} ${value} on ${whole.evidence} ${spec.evidence} (needs ${condition.min_requests})`
-      : `${who}: ${spec.label} ${value} on ${whole.evidence} ${spec.evidence} (${verdict === 'holds' ? 'within' : 'above'} ${formatValue(condition.metric, condition.max)})`;
+      ? `${who}: ${label} ${value} on ${whole.evidence} ${spec.evidence} (needs ${condition.min_requests})`
+      : `${who}: ${label} ${value} on ${whole.evidence} ${spec.evidence} (${verdict === 'holds' ? 'within' : 'above'} ${formatValue(condition.metric, condition.max)})`;
   return {
     condition: describeCondition(condition),
     metric: condition.metric,

@@ -1,3 +1,4 @@
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { execa } from 'execa';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
@@ -108,5 +109,40 @@ describe('a terminal that reports no width', () => {
     expect(String(result.stdout)).toMatch(/exit=0/);
     expect(String(result.stdout)).toMatch(/→ set-flag: Set the feature flag per user type/);
     expect(await sandbox.flags()).toEqual({ admin: false, beta: false, regular: false });
+  });
+});
+
+describe('an operator judging a gradual rollback at a real terminal', () => {
+  it('judges an inconclusive gradual window: the question, its choices, and the answers journaled', async () => {
+    // No simulated users here: every window is inconclusive (too little traffic).
+    const t = open('gradual --window 2s --interval 1s --stages regular,beta');
+    await t.waitFor(/Proceed\? \[y\]es/);
+    t.type('y', 'Enter');
+    const first = await t.waitFor(/\[r\]ecovered \/ \[n\]ext \/ \[w\]atch:\s*$/m, 20_000);
+    expect(first).toMatch(/The window after the regular stage is inconclusive\. What do the figures say\?/);
+    expect(first).toMatch(/too little traffic to judge admin \(0\), beta \(0\), regular \(0\): 20 requests needed in the window/);
+    expect(first).toMatch(/\[n\] next: go on to the next stage \(beta\)/);
+    t.type('x', 'Enter'); // not an answer: asked again, nothing assumed
+    await t.waitFor(/Please answer r, n, w \(there is no default\)\./);
+    t.type('n', 'Enter');
+    await t.waitFor(/Stage 2[^\n]*will:[\s\S]*Proceed\? \[y\]es/, 20_000);
+    t.type('y', 'Enter');
+    // After the last stage there is no next one to offer.
+    const last = await t.waitFor(/The window after the beta stage is inconclusive[\s\S]*\[r\]ecovered \/ \[w\]atch:\s*$/m, 20_000);
+    expect(last.slice(last.lastIndexOf('The window after the beta stage'))).not.toMatch(/\[n\] next/);
+    t.type('r', 'Enter');
+    expect(await t.exitCode(20_000)).toBe(0);
+    const screen = t.screen();
+    expect(screen).toMatch(/: SUCCEEDED/);
+    expect(screen).toMatch(/watch-2\s+succeeded\s+\S+ s\s+recovered: the operator judged it recovered/);
+    expect(await sandbox.flags()).toEqual({ admin: true, beta: false, regular: false });
+    const journal = /Journal: (\S+)/.exec(screen)?.[1] as string;
+    const answers = readFileSync(journal, 'utf8')
+      .trim()
+      .split('\n')
+      .map((line) => JSON.parse(line))
+      .filter((e) => e.type === 'step.observed' && e.name === 'operator_decision')
+      .map((e) => e.data.answer);
+    expect(answers).toEqual(['next', 'recovered']);
   });
 });
