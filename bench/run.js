@@ -226,3 +226,7 @@ await benchDatabase();
 // 7. The application scenario: a bad release rolled back, against kill + git checkout + start.
 const { benchApplication } = await import('./application.js');
 await benchApplication();
+
+// 8. The gradual scenario: what one monitoring sample costs, against a bare curl of the metrics endpoint.
+const { benchGradual } = await import('./gradual.js');
+await benchGradual();

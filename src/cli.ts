@@ -206,7 +206,10 @@ export function createProgram(sink: ResultSink): Command {
   program
     .command('rehearse')
     .description('Game day: per scenario, a throwaway sandbox under live traffic, its fault injected, the rollback run for real, timed.')
-    .argument('[scenarios...]', 'flag, gradual, application, database, or one game day: gradual-regular, gradual-every-cohort (default: flag)')
+    .argument(
+      '[scenarios...]',
+      'flag, gradual, application, database, or one game day: gradual-regular, gradual-every-cohort (default: flag)',
+    )
     .option('--all', 'every scenario')
     .option('--runbook <file>', "rehearse your own runbook against the scenario's fault (one scenario)")
     .option('--db-from <file>', 'start each sandbox from a copy of this database')

@@ -175,7 +175,7 @@ async function outcomeOf(
     still === null
       ? 'the flag states could not be read'
       : still.length
-        ? `${still.join(', ')} keep the enhanced calculation`
+        ? `${still.join(', ')} ${still.length === 1 ? 'keeps' : 'keep'} the enhanced calculation`
         : 'no cohort has the enhanced calculation';
   if (decision === 'recovered')
     return {

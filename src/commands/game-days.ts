@@ -3,16 +3,16 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { createBackup } from '../backup/create.js';
 import type { Manifest } from '../backup/manifest.js';
 import { checkIntegrity, isOk, withSqliteFile } from '../backup/sqlite-file.js';
+import type { RunResult } from '../engine/result.js';
 import { messageOf } from '../errors.js';
 import type { SandboxInfo } from '../sandbox/control.js';
+import type { BreakOptions } from '../sandbox/fault-control.js';
 import { healSandbox } from '../sandbox/fault-control.js';
 import type { FaultName } from '../sandbox/faults.js';
 import type { AdminApi } from '../target/admin-api.js';
 import { dryRunGate } from '../target/flag-store.js';
 import { apiFlagStore } from '../target/flag-store-api.js';
 import { ENHANCED_TRIMP_FLAG, type FlagStates, USER_TYPES } from '../target/user-types.js';
-import type { RunResult } from '../engine/result.js';
-import type { BreakOptions } from '../sandbox/fault-control.js';
 
 export interface Prepared {
   text: string;
@@ -145,13 +145,17 @@ async function restoredDatabaseHolds({ dir, sandbox, api, prepared }: Proving) {
 async function provesStages(p: Proving, expected: string[], flags: FlagStates): Promise<{ ok: boolean; text: string }> {
   const windows = p.result.steps.filter((s) => s.action === 'monitor' && s.evidence?.decision);
   // A window counts only when the metrics decided it (not a person, not --fast).
-  const got = windows.map((s) => (s.evidence?.decided_by === 'evidence' ? String(s.evidence?.decision) : `${s.evidence?.decision} by ${s.evidence?.decided_by}`));
+  const got = windows.map((s) =>
+    s.evidence?.decided_by === 'evidence' ? String(s.evidence?.decision) : `${s.evidence?.decision} by ${s.evidence?.decided_by}`,
+  );
   const decisions = windows.map((s, i) => `${s.id} ${got[i]}`);
   const problems: string[] = [];
-  if (got.join(',') !== expected.join(',')) problems.push(`the windows decided ${got.join(', ') || 'nothing'}; expected ${expected.join(', ')}`);
+  if (got.join(',') !== expected.join(','))
+    problems.push(`the windows decided ${got.join(', ') || 'nothing'}; expected ${expected.join(', ')}`);
   const states = await readFlagStates(p.api);
   const wrong = USER_TYPES.filter((type) => states[type] !== flags[type]);
-  if (wrong.length > 0) problems.push(`flag ${wrong.map((t) => `${t}=${states[t]}`).join(', ')} (expected ${wrong.map((t) => `${t}=${flags[t]}`).join(', ')})`);
+  if (wrong.length > 0)
+    problems.push(`flag ${wrong.map((t) => `${t}=${states[t]}`).join(', ')} (expected ${wrong.map((t) => `${t}=${flags[t]}`).join(', ')})`);
   const text = `${decisions.join(', ')}; flag ${USER_TYPES.map((t) => `${t} ${states[t] ? 'on' : 'off'}`).join(', ')}`;
   return problems.length ? { ok: false, text: `${text}: ${problems.join('; ')}` } : { ok: true, text };
 }

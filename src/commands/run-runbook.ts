@@ -152,7 +152,9 @@ export async function runRunbook(request: RunRequest): Promise<{ result: RunResu
       if (result.status === 'failed' || result.status === 'interrupted') result.resume_command = resumeCommand(result.run_id, invocation);
       result.undo_command = request.undo?.(result, context) ?? null;
     }
-    const footer = [...reportLines(result), ...(request.footer?.(result, context) ?? [])];
+    const nextSteps = request.footer?.(result, context) ?? [];
+    if (nextSteps.length > 0) result.next_steps = nextSteps;
+    const footer = [...reportLines(result), ...nextSteps];
     if (request.print === false) {
       // The caller reports.
     } else if (output.json) process.stdout.write(`${toJson(result)}\n`);

@@ -56,6 +56,8 @@ export interface RunResult {
   resume_command: string | null;
   /** How to put back what the run changed, when the tool can. */
   undo_command: string | null;
+  /** What the scenario says the operator should know or do next (an app left stopped, cohorts still enabled). */
+  next_steps?: string[];
 }
 
 export const FINISHED_STEP_STATUSES: readonly string[] = ['succeeded', 'warned', 'skipped'];

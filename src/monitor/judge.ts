@@ -35,6 +35,8 @@ export interface Finding {
   verdict: Verdict;
   recent: Verdict;
   recent_value: number | null;
+  /** The figure this condition needs is missing from the samples: no traffic would change that. */
+  unreported?: true;
   text: string;
 }
 
@@ -69,7 +71,15 @@ export function judgeWindow(conditions: Condition[], samples: Sample[]): Judgeme
     return { decision: 'recovered', reasons: [holdingEverywhere(conditions, findings), ...unreadNote], findings };
   const reasons = [
     ...improving.map((f) => `mixed: ${f.text}, but ${formatValue(f.metric, f.recent_value ?? 0)} in the recent half`),
-    ...tooLittleTraffic(conditions, unknown),
+    ...tooLittleTraffic(
+      conditions,
+      unknown.filter((f) => !f.unreported),
+    ),
+    ...[
+      ...new Set(
+        unknown.filter((f) => f.unreported).map((f) => `cannot judge ${METRICS[f.metric].label}: it is not reported in every sample`),
+      ),
+    ],
     ...(read.length === 0 ? ['no sample could be read'] : []),
     ...unreadNote,
   ];
@@ -82,7 +92,7 @@ function tooLittleTraffic(conditions: Condition[], unknown: Finding[]): string[]
   for (const f of unknown) {
     const condition = conditions.find((c) => describeCondition(c) === f.condition);
     const need = `${condition?.min_requests ?? '?'} ${METRICS[f.metric].evidence}`;
-    const who = `${f.slice === 'all' ? 'all users' : f.slice} (${f.value === null && f.evidence > 0 ? 'not reported' : f.evidence})`;
+    const who = `${f.slice === 'all' ? 'all users' : f.slice} (${f.evidence})`;
     const list = lines.get(need) ?? [];
     if (!list.includes(who)) list.push(who);
     lines.set(need, list);
@@ -111,6 +121,19 @@ function slicesFor(condition: Condition, samples: Sample[]): string[] {
 function judge(condition: Condition, slice: string, window: Sample[], recent: Sample[]): Finding {
   const whole = measure(condition, slice, window);
   const late = measure(condition, slice, recent);
+  if (whole.unreported)
+    return {
+      condition: describeCondition(condition),
+      metric: condition.metric,
+      slice,
+      value: null,
+      evidence: 0,
+      verdict: 'unknown',
+      recent: 'unknown',
+      recent_value: null,
+      unreported: true,
+      text: `${slice === 'all' ? 'all users' : slice}: ${METRICS[condition.metric].label} is not reported in every sample`,
+    };
   const verdictOf = (m: Measure): Verdict =>
     m.value === null || m.evidence < condition.min_requests ? 'unknown' : m.value <= condition.max ? 'holds' : 'breached';
   const verdict = verdictOf(whole);
@@ -138,6 +161,8 @@ function judge(condition: Condition, slice: string, window: Sample[], recent: Sa
 interface Measure {
   value: number | null;
   evidence: number;
+  /** The app does not report what this condition needs (TRIMP counts, an error log). */
+  unreported?: true;
 }
 
 /** The figure over a run of samples: counts are summed; p95 is the request-weighted mean of each sample's p95. */
@@ -151,13 +176,13 @@ function measure(condition: Condition, slice: string, samples: Sample[]): Measur
     case 'p95_latency_ms':
       return { value: requests ? sum((f) => f.p95_ms * f.requests) / requests : null, evidence: requests };
     case 'trimp_failure_rate': {
-      if (parts.some((f) => f.calculations === undefined)) return { value: null, evidence: 0 };
+      if (parts.some((f) => f.calculations === undefined)) return { value: null, evidence: 0, unreported: true };
       const calculations = sum((f) => f.calculations ?? 0);
       return { value: calculations ? sum((f) => f.failures ?? 0) / calculations : null, evidence: calculations };
     }
     case 'log_errors': {
       const key = condition.pattern ?? '';
-      if (samples.some((s) => s.log_errors?.[key] === undefined)) return { value: null, evidence: 0 };
+      if (samples.some((s) => s.log_errors?.[key] === undefined)) return { value: null, evidence: 0, unreported: true };
       return { value: samples.reduce((total, s) => total + (s.log_errors?.[key] ?? 0), 0), evidence: requests };
     }
   }

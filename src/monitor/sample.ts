@@ -27,7 +27,14 @@ export async function takeSample(source: SampleSource, from: Date, until: Date):
     const slices: Record<string, SliceFigures> = { all: sliceOf(metrics) };
     for (const type of USER_TYPES) {
       const figures = metrics.per_user_type?.[type];
-      if (metrics.per_user_type) slices[type] = figures ? sliceOf(figures) : { requests: 0, errors: 0, p95_ms: 0 };
+      // A type the app leaves out had no requests in the interval (none of them calculations, if it counts those).
+      const none = {
+        requests: 0,
+        errors: 0,
+        p95_ms: 0,
+        ...(metrics.trimp_calculations !== undefined ? { calculations: 0, failures: 0 } : {}),
+      };
+      if (metrics.per_user_type) slices[type] = figures ? sliceOf(figures) : none;
     }
     const sample: Sample = { at, slices };
     const patterns = [...new Set(source.conditions.flatMap((c) => (c.metric === 'log_errors' ? [c.pattern ?? ''] : [])))];

@@ -45,6 +45,16 @@ export function renderMarkdown(result: RunResult): string {
       (s) => `| ${s.id} | ${s.rehearsal} | ${s.status} | ${s.duration_ms ? formatMs(s.duration_ms) : ''} | ${cell(s.summary)} |`,
     ),
   ];
+  if (result.next_steps?.length) lines.push('', '## Next steps', '', ...result.next_steps.map((line) => `- ${line}`));
+  const windows = result.steps.filter((s) => s.action === 'monitor' && s.evidence);
+  if (windows.length > 0) {
+    lines.push('', '## Monitoring windows', '', '| step | cohort | decision | decided by | why |', '|---|---|---|---|---|');
+    for (const w of windows) {
+      const e = w.evidence as { cohort?: string | null; decision?: string | null; decided_by?: string; fast?: boolean; reasons?: string[] };
+      const decision = e.fast ? 'skipped (--fast)' : (e.decision ?? 'not judged');
+      lines.push(`| ${w.id} | ${e.cohort ?? ''} | ${decision} | ${e.decided_by ?? ''} | ${cell((e.reasons ?? [w.summary]).join('; '))} |`);
+    }
+  }
   const before = result.steps.find((s) => s.action === 'flag.assess')?.evidence?.system_metrics;
   const checks = result.steps.find((s) => s.action === 'validate')?.evidence?.checks as
     | { name: string; status: string; summary: string }[]

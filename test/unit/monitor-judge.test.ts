@@ -95,6 +95,15 @@ describe('a monitoring window', () => {
     expect(judgeWindow([log], [clean, sample({ admin: [20, 0] })]).decision).toBe('inconclusive');
   });
 
+  it('a figure the app does not report is said to be missing, not taken for too little traffic', () => {
+    const failures = condition({ metric: 'trimp_failure_rate', max: 0.01, min_requests: 10, per: 'all' });
+    const window: Sample[] = [{ at: '', slices: { all: { requests: 500, errors: 0, p95_ms: 3 } } }];
+    expect(judgeWindow([failures], window)).toMatchObject({
+      decision: 'inconclusive',
+      reasons: ['cannot judge TRIMP failure rate: it is not reported in every sample'],
+    });
+  });
+
   it('an unreadable sample is no evidence, and the window says how many it lost', () => {
     const good = sample({ admin: [20, 0], beta: [20, 0], regular: [20, 0] });
     const judged = judgeWindow([errorRate], [good, { at: '', slices: {}, error: 'HTTP 500' }]);
