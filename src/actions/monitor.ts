@@ -169,6 +169,14 @@ async function outcomeOf(
 ): Promise<StepOutcome> {
   const { cohort, next, nextStage } = position(p);
   const evidence = await evidenceOf(p, ctx, judgement, by, window);
+  const states = evidence.flag_states as FlagStates | null;
+  if (cohort && states && states[cohort] !== false)
+    return {
+      status: 'failed',
+      summary: `the flag is ${states[cohort] === undefined ? 'unset' : 'enabled'} again for ${cohort} at the end of the window (changed by someone else?): this window does not judge the ${cohort} stage`,
+      evidence,
+      warnings: ['look at who changed the flag (trimp-rollback runs list; the feature-flag history of the app), then resume'],
+    };
   const why = by === 'operator' ? `the operator judged it ${decision} (${judgement.reasons.join('; ')})` : judgement.reasons.join('; ');
   const still = evidence.still_enabled as string[] | null;
   const keep =

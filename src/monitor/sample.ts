@@ -24,6 +24,14 @@ export async function takeSample(source: SampleSource, from: Date, until: Date):
   const intervalS = Math.max(0.05, (until.getTime() - from.getTime()) / 1000);
   try {
     const metrics = await readSystemMetrics(source.api, intervalS, source.signal);
+    // An app that ignores ?window= answers for a longer span: consecutive samples would overlap and
+    // count the same requests (and the errors from before the change) again.
+    if (metrics.window_seconds !== undefined && metrics.window_seconds > intervalS * 2 + 1)
+      return {
+        at,
+        slices: {},
+        error: `the metrics cover ${metrics.window_seconds} s, not the ${intervalS.toFixed(1)} s asked (the app ignores ?window=): samples would overlap`,
+      };
     const slices: Record<string, SliceFigures> = { all: sliceOf(metrics) };
     for (const type of USER_TYPES) {
       const figures = metrics.per_user_type?.[type];

@@ -1,8 +1,9 @@
-import { existsSync, readdirSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { cli, jsonOf, type RunJson, spawnCli, stepOf as step } from '../helpers/cli.js';
+import { forwardTo, startHostileServer } from '../helpers/hostile-server.js';
 import { type JournalLine, journalEvents } from '../helpers/processes.js';
 import { startTestSandbox, type TestSandbox } from '../helpers/sandbox.js';
 
@@ -84,6 +85,30 @@ describe('gradual rollback against the sandbox (real process, real traffic)', ()
       evidence: { decision: 'recovered', decided_by: 'evidence', still_enabled: ['admin', 'beta'] },
     });
     expect(events.some((e) => e.type === 'step.started' && e.step === 'stage-2')).toBe(false);
+  });
+
+  it('a run killed after a recovered window, before it ended, resumes as ended: no later stage runs', async () => {
+    await breakFor(busy, 'regular');
+    const { result, run } = await gradual(busy);
+    expect(result.exitCode, result.stderr).toBe(0);
+    // The journal as a kill between the window's verdict and the run's end leaves it (append-only, fsynced).
+    const journal = run.journal as string;
+    const lines = readFileSync(journal, 'utf8').trimEnd().split('\n');
+    expect(JSON.parse(lines.at(-1) as string)).toMatchObject({ type: 'run.finished' });
+    writeFileSync(journal, `${lines.slice(0, -1).join('\n')}\n`);
+
+    const resumed = await cli(['resume', run.run_id, '--yes', '--json', '--config', busy.config]);
+    expect(resumed.exitCode, resumed.stderr).toBe(0);
+    const again = jsonOf<RunJson>(resumed);
+    expect(step(again, 'watch-1').status).toBe('done-before');
+    for (const id of ['stage-2', 'watch-2', 'stage-3', 'watch-3'])
+      expect(step(again, id)).toMatchObject({
+        status: 'skipped',
+        summary: expect.stringMatching(/^not needed: watch-1 found, in an earlier attempt/),
+      });
+    const events = journalEvents(journal);
+    expect(observed(events, 'monitor_sample')).toHaveLength(4); // no new window
+    expect(await busy.flags()).toEqual({ admin: true, beta: true, regular: false });
   });
 
   it('goes through all three stages when every cohort is hit, and the last window shows the recovery', async () => {
@@ -199,5 +224,82 @@ describe('gradual rollback against the sandbox (real process, real traffic)', ()
       expect(result.stderr).toMatch(message);
       expect(result.stderr).not.toMatch(/\n\s+at /);
     }
+  });
+});
+
+describe('a gradual window against misleading figures', () => {
+  it('metrics that ignore ?window= (overlapping samples) or have the wrong shape are never judged: exit 1, the reason named', async () => {
+    const cases = [
+      {
+        answer: {
+          performance_metrics: {
+            system_metrics: { window_seconds: 60, requests: 900, errors: 0, error_rate: 0, latency_ms: { p50: 1, p95: 2, p99: 3 } },
+          },
+        },
+        reason:
+          /2 of 2 samples could not be read \(the metrics cover 60 s, not the 1\.0 s asked \(the app ignores \?window=\): samples would overlap\)/,
+      },
+      {
+        answer: {
+          performance_metrics: { system_metrics: { requests: 900, errors: 0, error_rate: 'low', latency_ms: { p50: 1, p95: 2, p99: 3 } } },
+        },
+        reason:
+          /2 of 2 samples could not be read \(the metrics endpoint answered an unexpected shape: performance_metrics\.system_metrics\.error_rate/,
+      },
+    ];
+    for (const { answer, reason } of cases) {
+      const proxy = await startHostileServer(
+        forwardTo(busy.baseUrl, (req, res) => {
+          if (!req.url?.startsWith('/api/admin/trimp-performance-metrics?')) return false;
+          res.writeHead(200, { 'content-type': 'application/json' });
+          res.end(JSON.stringify(answer));
+          return true;
+        }),
+      );
+      try {
+        const result = await cli([
+          'gradual',
+          '--window',
+          '2s',
+          '--interval',
+          '1s',
+          '--yes',
+          '--config',
+          busy.config,
+          '--base-url',
+          proxy.url,
+        ]);
+        expect(result.exitCode).toBe(1);
+        expect(result.stdout).toMatch(/watch-1\s+failed\s+\S+ s\s+inconclusive window and no terminal to ask: /);
+        expect(result.stdout).toMatch(reason);
+      } finally {
+        await proxy.close();
+      }
+    }
+  });
+
+  it('a flag turned back on during the window (by someone else) fails the step: the window does not judge the stage', async () => {
+    await breakFor(busy, 'regular');
+    const runsDir = join(busy.stateDir, 'runs');
+    const before = new Set(existsSync(runsDir) ? readdirSync(runsDir) : []);
+    const child = spawnCli(['gradual', '--window', '3s', '--interval', '1s', '--yes', '--config', busy.config]);
+    let sampled = false;
+    for (let i = 0; i < 300 && !sampled; i++) {
+      await sleep(100);
+      const id = (existsSync(runsDir) ? readdirSync(runsDir) : []).find((r) => !before.has(r));
+      sampled = id !== undefined && samplesIn(join(runsDir, id, 'journal.jsonl')) >= 1;
+    }
+    expect(sampled).toBe(true);
+    const toggled = await fetch(`${busy.baseUrl}/api/admin/feature-flags/enhanced_trimp_calculation/toggle`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${busy.token}`, 'content-type': 'application/json' },
+      body: JSON.stringify({ user_type: 'regular', enabled: true }),
+    });
+    expect(toggled.status).toBe(200);
+    const result = await child;
+    expect(result.exitCode).toBe(1);
+    expect(String(result.stdout)).toMatch(
+      /watch-1\s+failed\s+\S+ s\s+the flag is enabled again for regular at the end of the window \(changed by someone else\?\): this window does not judge the regular stage/,
+    );
   });
 });
