@@ -12,6 +12,9 @@ import { type FlagStates, USER_TYPES } from '../target/user-types.js';
 import { type ActionContext, defineAction, type StepOutcome } from './action.js';
 import { duration, flagName, stageLeftOut, stageNumber, stageOrder } from './params.js';
 
+/** Every sample is journaled and the window judged again after it: bounded, like a runbook's steps. */
+export const MAX_SAMPLES = 3600;
+
 const params = z
   .object({
     flag: flagName,
@@ -26,13 +29,20 @@ const params = z
   })
   .strict()
   .refine((p) => p.interval >= 100, { message: 'interval is at least 100ms', path: ['interval'] })
-  .refine((p) => p.window >= p.interval, { message: 'window must be at least one interval long', path: ['window'] });
+  .refine((p) => p.window >= p.interval, { message: 'window must be at least one interval long', path: ['window'] })
+  .refine((p) => p.window / p.interval <= MAX_SAMPLES, {
+    message: `at most ${MAX_SAMPLES} samples a window: a longer interval, or a shorter window`,
+    path: ['interval'],
+  });
 type Params = z.output<typeof params>;
 
-/** Where this window sits in the stages: the cohort just rolled back, and the next one, if any. */
+/**
+ * Where this window sits in the stages: the cohort just rolled back, the cohorts rolled back so
+ * far, and the next one, if any. A monitor outside a gradual rollback (no stage) has none.
+ */
 function position({ stages, stage }: Params) {
-  const index = (stage ?? stages.length) - 1;
-  return { cohort: stages[index], next: stages[index + 1], nextStage: index + 2 };
+  if (stage === undefined) return { cohort: undefined, done: [], next: undefined, nextStage: 0 };
+  return { cohort: stages[stage - 1], done: stages.slice(0, stage), next: stages[stage], nextStage: stage + 1 };
 }
 
 /**
@@ -108,9 +118,12 @@ async function watchWindow(p: Params, ctx: ActionContext, window: number): Promi
   const total = Math.max(1, Math.floor(p.window / p.interval));
   const start = Date.now();
   const samples: Sample[] = [];
-  const source = { api: ctx.target.api, logsDir: ctx.info.logsDir, conditions: p.conditions, signal: ctx.signal };
+  const timeoutMs = Math.max(1000, p.interval);
+  const source = { api: ctx.target.api, logsDir: ctx.info.logsDir, conditions: p.conditions, signal: ctx.signal, timeoutMs };
   let from = new Date(start);
-  ctx.progress(`${clock(new Date())} window ${window}: ${total} samples, every ${formatMs(p.interval)}, for ${formatMs(p.window)}`);
+  ctx.progress(
+    `${clock(new Date())} window ${window}: ${total} samples, every ${formatMs(p.interval)}, for ${formatMs(total * p.interval)}`,
+  );
   for (let index = 1; index <= total; index++) {
     const wait = start + index * p.interval - Date.now();
     try {
@@ -167,13 +180,23 @@ async function outcomeOf(
   by: 'evidence' | 'operator',
   window: number,
 ): Promise<StepOutcome> {
-  const { cohort, next, nextStage } = position(p);
+  const { cohort, done, next, nextStage } = position(p);
   const evidence = await evidenceOf(p, ctx, judgement, by, window);
   const states = evidence.flag_states as FlagStates | null;
-  if (cohort && states && states[cohort] !== false)
+  // The window judges the stages done only if they still hold: a cohort turned back on (or a
+  // state nobody can read) means the figures are about something else.
+  if (done.length > 0 && states === null)
     return {
       status: 'failed',
-      summary: `the flag is ${states[cohort] === undefined ? 'unset' : 'enabled'} again for ${cohort} at the end of the window (changed by someone else?): this window does not judge the ${cohort} stage`,
+      summary: `could not read the flag states at the end of the window (${evidence.flag_read_error}): the figures cannot be tied to the stages done (${done.join(', ')})`,
+      evidence,
+      warnings: ['resume the run once the app answers again: it watches a new window'],
+    };
+  const back = done.filter((type) => states?.[type] !== false);
+  if (back.length > 0)
+    return {
+      status: 'failed',
+      summary: `the flag is on again for ${back.join(', ')} at the end of the window (changed by someone else?): this window cannot judge the stages done (${done.join(', ')})`,
       evidence,
       warnings: ['look at who changed the flag (trimp-rollback runs list; the feature-flag history of the app), then resume'],
     };
@@ -197,17 +220,20 @@ async function outcomeOf(
     status: 'failed',
     summary: `still failing after the last stage: ${why}. The enhanced calculation is off for ${p.stages.join(', ')}, so it is not (only) the cause`,
     evidence,
-    warnings: ['look past the flag: the decision matrix gives an application rollback (trimp-rollback advise) or a database rollback'],
+    warnings: [
+      'look past the flag: an application rollback (trimp-rollback application --dry-run) or a database rollback (trimp-rollback database --dry-run)',
+    ],
   };
 }
 
 async function evidenceOf(p: Params, ctx: ActionContext, judgement: Judgement, by: string, window: number) {
   const { cohort } = position(p);
   let states: FlagStates | null = null;
+  let readError: string | null = null;
   try {
     states = await ctx.target.flags.read(p.flag);
   } catch (error) {
-    ctx.progress(`could not read the flag states: ${messageOf(error)}`);
+    readError = messageOf(error);
   }
   return {
     stage: p.stage ?? null,
@@ -220,6 +246,7 @@ async function evidenceOf(p: Params, ctx: ActionContext, judgement: Judgement, b
     reasons: judgement.reasons,
     findings: judgement.findings,
     flag_states: states,
+    flag_read_error: readError,
     still_enabled: states ? USER_TYPES.filter((type) => states![type] === true) : null,
   };
 }

@@ -37,8 +37,8 @@ export interface GameDay {
   faultOptions?: BreakOptions;
   /** What differs from a real run, said before the run and under the scorecard (shortened windows). */
   note?: string;
-  /** The runbook, once the scenario exists. */
-  runbook?: string;
+  /** The scenario's runbook. */
+  runbook: string;
   inputs: Record<string, unknown>;
   /** Before the fault: what the scenario needs to exist (a backup, taken under live traffic). */
   prepare?: (dir: string, sandbox: SandboxInfo, signal: AbortSignal) => Promise<Prepared>;

@@ -19,12 +19,11 @@ export function parseDurationOption(flag: string, text: string, maxMs: number): 
  * naming what was wrong. Order matters where the list is a sequence (gradual stages).
  */
 export function parseUserTypeList(flag: string, text: string): UserType[] {
-  const names = text
-    .split(',')
-    .map((name) => name.trim())
-    .filter(Boolean);
-  const unknown = names.filter((name) => !isUserType(name));
-  if (unknown.length > 0 || names.length === 0) {
+  const names = text.split(',').map((name) => name.trim());
+  if (names.some((name) => name === '') && text.trim() !== '')
+    throw usageError('option-invalid', `${flag}: an empty name in "${text}"; write the user types separated by single commas`);
+  const unknown = names.filter((name) => name !== '' && !isUserType(name));
+  if (unknown.length > 0 || text.trim() === '') {
     throw usageError(
       'option-invalid',
       `${flag}: unknown user type ${unknown.map((n) => `"${n}"`).join(', ') || '(empty)'}; user types are ${USER_TYPES.join(', ')}`,

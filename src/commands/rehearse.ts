@@ -43,7 +43,7 @@ const SETTLE = '5s';
 export interface ScoreRow {
   scenario: string;
   fault: FaultName;
-  status: 'passed' | 'failed' | 'unavailable';
+  status: 'passed' | 'failed';
   symptom_before: string | null;
   run_status: string | null;
   duration_ms: number | null;
@@ -92,7 +92,7 @@ export async function rehearseCommand(names: string[], options: RehearseOptions)
   if (options.json) {
     const count = (status: ScoreRow['status']) => rows.filter((r) => r.status === status).length;
     process.stdout.write(
-      `${toJson({ scenarios: rows, passed: count('passed'), failed: count('failed'), unavailable: count('unavailable'), interrupted: interruption.requested })}\n`,
+      `${toJson({ scenarios: rows, passed: count('passed'), failed: count('failed'), interrupted: interruption.requested })}\n`,
     );
   } else {
     process.stdout.write(renderScorecard(rows));
@@ -106,7 +106,7 @@ async function rehearse(name: string, gameDay: GameDay, options: RehearseOptions
   const row: ScoreRow = {
     scenario: name,
     fault: gameDay.fault,
-    status: 'unavailable',
+    status: 'failed',
     symptom_before: null,
     run_status: null,
     duration_ms: null,
@@ -119,10 +119,6 @@ async function rehearse(name: string, gameDay: GameDay, options: RehearseOptions
     note: null,
   };
   const runbook = options.runbook ?? gameDay.runbook;
-  if (!runbook) {
-    row.note = `the ${name} scenario has no runbook yet: not rehearsed, and not a pass`;
-    return row;
-  }
   const dir = mkdtempSync(join(tmpdir(), `trimp-gameday-${name}-`));
   process.stderr.write(`\n== Game day: ${name} (fault: ${gameDay.fault}) in ${dir}\n`);
   let api: AdminApi | undefined;
@@ -257,7 +253,7 @@ function renderScorecard(rows: ScoreRow[]): string {
     r.duration_ms === null || r.budget_ms === null ? '—' : `${formatMs(r.duration_ms)} / ${formatMs(r.budget_ms)}`,
     // The window's figures in the table; the scenario's own proof goes under it (the table stays narrow).
     r.fault_gone === null ? '—' : `${r.fault_gone ? 'yes' : 'NO'}: ${r.window_proof ?? r.proof}`,
-    r.status === 'unavailable' ? 'not available yet' : r.status.toUpperCase(),
+    r.status.toUpperCase(),
   ]);
   const notes = [
     ...rows.flatMap((r) => (GAME_DAYS[r.scenario]?.note ? [`  ${r.scenario}: ${GAME_DAYS[r.scenario]?.note}`] : [])),

@@ -3,6 +3,7 @@ import { loadConfig } from '../config/config.js';
 import { runIdTime } from '../engine/run-id.js';
 import { usageError } from '../errors.js';
 import { lintRunbookFile } from '../runbook/load.js';
+import { ENHANCED_TRIMP_FLAG } from '../target/user-types.js';
 import { flagUndo } from './flag-restore.js';
 import {
   changedSomething,
@@ -63,13 +64,17 @@ export async function resumeCommand(runIdArg: string | undefined, options: RunCo
       ...(choice.retargeted ? { retargeted: choice.retargeted } : {}),
     },
     // Every scenario's own Undo line and notes, exactly as a fresh run of it prints them.
-    ...(await scenarioReporting(run.started.runbook.id, choice.config)),
+    ...(await scenarioReporting(run.started.runbook.id, choice.config, inputs)),
   });
   return command;
 }
 
 /** The undo and footer of the scenario a runbook belongs to (a runbook of one's own: the flag's undo). */
-async function scenarioReporting(runbookId: string, config: Config): Promise<Pick<RunRequest, 'undo' | 'footer'>> {
+async function scenarioReporting(
+  runbookId: string,
+  config: Config,
+  inputs: Record<string, unknown>,
+): Promise<Pick<RunRequest, 'undo' | 'footer'>> {
   if (runbookId === 'database' || runbookId === 'database-undo') {
     const [{ databaseUndo }, { appLeftStopped }] = await Promise.all([import('./database.js'), import('./scenario-footers.js')]);
     return { undo: databaseUndo, footer: appLeftStopped };
@@ -78,7 +83,10 @@ async function scenarioReporting(runbookId: string, config: Config): Promise<Pic
     const { applicationUndo, applicationFooter } = await import('./application.js');
     return { undo: applicationUndo, footer: applicationFooter(config) };
   }
-  if (runbookId === 'gradual') return { undo: flagUndo, footer: (await import('./gradual.js')).gradualFooter };
+  if (runbookId === 'gradual') {
+    const { gradualFooter } = await import('./gradual.js');
+    return { undo: flagUndo, footer: gradualFooter(typeof inputs.flag === 'string' ? inputs.flag : ENHANCED_TRIMP_FLAG) };
+  }
   return { undo: flagUndo };
 }
 

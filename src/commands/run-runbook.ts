@@ -18,7 +18,7 @@ import { renderRunSummary } from '../report/run-summary.js';
 import { isInteractive, styleFor } from '../report/style.js';
 import { terminalProgress } from '../report/terminal-progress.js';
 import { loadRunbook } from '../runbook/load.js';
-import { connectTarget, type Via } from '../target/target.js';
+import { connectTarget, type Target, type Via } from '../target/target.js';
 import { parseDurationOption } from './options.js';
 import { invocationOf, resumeCommand } from './printed-commands.js';
 
@@ -38,6 +38,11 @@ export interface RunCommandOptions extends ConfigFlags {
 export interface UndoContext {
   invocation: Invocation;
   observations: Observation[];
+}
+
+/** What a footer may use: the undo's context, and the target, still connected. */
+export interface FooterContext extends UndoContext {
+  target: Target;
 }
 
 /** What a command hands back to main: an exit code, or "end by SIGINT". */
@@ -60,8 +65,8 @@ export interface RunRequest {
   };
   /** The command that undoes this run, when the tool can undo it. */
   undo?: (result: RunResult, context: UndoContext) => string | null;
-  /** Lines added under the summary. */
-  footer?: (result: RunResult, context: UndoContext) => string[];
+  /** Lines added under the summary (and to the report as next steps); may look at the target once more. */
+  footer?: (result: RunResult, context: FooterContext) => string[] | Promise<string[]>;
   /** False when the caller reports the result itself (rehearse). */
   print?: boolean;
   /** A caller that handles Ctrl-C around the run (a game day) passes its own. */
@@ -152,7 +157,7 @@ export async function runRunbook(request: RunRequest): Promise<{ result: RunResu
       if (result.status === 'failed' || result.status === 'interrupted') result.resume_command = resumeCommand(result.run_id, invocation);
       result.undo_command = request.undo?.(result, context) ?? null;
     }
-    const nextSteps = request.footer?.(result, context) ?? [];
+    const nextSteps = (await request.footer?.(result, { ...context, target })) ?? [];
     if (nextSteps.length > 0) result.next_steps = nextSteps;
     const footer = [...reportLines(result), ...nextSteps];
     if (request.print === false) {

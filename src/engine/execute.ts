@@ -102,7 +102,8 @@ export async function executePlan(plan: Plan, services: ExecuteServices): Promis
     for (const timer of timers) clearTimeout(timer);
   }
   if (services.interruption.requested && status !== 'failed' && reports.length < plan.steps.length) status = 'interrupted';
-  for (const step of plan.steps.slice(reports.length)) reports.push(notRun(step));
+  for (const step of plan.steps.slice(reports.length))
+    reports.push(step.leftOut === undefined ? notRun(step) : notNeeded(step, `left out: ${step.leftOut}`));
   return { status, steps: reports, durationMs: performance.now() - started, observations: facts.observations };
 }
 
@@ -290,7 +291,10 @@ function contextFor(plan: Plan, step: PlannedStep, services: ExecuteServices, fa
     ask: services.asker
       ? async (question, details, choices) => {
           services.progress.pause();
-          return services.asker!.choose(question, details, choices);
+          const answer = await services.asker!.choose(question, details, choices);
+          // Ctrl-C (or the end of input) at a question stops the run, as at a confirmation.
+          if (answer === 'interrupt') services.interruption.request();
+          return answer;
         }
       : undefined,
     observe: (name, data) => {

@@ -71,15 +71,17 @@ export function judgeWindow(conditions: Condition[], samples: Sample[]): Judgeme
     return { decision: 'recovered', reasons: [holdingEverywhere(conditions, findings), ...unreadNote], findings };
   const reasons = [
     ...improving.map((f) => `mixed: ${f.text}, but ${formatValue(f.metric, f.recent_value ?? 0)} in the recent half`),
-    ...tooLittleTraffic(
-      conditions,
-      unknown.filter((f) => !f.unreported),
+    ...(read.length === 0
+      ? []
+      : tooLittleTraffic(
+          conditions,
+          unknown.filter((f) => !f.unreported),
+        )),
+    ...new Set(
+      unknown
+        .filter((f) => f.unreported && read.length > 0)
+        .map((f) => `cannot judge ${METRICS[f.metric].label}${f.slice === 'all' ? '' : ' per user type'}: not reported in every sample`),
     ),
-    ...[
-      ...new Set(
-        unknown.filter((f) => f.unreported).map((f) => `cannot judge ${METRICS[f.metric].label}: it is not reported in every sample`),
-      ),
-    ],
     ...(read.length === 0 ? ['no sample could be read'] : []),
     ...unreadNote,
   ];
@@ -167,7 +169,9 @@ interface Measure {
 
 /** The figure over a run of samples: counts are summed; p95 is the request-weighted mean of each sample's p95. */
 function measure(condition: Condition, slice: string, samples: Sample[]): Measure {
-  const parts = samples.flatMap((s) => (s.slices[slice] ? [s.slices[slice] as SliceFigures] : []));
+  // A sample without this slice (per-type figures missing that time) cannot be counted as zero.
+  if (samples.some((s) => !s.slices[slice])) return { value: null, evidence: 0, unreported: true };
+  const parts = samples.map((s) => s.slices[slice] as SliceFigures);
   const sum = (pick: (f: SliceFigures) => number) => parts.reduce((total, f) => total + pick(f), 0);
   const requests = sum((f) => f.requests);
   switch (condition.metric) {
@@ -176,7 +180,8 @@ function measure(condition: Condition, slice: string, samples: Sample[]): Measur
     case 'p95_latency_ms':
       return { value: requests ? sum((f) => f.p95_ms * f.requests) / requests : null, evidence: requests };
     case 'trimp_failure_rate': {
-      if (parts.some((f) => f.calculations === undefined)) return { value: null, evidence: 0, unreported: true };
+      if (parts.some((f) => f.calculations === undefined || f.failures === undefined))
+        return { value: null, evidence: 0, unreported: true };
       const calculations = sum((f) => f.calculations ?? 0);
       return { value: calculations ? sum((f) => f.failures ?? 0) / calculations : null, evidence: calculations };
     }

@@ -8,6 +8,8 @@ import type { Sample, SliceFigures } from './judge.js';
 
 export interface SampleSource {
   api: AdminApi;
+  /** A sample slower than this is lost (said), so that a slow app cannot stretch the window. */
+  timeoutMs: number;
   /** Where error.log is, when a condition counts error-log lines. */
   logsDir: string;
   conditions: Condition[];
@@ -22,8 +24,9 @@ export interface SampleSource {
 export async function takeSample(source: SampleSource, from: Date, until: Date): Promise<Sample> {
   const at = until.toISOString();
   const intervalS = Math.max(0.05, (until.getTime() - from.getTime()) / 1000);
+  const limit = AbortSignal.timeout(source.timeoutMs);
   try {
-    const metrics = await readSystemMetrics(source.api, intervalS, source.signal);
+    const metrics = await readSystemMetrics(source.api, intervalS, AbortSignal.any([source.signal, limit]));
     // An app that ignores ?window= answers for a longer span: consecutive samples would overlap and
     // count the same requests (and the errors from before the change) again.
     if (metrics.window_seconds !== undefined && metrics.window_seconds > intervalS * 2 + 1)
@@ -31,6 +34,13 @@ export async function takeSample(source: SampleSource, from: Date, until: Date):
         at,
         slices: {},
         error: `the metrics cover ${metrics.window_seconds} s, not the ${intervalS.toFixed(1)} s asked (the app ignores ?window=): samples would overlap`,
+      };
+    const types = Object.keys(metrics.per_user_type ?? {});
+    if (metrics.per_user_type && metrics.requests > 0 && !USER_TYPES.some((type) => types.includes(type)))
+      return {
+        at,
+        slices: {},
+        error: `per_user_type names none of ${USER_TYPES.join(', ')} (${types.length ? `it has ${types.slice(0, 5).join(', ')}` : 'it is empty'}) for ${metrics.requests} requests`,
       };
     const slices: Record<string, SliceFigures> = { all: sliceOf(metrics) };
     for (const type of USER_TYPES) {
@@ -55,6 +65,8 @@ export async function takeSample(source: SampleSource, from: Date, until: Date):
     }
     return sample;
   } catch (error) {
+    if (limit.aborted && !source.signal.aborted)
+      return { at, slices: {}, error: `no answer within ${source.timeoutMs} ms (a sample may not outlast its interval)` };
     return { at, slices: {}, error: messageOf(error) };
   }
 }

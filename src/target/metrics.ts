@@ -11,7 +11,7 @@ const count = z.number().int().nonnegative();
 const rate = z.number().min(0).max(1);
 const ms = z.number().nonnegative();
 
-const figures = z.object({
+const figureFields = {
   requests: count,
   errors: count,
   error_rate: rate,
@@ -19,14 +19,25 @@ const figures = z.object({
   /** TRIMP calculations and their failures, when the app counts them (the sandbox does, per type too). */
   trimp_calculations: count.optional(),
   trimp_failures: count.optional(),
-});
+};
 
-const systemMetrics = figures.extend({
-  /** The span the figures cover, when the app says (it honours ?window=SECONDS). */
-  window_seconds: z.number().positive().optional(),
-  /** Figures per user type, when the app gives them. */
-  per_user_type: z.record(z.string(), figures).optional(),
-});
+/** Counts that cannot be true together are a broken answer, not figures to judge. */
+function possible(f: { requests: number; errors: number; trimp_calculations?: number | undefined; trimp_failures?: number | undefined }) {
+  return f.errors <= f.requests && (f.trimp_failures ?? 0) <= (f.trimp_calculations ?? Number.POSITIVE_INFINITY);
+}
+const IMPOSSIBLE = { message: 'more errors than requests, or more TRIMP failures than calculations' };
+
+const figures = z.object(figureFields).refine(possible, IMPOSSIBLE);
+
+const systemMetrics = z
+  .object({
+    ...figureFields,
+    /** The span the figures cover, when the app says (it honours ?window=SECONDS). */
+    window_seconds: z.number().positive().optional(),
+    /** Figures per user type, when the app gives them. */
+    per_user_type: z.record(z.string(), figures).optional(),
+  })
+  .refine(possible, IMPOSSIBLE);
 
 export type Figures = z.output<typeof figures>;
 export type SystemMetrics = z.output<typeof systemMetrics>;

@@ -145,4 +145,19 @@ describe('an operator judging a gradual rollback at a real terminal', () => {
       .map((e) => e.data.answer);
     expect(answers).toEqual(['next', 'recovered']);
   });
+
+  it('Ctrl-C at the question stops the run (130, interrupted): no later stage is done without an answer', async () => {
+    const t = open('gradual --window 2s --interval 1s --stages regular,beta');
+    await t.waitFor(/Proceed\? \[y\]es/);
+    t.type('y', 'Enter');
+    await t.waitFor(/\[r\]ecovered \/ \[n\]ext \/ \[w\]atch:\s*$/m, 20_000);
+    t.type('C-c');
+    expect(await t.exitCode(20_000)).toBe(130);
+    const screen = t.screen();
+    expect(screen).toMatch(/: INTERRUPTED/);
+    expect(screen).toMatch(/watch-1\s+interrupted\s+\S+ s\s+window 1 interrupted after 2 of 2 samples: not judged/);
+    expect(screen).toMatch(/stage-2\s+not-run/);
+    expect(screen).toMatch(/Resume with: trimp-rollback resume \S+ --config \S+/);
+    expect(await sandbox.flags()).toEqual({ admin: true, beta: true, regular: false });
+  });
 });

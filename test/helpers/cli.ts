@@ -12,13 +12,16 @@ export interface CliResult {
 }
 
 /** Runs the built CLI as a user would: a real process, no terminal, stdin closed. */
-export async function cli(args: string[], options: { env?: Record<string, string | undefined>; cwd?: string } = {}): Promise<CliResult> {
+export async function cli(
+  args: string[],
+  options: { env?: Record<string, string | undefined>; cwd?: string; timeoutMs?: number } = {},
+): Promise<CliResult> {
   const result = await execa(process.execPath, [BIN, ...args], {
     reject: false,
     stdin: 'ignore',
     cwd: options.cwd ?? ROOT,
     env: { NO_COLOR: '1', ...options.env },
-    timeout: 60_000,
+    timeout: options.timeoutMs ?? 60_000,
   });
   return { exitCode: result.exitCode, signal: result.signal, stdout: String(result.stdout), stderr: String(result.stderr) };
 }

@@ -126,6 +126,18 @@ describe('gradual rollback against the sandbox (real process, real traffic)', ()
     expect(await busy.flags()).toEqual({ admin: false, beta: false, regular: false });
   });
 
+  it('still failing after the last stage fails the run: the flag is not (only) the cause', async () => {
+    await breakFor(busy, 'beta');
+    const result = await cli(['gradual', ...WINDOW, '--stages', 'regular', '--yes', '--config', busy.config]);
+    expect(result.exitCode).toBe(1);
+    expect(result.stdout).toMatch(
+      /watch-1\s+failed\s+\S+ s\s+still failing after the last stage: beta: error rate [\d.]+% on \d+ requests \(above 2\.0%\).*The enhanced calculation is off for regular, so it is not \(only\) the cause/,
+    );
+    expect(result.stdout).toMatch(/warning: look past the flag: an application rollback \(trimp-rollback application --dry-run\)/);
+    expect(result.stdout).toMatch(/stage-2\s+skipped\s+left out: stage 2 is beyond the 1 stage asked for \(regular\)/);
+    expect(await busy.flags()).toEqual({ admin: true, beta: true, regular: false });
+  });
+
   it('a window with no traffic and no terminal is inconclusive: exit 1, the reason says how much it saw', async () => {
     await breakFor(idle, 'regular');
     const result = await cli(['gradual', '--window', '2s', '--interval', '1s', '--yes', '--config', idle.config]);
@@ -158,6 +170,11 @@ describe('gradual rollback against the sandbox (real process, real traffic)', ()
     child.kill('SIGINT');
     const interrupted = await child;
     expect(interrupted.signal).toBe('SIGINT');
+    // What the summary says is still on is read from the app, not inferred from the steps.
+    expect(JSON.parse(String(interrupted.stdout)).next_steps).toEqual([
+      'Still on the enhanced TRIMP calculation: admin, beta.',
+      expect.stringMatching(/^Finish the rollback for them: trimp-rollback flag --user-type admin,beta --config \S+ --yes$/),
+    ]);
     const first = journalEvents(journal as string);
     expect(first.find((e) => e.type === 'step.finished' && e.step === 'watch-1')).toMatchObject({
       status: 'interrupted',
@@ -215,6 +232,8 @@ describe('gradual rollback against the sandbox (real process, real traffic)', ()
     for (const [args, message] of [
       [['--stages', 'regular,regular'], /--stages: "regular" is named twice/],
       [['--stages', 'admins'], /--stages: unknown user type "admins"/],
+      [['--stages', 'regular,,beta'], /--stages: an empty name in "regular,,beta"/],
+      [['--window', '2h', '--interval', '1s'], /at most 3600 samples a window/],
       [['--window', '1s', '--interval', '5s'], /--window \(1s\) must be at least one --interval \(5s\) long/],
       [['--interval', 'soon'], /--interval must be a duration/],
       [['--via', 'db'], /--via db does not apply/],
@@ -238,6 +257,12 @@ describe('a gradual window against misleading figures', () => {
         },
         reason:
           /2 of 2 samples could not be read \(the metrics cover 60 s, not the 1\.0 s asked \(the app ignores \?window=\): samples would overlap\)/,
+      },
+      {
+        answer: {
+          performance_metrics: { system_metrics: { requests: 10, errors: 20, error_rate: 1, latency_ms: { p50: 1, p95: 2, p99: 3 } } },
+        },
+        reason: /2 of 2 samples could not be read \(the metrics endpoint answered an unexpected shape: .*more errors than requests/,
       },
       {
         answer: {
@@ -299,7 +324,7 @@ describe('a gradual window against misleading figures', () => {
     const result = await child;
     expect(result.exitCode).toBe(1);
     expect(String(result.stdout)).toMatch(
-      /watch-1\s+failed\s+\S+ s\s+the flag is enabled again for regular at the end of the window \(changed by someone else\?\): this window does not judge the regular stage/,
+      /watch-1\s+failed\s+\S+ s\s+the flag is on again for regular at the end of the window \(changed by someone else\?\): this window cannot judge the stages done \(regular\)/,
     );
   });
 });

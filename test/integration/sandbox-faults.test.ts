@@ -63,11 +63,31 @@ describe('faults: each shows its symptom, and the matching cure removes it', () 
     };
     expect(metrics.performance_metrics.system_metrics.errors).toBeGreaterThan(0);
     expect(readFileSync(join(sandbox.logsDir, 'error.log'), 'utf8')).toMatch(
-      /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z ERROR TRIMP calculation failed: user_id=4 method=stream reason=".*injected fault trimp-errors.*"$/m,
+      /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z ERROR TRIMP calculation failed: user_id=4 user_type=regular method=stream reason=".*injected fault trimp-errors.*"$/m,
     );
     await cli(['flag', '--user-type', 'regular', '--yes', '--config', sandbox.config]);
     expect(await calculate(4)).toMatchObject({ status: 200, body: { method: 'average', trimp: 129.36 } });
     expect((await calculate(2)).status).toBe(500); // beta still on the enhanced method
+  });
+
+  it('trimp-errors --user-types: only the named cohorts fail, and the metrics count it per user type', async () => {
+    const injected = await brk('trimp-errors', '--share', '1', '--user-types', 'beta');
+    expect(injected.stdout).toMatch(/^injected trimp-errors \(only for beta users\): /);
+    const since = Date.now();
+    expect((await calculate(2)).status).toBe(500); // beta
+    expect((await calculate(4)).status).toBe(200); // regular
+    expect((await calculate(1)).status).toBe(200); // admin
+    const windowS = ((Date.now() - since) / 1000 + 0.05).toFixed(2); // these three requests only
+    const metrics = (await admin(`/api/admin/trimp-performance-metrics?window=${windowS}`)) as {
+      performance_metrics: { system_metrics: { per_user_type: Record<string, { trimp_calculations: number; trimp_failures: number }> } };
+    };
+    const perType = metrics.performance_metrics.system_metrics.per_user_type;
+    expect(perType.beta).toMatchObject({ trimp_calculations: 1, trimp_failures: 1 });
+    expect(perType.regular).toMatchObject({ trimp_failures: 0 });
+    expect(perType.admin).toMatchObject({ trimp_calculations: 1, trimp_failures: 0 });
+    const wrong = await cli(['sandbox', 'break', 'slow', '--user-types', 'beta', '--dir', sandbox.dir]);
+    expect(wrong.exitCode).toBe(2);
+    expect(wrong.stderr).toMatch(/--user-types applies to trimp-errors only, not slow/);
   });
 
   it('slow: enhanced calculations are slow and p95 rises; off the enhanced method they are fast again', async () => {

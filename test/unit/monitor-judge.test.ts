@@ -100,8 +100,21 @@ describe('a monitoring window', () => {
     const window: Sample[] = [{ at: '', slices: { all: { requests: 500, errors: 0, p95_ms: 3 } } }];
     expect(judgeWindow([failures], window)).toMatchObject({
       decision: 'inconclusive',
-      reasons: ['cannot judge TRIMP failure rate: it is not reported in every sample'],
+      reasons: ['cannot judge TRIMP failure rate: not reported in every sample'],
     });
+  });
+
+  it('a sample without per-type figures (or without failures) is not counted as zero for any type', () => {
+    const good = sample({ admin: [20, 0], beta: [20, 0], regular: [20, 0] });
+    // The errors are in the sample that has no per-type slices: they must not vanish.
+    const untyped: Sample = { at: '', slices: { all: { requests: 60, errors: 9, p95_ms: 3 } } };
+    expect(judgeWindow([errorRate], [good, untyped, good])).toMatchObject({
+      decision: 'inconclusive',
+      reasons: ['cannot judge error rate per user type: not reported in every sample'],
+    });
+    const failures = condition({ metric: 'trimp_failure_rate', max: 0.01, min_requests: 10, per: 'all' });
+    const noFailures: Sample = { at: '', slices: { all: { requests: 60, errors: 0, p95_ms: 3, calculations: 60 } } };
+    expect(judgeWindow([failures], [noFailures]).decision).toBe('inconclusive');
   });
 
   it('an unreadable sample is no evidence, and the window says how many it lost', () => {
