@@ -346,6 +346,10 @@ function withRun(command: Command): Command {
     .addOption(new Option('--via <store>', 'reach the flag through the admin API or the database (default: api)').choices(['api', 'db']))
     .option('--settle <duration>', 'let validation wait up to this long (e.g. 30s) for enough user requests after the change')
     .option('--force-unlock', 'take over a stale or unreadable lock (needs --reason)')
+    .option(
+      '--notify <url...>',
+      'also tell this webhook (Slack-compatible) about this run: start, progress, end (visible to ps: prefer notify: in the config)',
+    )
     .option('--json', JSON_HELP)
     .option('--no-color', 'no colours or spinners');
 }

@@ -152,6 +152,8 @@ async function rehearse(name: string, gameDay: GameDay, options: RehearseOptions
       interruption,
       // A game day is decided by evidence alone: an inconclusive window fails it, nobody is asked.
       unattended: true,
+      // Escalation and progress notifications on a rehearsal clock: a minute of a real run is a second.
+      clockScale: 1 / 60,
       print: !options.json,
       footer: () => [
         options.keep

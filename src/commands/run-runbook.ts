@@ -1,5 +1,6 @@
 import { existsSync } from 'node:fs';
 import { type Config, type ConfigFlags, DEFAULT_CONFIG_NAME, loadConfig } from '../config/config.js';
+import { webhookChannel } from '../config/notify-config.js';
 import { redactValue } from '../config/secret.js';
 import { type Asker, assumeYes, type Confirmer, terminalAsker, terminalConfirmer } from '../engine/confirm.js';
 import type { Observation } from '../engine/execute.js';
@@ -7,10 +8,12 @@ import { isFile } from '../engine/files.js';
 import { Interruption } from '../engine/interrupt.js';
 import type { Invocation, JournaledTarget } from '../engine/journal-events.js';
 import { buildPlan, type StepHistory } from '../engine/plan.js';
+import type { Progress } from '../engine/progress.js';
 import type { RunResult, RunStatus } from '../engine/result.js';
 import { runPlan } from '../engine/run.js';
 import { newRunId } from '../engine/run-id.js';
 import { ExitCode, type ExitCodeValue, isTrimpError, messageOf, TrimpError, usageError } from '../errors.js';
+import { RunNotifier } from '../notify/notifier.js';
 import { toJson } from '../report/output.js';
 import { renderPlan } from '../report/plan.js';
 import { writeRunReport } from '../report/run-report.js';
@@ -32,6 +35,8 @@ export interface RunCommandOptions extends ConfigFlags {
   via?: Via;
   settle?: string;
   retarget?: boolean;
+  /** Webhooks told about this run only (--notify URL). */
+  notify?: string[];
 }
 
 /** What an undo needs to know: how the run was invoked, and the facts every attempt journaled. */
@@ -73,6 +78,8 @@ export interface RunRequest {
   interruption?: Interruption;
   /** Nobody is asked to judge, even on a terminal (a game day decides by evidence alone). */
   unattended?: boolean;
+  /** How fast the notification and escalation clock runs (a game day: 1/60, a minute a second). */
+  clockScale?: number;
 }
 
 /** Load, plan, run and report one runbook. Shared by every scenario command. */
@@ -118,6 +125,8 @@ export async function runRunbook(request: RunRequest): Promise<{ result: RunResu
   // Ctrl-C (or a closing terminal) is handled from here until the summary is out: a signal that
   // arrives after the run ended must not cut the summary, the Undo line or the report.
   const interruption = request.interruption ?? new Interruption((message) => process.stderr.write(`${err.yellow(message)}\n`)).install();
+  const progress = await terminalProgress(err, isInteractive(output));
+  const notifier = dryRun ? undefined : notifierFor(config, options, progress, request.clockScale);
   try {
     const outcome = await runPlan({
       plan,
@@ -125,7 +134,8 @@ export async function runRunbook(request: RunRequest): Promise<{ result: RunResu
       config,
       confirmer: chooseConfirmer(options),
       asker: request.unattended ? undefined : chooseAsker(),
-      progress: await terminalProgress(err, isInteractive(output)),
+      progress,
+      ...(notifier ? { watcher: notifier } : {}),
       reason: options.reason ?? null,
       forceUnlock: options.forceUnlock ?? false,
       invocation,
@@ -159,11 +169,15 @@ export async function runRunbook(request: RunRequest): Promise<{ result: RunResu
     }
     const nextSteps = (await request.footer?.(result, { ...context, target })) ?? [];
     if (nextSteps.length > 0) result.next_steps = nextSteps;
-    const footer = [...reportLines(result), ...nextSteps];
+    const report = writeReport(result);
+    notifier?.finished(result, nextSteps, report.path);
+    const footer = [...report.lines, ...nextSteps];
     if (request.print === false) {
       // The caller reports.
     } else if (output.json) process.stdout.write(`${toJson(result)}\n`);
     else process.stdout.write(renderRunSummary(result, styleFor(process.stdout, output), footer));
+    // The end message is on its way; it is given its bounded retries before the process ends.
+    await notifier?.flush();
     return { result, command: commandResultFor(result.status) };
   } finally {
     if (!request.interruption) interruption.dispose();
@@ -172,15 +186,21 @@ export async function runRunbook(request: RunRequest): Promise<{ result: RunResu
 }
 
 /** The report beside the journal; a full disk there is said, and does not undo the run. */
-function reportLines(result: RunResult): string[] {
+function writeReport(result: RunResult): { lines: string[]; path: string | undefined } {
   try {
-    const report = writeRunReport(result);
-    return report ? [`Report: ${report}`] : [];
+    const path = writeRunReport(result);
+    return { lines: path ? [`Report: ${path}`] : [], path };
   } catch (error) {
     // Said on stderr too, so that --json users see it; the run itself stands as journaled.
     process.stderr.write(`warning: the report was not written: ${messageOf(error)}\n`);
-    return [`Report: not written (${messageOf(error)})`];
+    return { lines: [`Report: not written (${messageOf(error)})`], path: undefined };
   }
+}
+
+/** The config's channels and escalation levels, plus any --notify webhooks for this run. */
+function notifierFor(config: Config, options: RunCommandOptions, progress: Progress, clockScale = 1): RunNotifier {
+  const channels = [...config.notify.channels, ...(options.notify ?? []).map(webhookChannel)];
+  return new RunNotifier({ ...config.notify, channels }, (text) => progress.warn(text), clockScale);
 }
 
 /**

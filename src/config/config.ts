@@ -6,6 +6,7 @@ import { DEFAULT_THRESHOLDS, type Thresholds } from '../checks/check.js';
 import { fileSystemError, TrimpError, usageError } from '../errors.js';
 import { SEED_SAMPLE_USERS, type UserType } from '../target/user-types.js';
 import { parseDuration } from './duration.js';
+import { escalationSchema, type NotifySettings, notifySchema, notifySettingsOf } from './notify-config.js';
 import { registerSecret, Secret } from './secret.js';
 import { formatIssue, loadYaml, readSourceFile, SourceError } from './yaml-file.js';
 
@@ -44,6 +45,8 @@ export interface Config {
   target: TargetConfig;
   token: Secret | undefined;
   thresholds: Thresholds;
+  /** Channels told about a run, how often, and the escalation levels (the seed's three by default). */
+  notify: NotifySettings;
   sources: { stateDir: Provenance; baseUrl: Provenance; database: Provenance; token: Provenance; tokenFile: string | undefined };
   /** Things the operator should know (loose permissions), said once before a run. */
   warnings: string[];
@@ -123,6 +126,8 @@ const fileSchema = z
       .strict()
       .optional(),
     validation: validationSchema.optional(),
+    notify: notifySchema.optional(),
+    escalation: escalationSchema.optional(),
     target: z
       .object({
         base_url: z.url().max(2048).optional(),
@@ -204,6 +209,7 @@ export function loadConfig(flags: ConfigFlags, env: NodeJS.ProcessEnv = process.
     target,
     token: token.secret,
     thresholds: thresholdsOf(fromFile.validation ?? {}),
+    notify: notifySettingsOf(fromFile.notify, fromFile.escalation, fileDir, env),
     sources: {
       stateDir: provenance(flags.stateDir, env.TRIMP_ROLLBACK_STATE_DIR, fromFile.state_dir),
       baseUrl: provenance(flags.baseUrl, env.TRIMP_BASE_URL, t.base_url),

@@ -23,8 +23,8 @@ export interface ExecuteServices {
   settleMs: number;
   /** Who runs it and why: recorded where a step keeps its own history (deployments). */
   who: { operator: string; reason: string | null };
-  /** Told which step is in flight (a hard stop journals it). */
-  onStep?: (stepId: string | null) => void;
+  /** Told which step is in flight (a hard stop journals it; notifications say it), and when it ends. */
+  onStep?: (step: PlannedStep | null) => void;
   /** Facts earlier attempts journaled (on resume), in order. */
   earlier?: readonly Observation[];
 }
@@ -44,12 +44,6 @@ export interface Execution {
   observations: Observation[];
 }
 
-/** The seed's escalation path: levels announced as the run crosses them. */
-const ESCALATION = [
-  { afterMs: 15 * 60_000, text: 'escalation level 2 (15 min): involve the Operations Team' },
-  { afterMs: 30 * 60_000, text: 'escalation level 3 (30 min): involve the Management Team' },
-];
-
 export async function executePlan(plan: Plan, services: ExecuteServices): Promise<Execution> {
   const started = performance.now();
   const facts: MutableFacts = {
@@ -61,45 +55,40 @@ export async function executePlan(plan: Plan, services: ExecuteServices): Promis
     observed: new Map([...(services.earlier ?? [])].reverse().map((o) => [o.name, o.data])),
     observations: [],
   };
-  const timers = ESCALATION.map((level) => setTimeout(() => services.progress.warn(level.text), level.afterMs).unref());
   const reports: StepReport[] = [];
   let status: RunStatus = plan.dryRun ? 'planned' : 'succeeded';
   let changedEarlier = false;
   /** Why the steps still to come are not needed, once a step said so. */
   let endedBy: string | undefined;
-  try {
-    for (const step of plan.steps) {
-      if (endedBy !== undefined || step.leftOut !== undefined) {
-        const report = notNeeded(step, endedBy === undefined ? `left out: ${step.leftOut}` : `not needed: ${endedBy}`);
-        reports.push(report);
-        services.progress.stepFinished(report, performance.now() - started, plan.runbook.budgetMs);
-        continue;
-      }
-      if (services.interruption.requested) {
-        status = 'interrupted';
-        break;
-      }
-      services.onStep?.(step.id);
-      const report: StepReport = plan.dryRun
-        ? await rehearseStep(plan, step, changedEarlier, services, facts)
-        : await runStep(plan, step, services, facts);
-      services.onStep?.(null);
+  for (const step of plan.steps) {
+    if (endedBy !== undefined || step.leftOut !== undefined) {
+      const report = notNeeded(step, endedBy === undefined ? `left out: ${step.leftOut}` : `not needed: ${endedBy}`);
       reports.push(report);
-      if (report.ends_run !== undefined) endedBy = `${report.ends_run} (${step.id})`;
-      else if (step.endedRun && report.status === 'done-before')
-        endedBy = `${step.id} found, in an earlier attempt, that the steps after it are not needed`;
-      changedEarlier ||= step.rehearsal !== 'probe' && !report.noop;
-      if (step.confirm && step.rehearsal === 'print' && !report.noop && (report.status === 'succeeded' || report.status === 'warned'))
-        facts.lastChangeAt = new Date();
-      if (report.status === 'interrupted') status = 'interrupted';
-      else if (report.status === 'failed') status = 'failed';
-      else if (report.status === 'aborted') status = 'aborted';
-      else if (report.status === 'declined' && !step.optional) status = 'declined';
       services.progress.stepFinished(report, performance.now() - started, plan.runbook.budgetMs);
-      if (status !== 'succeeded' && status !== 'planned') break;
+      continue;
     }
-  } finally {
-    for (const timer of timers) clearTimeout(timer);
+    if (services.interruption.requested) {
+      status = 'interrupted';
+      break;
+    }
+    services.onStep?.(step);
+    const report: StepReport = plan.dryRun
+      ? await rehearseStep(plan, step, changedEarlier, services, facts)
+      : await runStep(plan, step, services, facts);
+    services.onStep?.(null);
+    reports.push(report);
+    if (report.ends_run !== undefined) endedBy = `${report.ends_run} (${step.id})`;
+    else if (step.endedRun && report.status === 'done-before')
+      endedBy = `${step.id} found, in an earlier attempt, that the steps after it are not needed`;
+    changedEarlier ||= step.rehearsal !== 'probe' && !report.noop;
+    if (step.confirm && step.rehearsal === 'print' && !report.noop && (report.status === 'succeeded' || report.status === 'warned'))
+      facts.lastChangeAt = new Date();
+    if (report.status === 'interrupted') status = 'interrupted';
+    else if (report.status === 'failed') status = 'failed';
+    else if (report.status === 'aborted') status = 'aborted';
+    else if (report.status === 'declined' && !step.optional) status = 'declined';
+    services.progress.stepFinished(report, performance.now() - started, plan.runbook.budgetMs);
+    if (status !== 'succeeded' && status !== 'planned') break;
   }
   if (services.interruption.requested && status !== 'failed' && reports.length < plan.steps.length) status = 'interrupted';
   for (const step of plan.steps.slice(reports.length))

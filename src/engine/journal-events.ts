@@ -80,6 +80,9 @@ function build() {
     z.object({ type: z.literal('step.declined'), step: text, answer: text, optional: z.boolean().optional() }),
     z.object({ type: z.literal('run.interrupted'), step: text.nullable(), duration_ms: millis, hard: z.boolean().optional() }),
     z.object({ type: z.literal('run.finished'), status: text, duration_ms: millis }),
+    z.object({ type: z.literal('run.escalated'), level: count, team: text, after_ms: millis, contacts: z.array(text) }),
+    /** A channel that did not take a notification after its retries (it never fails the run). */
+    z.object({ type: z.literal('notify.failed'), channel: text, kind: text, error: text }),
     /** Written on a fresh line when a run continues after a torn last line, naming that line. */
     z.object({ type: z.literal('journal.repaired'), torn_line: count, bytes: count }),
   ]);

@@ -9,10 +9,30 @@ import type { Interruption } from './interrupt.js';
 import { Journal, journalPath, readJournal } from './journal.js';
 import type { Invocation, JournalEvent, JournaledTarget } from './journal-events.js';
 import { acquireLock, type LockHandle, type LockHolder, stateLockPath, targetLockPath } from './lock.js';
-import { needsConfirmation, type Plan } from './plan.js';
+import { needsConfirmation, type Plan, type PlannedStep } from './plan.js';
 import type { Progress } from './progress.js';
 import type { RunResult } from './result.js';
 import { operatorName } from './run-id.js';
+
+/** Who and what a run is, for those told about it as it goes (notifications). */
+export interface WatchedRun {
+  runId: string;
+  title: string;
+  scenario: string | undefined;
+  impact: string;
+  budgetMs: number;
+  operator: string;
+  reason: string | null;
+  startedAt: Date;
+}
+
+/** Told about a real run as it goes: its start (with a way to journal), each step, its end. */
+export interface RunWatcher {
+  started(run: WatchedRun, totalSteps: number, record: (event: JournalEvent) => void): void;
+  stepStarted(step: PlannedStep): void;
+  stepFinished(): void;
+  stopped(): void;
+}
 
 export interface RunOptions {
   plan: Plan;
@@ -35,6 +55,8 @@ export interface RunOptions {
   interruption: Interruption;
   /** Said on a hard stop (a second Ctrl-C): how to continue the run. */
   resumeHint?: string;
+  /** Notifications and escalation: told when the run starts, at each step, and when it stops. */
+  watcher?: RunWatcher;
 }
 
 /** The target as it is journaled: what resume and restore act on later. */
@@ -104,6 +126,7 @@ export async function runPlan(options: RunOptions): Promise<RunOutcome> {
   };
   let journal: Journal | undefined;
   let inFlight: string | null = null;
+  let ended = false;
   const unregister = interruption.onHardStop(() => {
     try {
       journal?.append({ type: 'run.interrupted', step: inFlight, duration_ms: Date.now() - startedAt.getTime(), hard: true });
@@ -177,6 +200,32 @@ export async function runPlan(options: RunOptions): Promise<RunOutcome> {
         invocation: options.invocation,
       });
     }
+    const open = journal;
+    options.watcher?.started(
+      {
+        runId: plan.runId,
+        title: plan.runbook.title,
+        scenario: plan.runbook.scenario,
+        impact: plan.runbook.impact,
+        budgetMs: plan.runbook.budgetMs,
+        operator,
+        reason: options.reason,
+        startedAt,
+      },
+      plan.steps.length,
+      // After the run's end (a failed end-of-run notification) the journal is opened again to say so.
+      (event) => {
+        if (!ended) open.append(event);
+        else {
+          const late = Journal.reopen(config.stateDir, plan.runId);
+          try {
+            late.append(event);
+          } finally {
+            late.close();
+          }
+        }
+      },
+    );
     const execution = await executePlan(plan, {
       target: options.target,
       confirmer,
@@ -188,7 +237,9 @@ export async function runPlan(options: RunOptions): Promise<RunOutcome> {
       settleMs: options.settleMs,
       who: { operator, reason: options.reason },
       onStep: (step) => {
-        inFlight = step;
+        if (step) options.watcher?.stepStarted(step);
+        else if (inFlight) options.watcher?.stepFinished();
+        inFlight = step?.id ?? null;
       },
       ...(options.resume ? { earlier: options.resume.earlier } : {}),
     });
@@ -201,6 +252,8 @@ export async function runPlan(options: RunOptions): Promise<RunOutcome> {
     }
     return { result: resultOf(plan, execution, startedAt, journal.path), observations: execution.observations };
   } finally {
+    ended = true;
+    options.watcher?.stopped();
     unregister();
     journal?.close();
     releaseLocks();
@@ -230,7 +283,8 @@ function runStartedEvent(plan: Plan, options: RunOptions, config: Config, operat
 function isRunOver(holder: LockHolder): boolean {
   if (!holder.state_dir) return false;
   try {
-    const last = readJournal(journalPath(holder.state_dir, holder.run_id)).events.at(-1);
+    // The last run event: a late note (a notification that failed after the end) may follow it.
+    const last = readJournal(journalPath(holder.state_dir, holder.run_id)).events.findLast((e) => e.type.startsWith('run.'));
     return last?.type === 'run.finished' || last?.type === 'run.interrupted';
   } catch {
     return false;

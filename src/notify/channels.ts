@@ -1,0 +1,57 @@
+import type { ChannelConfig, EmailChannelConfig, WebhookChannelConfig } from '../config/notify-config.js';
+import type { Message } from './messages.js';
+
+/** Somewhere a message can go. `send` rejects when it did not arrive; the caller retries and gives up. */
+export interface Channel {
+  label: string;
+  send(message: Message, timeoutMs: number): Promise<void>;
+}
+
+export function channelFor(config: ChannelConfig): Channel {
+  return config.kind === 'webhook' ? webhook(config) : email(config);
+}
+
+/** Slack's incoming-webhook JSON ({"text": ...}); Teams' connector accepts the same. */
+function webhook(config: WebhookChannelConfig): Channel {
+  return {
+    label: config.label,
+    async send(message, timeoutMs) {
+      const response = await fetch(config.url.reveal(), {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', 'user-agent': 'trimp-rollback' },
+        body: JSON.stringify({ text: `*${message.title}*\n${message.text}` }),
+        signal: AbortSignal.timeout(timeoutMs),
+      });
+      await response.arrayBuffer().catch(() => undefined);
+      if (!response.ok) throw new Error(`HTTP ${response.status}`);
+    },
+  };
+}
+
+/** SMTP through nodemailer (loaded on first use), STARTTLS where offered unless told otherwise. */
+function email(config: EmailChannelConfig): Channel {
+  let transport: Promise<import('nodemailer').Transporter> | undefined;
+  const open = (timeoutMs: number) => {
+    transport ??= import('nodemailer').then((nodemailer) =>
+      nodemailer.createTransport({
+        host: config.host,
+        port: config.port,
+        secure: config.port === 465,
+        requireTLS: config.starttls === 'required',
+        ignoreTLS: config.starttls === 'off',
+        connectionTimeout: timeoutMs,
+        greetingTimeout: timeoutMs,
+        socketTimeout: timeoutMs,
+        ...(config.user ? { auth: { user: config.user, pass: config.password?.reveal() ?? '' } } : {}),
+      }),
+    );
+    return transport;
+  };
+  return {
+    label: config.label,
+    async send(message, timeoutMs) {
+      const mailer = await open(timeoutMs);
+      await mailer.sendMail({ from: config.from, to: config.to, subject: message.title, text: message.text });
+    },
+  };
+}

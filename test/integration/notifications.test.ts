@@ -1,0 +1,230 @@
+import { appendFileSync, copyFileSync, readFileSync, writeFileSync } from 'node:fs';
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { join } from 'node:path';
+import { SMTPServer } from 'smtp-server';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { cli, jsonOf, type RunJson } from '../helpers/cli.js';
+import { journalEvents } from '../helpers/processes.js';
+import { startTestSandbox, type TestSandbox } from '../helpers/sandbox.js';
+
+/**
+ * Notifications and escalation against real receivers: an HTTP server on a loopback port (as
+ * Slack's incoming webhooks take them) and an SMTP server (smtp-server). A run of a small
+ * runbook that waits 2.5 s, with notify.every 1s and a second escalation level at 1.5 s.
+ */
+let sandbox: TestSandbox;
+let runbook: string;
+
+beforeAll(async () => {
+  sandbox = await startTestSandbox('trimp-notify-');
+  runbook = join(sandbox.dir, 'slow.yaml');
+  writeFileSync(
+    runbook,
+    [
+      'version: 1',
+      'id: slow',
+      'title: A slow rollback',
+      'use_case: notification tests',
+      'impact: none',
+      'budget: 1m',
+      'steps:',
+      '  - { id: check, title: Check health, action: app.health }',
+      '  - { id: pause, title: Let the metrics settle, action: wait, with: { duration: 2500ms } }',
+      '',
+    ].join('\n'),
+  );
+});
+afterAll(async () => {
+  await sandbox?.remove();
+});
+
+interface Received {
+  at: number;
+  text: string;
+}
+
+async function receiver(answer: (req: IncomingMessage, res: ServerResponse) => void = (_q, s) => s.end('ok')) {
+  const received: Received[] = [];
+  const server: Server = createServer((req, res) => {
+    let body = '';
+    req.on('data', (chunk) => {
+      body += chunk;
+    });
+    req.on('end', () => {
+      received.push({ at: Date.now(), text: (JSON.parse(body) as { text: string }).text });
+      answer(req, res);
+    });
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as { port: number };
+  return {
+    url: `http://127.0.0.1:${port}/services/T0001/B0001/hook-secret-path-42`,
+    port,
+    received,
+    close: () =>
+      new Promise<void>((resolve) => {
+        server.closeAllConnections();
+        server.close(() => resolve());
+      }),
+  };
+}
+
+/** The sandbox's config plus notify/escalation settings, in a file of its own. */
+function configWith(name: string, yaml: string): string {
+  const path = join(sandbox.dir, `${name}.yaml`);
+  copyFileSync(sandbox.config, path);
+  appendFileSync(path, yaml);
+  return path;
+}
+
+const ESCALATION = `escalation:
+  - { after: 0s, team: Development Team, contacts: ["@dev-oncall"] }
+  - { after: 1500ms, team: Operations Team, contacts: ["ops@example.test"] }
+`;
+
+describe('notifications and escalation', () => {
+  it('a webhook gets start, progress and end in order; escalation is said on the terminal, in the journal and to the channel', async () => {
+    const hook = await receiver();
+    try {
+      const config = configWith('webhook', `notify:\n  every: 1s\n  channels:\n    - { kind: webhook, url: "${hook.url}" }\n${ESCALATION}`);
+      const result = await cli(['run', runbook, '--yes', '--json', '--reason', 'notification test', '--config', config]);
+      expect(result.exitCode, result.stderr).toBe(0);
+      const titles = hook.received.map((m) => m.text.split('\n')[0]);
+      expect(titles[0]).toMatch(/^\*Rollback started: A slow rollback \(\S+\)\*$/);
+      expect(titles.at(-1)).toMatch(/^\*Rollback SUCCEEDED: A slow rollback \(\S+\)\*$/);
+      expect(titles.filter((t) => /^\*Rollback in progress/.test(t ?? '')).length).toBeGreaterThanOrEqual(1);
+      expect(titles.filter((t) => /^\*Rollback escalated to level 2 \(Operations Team\)/.test(t ?? ''))).toHaveLength(1);
+      const start = hook.received[0]?.text ?? '';
+      expect(start).toMatch(/\nReason: notification test\n/);
+      expect(start).toMatch(/\nExpected impact: none\n/);
+      expect(start).toMatch(/\nTime budget: 1 min\n/);
+      expect(start).toMatch(/\nEscalation: Development Team \(@dev-oncall\)$/);
+      const progress = hook.received.find((m) => m.text.includes('Rollback in progress'))?.text ?? '';
+      expect(progress).toMatch(/Now: pause: Let the metrics settle/);
+      const end = hook.received.at(-1)?.text ?? '';
+      expect(end).toMatch(/\nDuration: [\d.]+ s of the 1 min budget/);
+      expect(end).toMatch(/\nReport: \S+report\.md$/);
+      expect(result.stderr).toMatch(/escalation level 2 \(1\.50 s\): involve the Operations Team: ops@example\.test/);
+      const run = jsonOf<RunJson>(result);
+      expect(journalEvents(run.journal as string).find((e) => e.type === 'run.escalated')).toMatchObject({
+        level: 2,
+        team: 'Operations Team',
+        contacts: ['ops@example.test'],
+      });
+      // Secrets: the admin token and the webhook's path appear in no message, output or journal.
+      const everything = [
+        result.stdout,
+        result.stderr,
+        readFileSync(run.journal as string, 'utf8'),
+        ...hook.received.map((m) => m.text),
+      ].join('\n');
+      expect(everything).not.toContain(sandbox.token);
+      expect(everything).not.toContain('hook-secret-path-42');
+    } finally {
+      await hook.close();
+    }
+  });
+
+  it('--notify URL adds a webhook for one run', async () => {
+    const hook = await receiver();
+    try {
+      const result = await cli(['run', runbook, '--yes', '--notify', hook.url, '--config', sandbox.config]);
+      expect(result.exitCode, result.stderr).toBe(0);
+      expect(hook.received.map((m) => m.text.split('\n')[0]?.replace(/ \(.*$/, ''))).toEqual([
+        '*Rollback started: A slow rollback',
+        '*Rollback SUCCEEDED: A slow rollback',
+      ]);
+    } finally {
+      await hook.close();
+    }
+  });
+
+  it('a channel that is down or hangs changes neither the result nor the time by more than its retry bound, and is journaled', async () => {
+    const hanging = await receiver(() => {}); // takes the request, never answers
+    const down = await receiver();
+    await down.close(); // connection refused from now on
+    try {
+      const config = configWith(
+        'dead',
+        `notify:\n  channels:\n    - { kind: webhook, url: "${hanging.url}" }\n    - { kind: webhook, url: "${down.url}" }\n`,
+      );
+      const started = Date.now();
+      const result = await cli(['run', runbook, '--yes', '--json', '--config', config]);
+      const wallMs = Date.now() - started;
+      expect(result.exitCode, result.stderr).toBe(0);
+      const run = jsonOf<RunJson & { duration_ms: number }>(result);
+      expect(run.status).toBe('succeeded');
+      // Two tries of at most 5 s and a 0.5 s pause: 10.5 s, plus the CLI's own start and the run.
+      expect(wallMs - run.duration_ms).toBeLessThan(10_500 + 5_000);
+      expect(result.stderr).toMatch(new RegExp(`the start notification to webhook 127\\.0\\.0\\.1:${hanging.port} failed after 2 tries`));
+      expect(result.stderr).toMatch(new RegExp(`the end notification to webhook 127\\.0\\.0\\.1:${down.port} failed after 2 tries`));
+      const failed = journalEvents(run.journal as string).filter((e) => e.type === 'notify.failed') as unknown as {
+        channel: string;
+        kind: string;
+      }[];
+      expect(failed.map((e) => `${e.kind} ${e.channel}`).sort()).toEqual(
+        [
+          `end webhook 127.0.0.1:${down.port}`,
+          `end webhook 127.0.0.1:${hanging.port}`,
+          `start webhook 127.0.0.1:${down.port}`,
+          `start webhook 127.0.0.1:${hanging.port}`,
+        ].sort(),
+      );
+      // The late notes follow the run's end, and the run still reads as finished.
+      const runs = await cli(['runs', 'list', '--json', '--config', config]);
+      expect(runs.stdout).toMatch(new RegExp(`"run_id": "${run.run_id}"[\\s\\S]*?"status": "succeeded"`));
+    } finally {
+      await hanging.close();
+    }
+  }, 40_000);
+
+  it('an SMTP server gets the start and end e-mails, authenticated with a password from a file that appears nowhere', async () => {
+    const mails: { subject: string; to: string[]; body: string }[] = [];
+    const logins: string[] = [];
+    const smtp = new SMTPServer({
+      authOptional: false,
+      disabledCommands: ['STARTTLS'],
+      allowInsecureAuth: true,
+      onAuth(auth, _session, callback) {
+        logins.push(`${auth.username}:${auth.password}`);
+        callback(null, { user: auth.username });
+      },
+      onData(stream, session, callback) {
+        let data = '';
+        stream.on('data', (chunk: Buffer) => {
+          data += chunk.toString('utf8');
+        });
+        stream.on('end', () => {
+          mails.push({ subject: /^Subject: (.*)$/m.exec(data)?.[1] ?? '', to: session.envelope.rcptTo.map((r) => r.address), body: data });
+          callback();
+        });
+      },
+    });
+    await new Promise<void>((resolve) => smtp.listen(0, '127.0.0.1', resolve));
+    const { port } = smtp.server.address() as { port: number };
+    const passwordFile = join(sandbox.dir, 'smtp-password');
+    writeFileSync(passwordFile, 'smtp-pass-7f3a9c\n', { mode: 0o600 });
+    try {
+      const config = configWith(
+        'email',
+        `notify:\n  channels:\n    - { kind: email, host: 127.0.0.1, port: ${port}, from: rollback@example.test, to: [dev@example.test, ops@example.test], user: trimp, password_file: ${passwordFile} }\n`,
+      );
+      const result = await cli(['run', runbook, '--yes', '--reason', 'mail test', '--config', config]);
+      expect(result.exitCode, result.stderr).toBe(0);
+      expect(mails.map((m) => m.subject.replace(/ \(.*$/, ''))).toEqual([
+        'Rollback started: A slow rollback',
+        'Rollback SUCCEEDED: A slow rollback',
+      ]);
+      expect(mails[0]?.to).toEqual(['dev@example.test', 'ops@example.test']);
+      expect(mails[0]?.body).toMatch(/Reason: mail test/);
+      expect(logins[0]).toBe('trimp:smtp-pass-7f3a9c');
+      const journal = /Journal: (\S+)/.exec(result.stdout)?.[1] as string;
+      for (const text of [result.stdout, result.stderr, readFileSync(journal, 'utf8'), ...mails.map((m) => m.body)]) {
+        expect(text).not.toContain('smtp-pass-7f3a9c');
+        expect(text).not.toContain(sandbox.token);
+      }
+    } finally {
+      await new Promise<void>((resolve) => smtp.close(() => resolve()));
+    }
+  });
+});
