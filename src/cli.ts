@@ -175,6 +175,13 @@ export function createProgram(sink: ResultSink): Command {
     .addHelpText('after', examples('trimp-rollback resume', 'trimp-rollback resume 20261129T031502.123Z-flag-3f9a --yes'))
     .action(async (runId, options) => sink(await (await import('./commands/resume.js')).resumeCommand(runId, options)));
 
+  withTarget(program.command('status'))
+    .description('One screen: the flag per user type, app health and release, the newest backup, the lock, the last runs.')
+    .addOption(new Option('--via <store>', 'read the flag through the admin API or the database (default: api)').choices(['api', 'db']))
+    .option('--json', JSON_HELP)
+    .addHelpText('after', examples('trimp-rollback status', 'trimp-rollback status --json --config /tmp/sb/trimp-rollback.yaml'))
+    .action(async (options) => sink(await (await import('./commands/status.js')).statusCommand(options)));
+
   const runs = program.command('runs').description('List the runs in the state directory.');
   runs
     .command('list', { isDefault: true })

@@ -33,7 +33,7 @@ export async function runsList(options: RunCommandOptions): Promise<CommandResul
   return { exitCode: 0 };
 }
 
-function rowOf(run: RunRecord, now: number) {
+export function rowOf(run: RunRecord, now: number) {
   const started = startedAt(run);
   return {
     run_id: run.id,
@@ -50,7 +50,7 @@ function rowOf(run: RunRecord, now: number) {
   };
 }
 
-function formatAge(ms: number): string {
+export function formatAge(ms: number): string {
   const s = Math.floor(ms / 1000);
   if (s < 60) return `${s} s ago`;
   if (s < 3600) return `${Math.floor(s / 60)} min ago`;

@@ -1,0 +1,142 @@
+import { existsSync } from 'node:fs';
+import { BackupStore } from '../backup/store.js';
+import { type Config, loadConfig } from '../config/config.js';
+import { describeHolder, readLock, stateLockPath, targetLockPath } from '../engine/lock.js';
+import { messageOf } from '../errors.js';
+import { toJson } from '../report/output.js';
+import { renderTable } from '../report/table.js';
+import { appCommit } from '../target/app-repo.js';
+import { connectTarget } from '../target/target.js';
+import { describeState, ENHANCED_TRIMP_FLAG, type FlagStates, USER_TYPES } from '../target/user-types.js';
+import { loadRuns } from './run-history.js';
+import type { CommandResult, RunCommandOptions } from './run-runbook.js';
+import { formatAge, rowOf } from './runs.js';
+
+const LAST_RUNS = 5;
+
+type Read<T> = { ok: true; value: T } | { ok: false; problem: string };
+
+async function read<T>(work: () => Promise<T> | T): Promise<Read<T>> {
+  try {
+    return { ok: true, value: await work() };
+  } catch (error) {
+    return { ok: false, problem: messageOf(error) };
+  }
+}
+
+/**
+ * `trimp-rollback status [--json]`: the system and the tool on one screen: the flag per user
+ * type, the app's health and release, the newest backup and its age, who holds the lock, and the
+ * last runs. Read-only; each part that cannot be read says why, and the rest is still shown.
+ */
+export async function statusCommand(options: RunCommandOptions): Promise<CommandResult> {
+  const config = loadConfig({ ...options, withoutToken: false });
+  const status = await gatherStatus(config, options.via ?? 'api');
+  if (options.json) process.stdout.write(`${toJson(status)}\n`);
+  else process.stdout.write(renderStatus(status));
+  return { exitCode: 0 };
+}
+
+export async function gatherStatus(config: Config, via: 'api' | 'db') {
+  const target = connectTarget(config, via, { dryRun: true });
+  try {
+    const [flags, health, commit] = await Promise.all([
+      read(() => target.flags.read(ENHANCED_TRIMP_FLAG)),
+      read(async () => {
+        const response = await target.api.get('health');
+        const body = (response.body ?? {}) as { status?: string; version?: string; error?: string };
+        return { http_status: response.status, status: body.status ?? null, version: body.version ?? null, error: body.error ?? null };
+      }),
+      read(() => (existsSync(config.target.appDir) ? appCommit(config.target.appDir) : null)),
+    ]);
+    const newest = await read(() => new BackupStore(config.backupsDir).entries()[0]);
+    const locks = [stateLockPath(config.stateDir), targetLockPath(config.target)].flatMap((path) =>
+      path ? [{ path, ...readLock(path) }] : [],
+    );
+    const { runs, damaged } = loadRuns(config.stateDir);
+    const now = Date.now();
+    return {
+      target: { base_url: config.target.baseUrl, database: config.target.database, via },
+      flag: flags.ok ? { name: ENHANCED_TRIMP_FLAG, states: flags.value } : { name: ENHANCED_TRIMP_FLAG, problem: flags.problem },
+      app: {
+        ...(health.ok ? health.value : { problem: health.problem }),
+        commit: commit.ok ? commit.value : null,
+      },
+      newest_backup: !newest.ok
+        ? { problem: newest.problem }
+        : newest.value
+          ? {
+              id: newest.value.id,
+              created_at: newest.value.manifest?.created_at ?? null,
+              age_ms: newest.value.manifest ? now - Date.parse(newest.value.manifest.created_at) : null,
+              size_bytes: newest.value.manifest?.size ?? null,
+              problem: newest.value.problem ?? null,
+            }
+          : null,
+      locks: locks.map((lock) =>
+        lock.kind === 'held'
+          ? { path: lock.path, held_by: lock.holder.run_id, description: describeHolder(lock.holder) }
+          : lock.kind === 'unreadable'
+            ? { path: lock.path, problem: lock.why }
+            : { path: lock.path, free: true },
+      ),
+      last_runs: runs.slice(-LAST_RUNS).map((run) => rowOf(run, now)),
+      damaged_runs: damaged.length,
+      state_dir: config.stateDir,
+    };
+  } finally {
+    await target.close();
+  }
+}
+
+type Status = Awaited<ReturnType<typeof gatherStatus>>;
+
+function renderStatus(s: Status): string {
+  const out: string[] = [`trimp-rollback status — ${s.target.base_url} (flag via ${s.target.via}), state in ${s.state_dir}`];
+  const flag = s.flag as { name: string; states?: FlagStates; problem?: string };
+  out.push(
+    flag.states
+      ? `flag      ${flag.name}: ${USER_TYPES.map((type) => `${type} ${describeState(flag.states?.[type])}`).join(', ')}`
+      : `flag      ${flag.name}: could not be read: ${flag.problem}`,
+  );
+  const app = s.app as {
+    http_status?: number;
+    status?: string | null;
+    version?: string | null;
+    error?: string | null;
+    problem?: string;
+    commit: string | null;
+  };
+  const release = [app.version ? `release ${app.version}` : null, app.commit ? `commit ${app.commit.slice(0, 12)}` : null]
+    .filter(Boolean)
+    .join(', ');
+  out.push(
+    app.problem
+      ? `app       not reachable: ${app.problem}${release ? ` (${release})` : ''}`
+      : `app       /health ${app.http_status} ${app.status ?? ''}${app.error ? `: ${app.error}` : ''}${release ? `; ${release}` : ''}`,
+  );
+  const backup = s.newest_backup as { id?: string; age_ms?: number | null; size_bytes?: number | null; problem?: string | null } | null;
+  out.push(
+    backup === null
+      ? 'backup    none yet (trimp-rollback backup create)'
+      : backup.id === undefined
+        ? `backup    could not be listed: ${backup.problem}`
+        : `backup    newest ${backup.id}${backup.age_ms === null || backup.age_ms === undefined ? '' : `, ${formatAge(backup.age_ms)}`}${backup.size_bytes ? `, ${(backup.size_bytes / 1024 / 1024).toFixed(1)} MiB` : ''}${backup.problem ? `; ${backup.problem}` : ''}`,
+  );
+  for (const lock of s.locks as { path: string; held_by?: string; description?: string; problem?: string; free?: boolean }[])
+    out.push(
+      lock.free
+        ? `lock      free (${lock.path})`
+        : lock.held_by
+          ? `lock      HELD: ${lock.description}`
+          : `lock      unreadable: ${lock.problem} (${lock.path})`,
+    );
+  if (s.last_runs.length === 0) out.push('runs      none yet');
+  else {
+    out.push(`runs      the last ${s.last_runs.length}:`);
+    const table = s.last_runs.map((r) => [r.run_id, r.status, r.runbook, formatAge(r.age_ms), r.reason ?? '']);
+    out.push(...renderTable(['run', 'status', 'runbook', 'age', 'reason'], table).map((line) => `  ${line}`));
+  }
+  if (s.damaged_runs > 0) out.push(`          and ${s.damaged_runs} run(s) whose journal cannot be read (trimp-rollback runs list)`);
+  return `${out.join('\n')}\n`;
+}
