@@ -182,6 +182,21 @@ export function createProgram(sink: ResultSink): Command {
     .addHelpText('after', examples('trimp-rollback status', 'trimp-rollback status --json --config /tmp/sb/trimp-rollback.yaml'))
     .action(async (options) => sink(await (await import('./commands/status.js')).statusCommand(options)));
 
+  const logs = program.command('logs').description("The app's logs: a bundle and its error patterns.");
+  logs
+    .command('collect')
+    .description("A .tar.gz of the app's logs (secrets masked) and, beside it, the error patterns since the run began.")
+    .option('--run <run_id>', 'the run: patterns since it began; the bundle goes into its directory and its report links it')
+    .option('--out <file>', 'where the .tar.gz goes (default ./trimp-logs-<time>.tar.gz, or the run directory)')
+    .option('--config <file>', 'config file (default: TRIMP_ROLLBACK_CONFIG, or ./trimp-rollback.yaml if present)')
+    .option('--state-dir <dir>', 'where runs live (default ~/.local/state/trimp-rollback)')
+    .option('--json', JSON_HELP)
+    .addHelpText(
+      'after',
+      examples('trimp-rollback logs collect --run 20261129T031502.123Z-flag-3f9a', 'trimp-rollback logs collect --out /tmp/logs.tar.gz'),
+    )
+    .action(async (options) => sink(await (await import('./commands/logs.js')).logsCollect(options)));
+
   const runs = program.command('runs').description('List the runs in the state directory.');
   runs
     .command('list', { isDefault: true })
