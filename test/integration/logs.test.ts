@@ -67,6 +67,7 @@ describe('logs collect', () => {
     ] as const) {
       const result = await cli(['logs', 'collect', ...args, '--config', sandbox.config]);
       expect(result.exitCode, result.stderr).toBe(2);
+      expect(result.stderr).toMatch(message);
       expect(result.stderr.trim().split('\n')).toHaveLength(1);
     }
   });
