@@ -182,6 +182,24 @@ export function createProgram(sink: ResultSink): Command {
     .addHelpText('after', examples('trimp-rollback status', 'trimp-rollback status --json --config /tmp/sb/trimp-rollback.yaml'))
     .action(async (options) => sink(await (await import('./commands/status.js')).statusCommand(options)));
 
+  withTarget(program.command('advise'))
+    .description(
+      "The seed's decision matrix: which scenario fits the issue, its command and its time; --from-metrics reads it off the system.",
+    )
+    .option('--issue <type>', 'trimp-errors, performance, instability, data-corruption or security-breach')
+    .option('--severity <level>', 'low, medium, high or critical')
+    .option('--from-metrics', 'propose a row from live health, metrics, error.log and quick_check, showing the evidence')
+    .option('--json', JSON_HELP)
+    .addHelpText(
+      'after',
+      examples(
+        'trimp-rollback advise --issue trimp-errors',
+        'trimp-rollback advise --from-metrics --config /tmp/sb/trimp-rollback.yaml',
+        'trimp-rollback advise   # on a terminal: asks',
+      ),
+    )
+    .action(async (options) => sink(await (await import('./commands/advise.js')).adviseCommand(options)));
+
   const logs = program.command('logs').description("The app's logs: a bundle and its error patterns.");
   logs
     .command('collect')

@@ -2,6 +2,7 @@ import { lstatSync, realpathSync } from 'node:fs';
 import { z } from 'zod';
 import { validateBackupId } from '../backup/backup-id.js';
 import { type BackupEntry, BackupStore } from '../backup/store.js';
+import { runIdTime } from '../engine/run-id.js';
 import { messageOf, TrimpError } from '../errors.js';
 import type { Target } from '../target/target.js';
 import { defineAction } from './action.js';
@@ -38,11 +39,20 @@ export const backupChoose = defineAction<Params>({
     const skipped: string[] = [];
     let entry: BackupEntry | undefined;
     if (backup === 'latest' || backup === 'newest-verified') {
-      const entries = store.entries();
+      // A backup this run took itself (a complete rollback's application stage backs up first) is
+      // today's data, not a point to roll back to: "newest" means newest before the run began.
+      const began = runIdTime(ctx.info.runId);
+      const all = store.entries();
+      const entries = all.filter((e) => !began || !e.manifest || Date.parse(e.manifest.created_at) < began.getTime());
+      for (const e of all.filter((x) => !entries.includes(x))) skipped.push(`${e.id}: taken by this run`);
       if (entries.length === 0)
-        throw new TrimpError('backup-none', `no backups in ${ctx.info.backupsDir}`, {
-          remedy: 'there is nothing to restore: take one while the database is good (trimp-rollback backup create)',
-        });
+        throw new TrimpError(
+          'backup-none',
+          `no backups in ${ctx.info.backupsDir}${skipped.length ? ` from before this run (${skipped.length} taken by it)` : ''}`,
+          {
+            remedy: 'there is nothing to restore: take one while the database is good (trimp-rollback backup create)',
+          },
+        );
       if (backup === 'latest') entry = entries[0];
       else
         for (const candidate of entries) {

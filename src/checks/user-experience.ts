@@ -1,4 +1,5 @@
 import { setTimeout as sleep } from 'node:timers/promises';
+import { checkedOutRelease } from '../target/deploy-history.js';
 import { ENHANCED_TRIMP_FLAG, USER_TYPES } from '../target/user-types.js';
 import { banisterAverage, roundTrimp } from '../trimp/banister.js';
 import { REFERENCE_VECTORS } from '../trimp/reference-vectors.js';
@@ -64,11 +65,15 @@ export const trimpAppAnswer: CheckDefinition = {
   run: (ctx) =>
     withApp(ctx, async () => {
       const states = await ctx.target.flags.read(ENHANCED_TRIMP_FLAG);
+      // A release that says it predates the enhanced method (app.json "enhanced_trimp": false)
+      // computes the average whatever the flag says: that is its right answer.
+      const release = checkedOutRelease(ctx.target.config.appDir);
+      const capable = release.enhanced_trimp !== false;
       const n = ctx.thresholds.trimpSamples;
       const perType = await Promise.all(
         USER_TYPES.map(async (type) => {
           const userId = ctx.target.config.sampleUsers[type];
-          return { type, userId, answers: await sampleAppTrimp(ctx.target.api, userId, states[type] ?? false, n) };
+          return { type, userId, answers: await sampleAppTrimp(ctx.target.api, userId, capable && (states[type] ?? false), n) };
         }),
       );
       const problems = perType.flatMap(({ type, answers }) => {
@@ -79,6 +84,7 @@ export const trimpAppAnswer: CheckDefinition = {
       });
       const evidence = {
         flag: states,
+        release: { version: release.version, enhanced_trimp: release.enhanced_trimp },
         samples_per_type: n,
         answers: perType.map(({ type, userId, answers }) => ({
           type,
@@ -94,13 +100,11 @@ export const trimpAppAnswer: CheckDefinition = {
           'the app does not compute what the flag says: check the deployed version and the flag store',
           evidence,
         );
+      const answered = perType
+        .map(({ userId, answers }) => `user ${userId}: ${String(answers[0]?.method)} ${String(answers[0]?.trimp)} (${answers.length} of ${answers.length})`)
+        .join(', ');
       return pass(
-        perType
-          .map(
-            ({ userId, answers }) =>
-              `user ${userId}: ${String(answers[0]?.method)} ${String(answers[0]?.trimp)} (${answers.length} of ${answers.length})`,
-          )
-          .join(', '),
+        capable ? answered : `${answered}; release ${release.version ?? '(unnamed)'} predates the enhanced method: the average whatever the flag says`,
         evidence,
       );
     }),

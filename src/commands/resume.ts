@@ -1,10 +1,7 @@
-import type { Config } from '../config/config.js';
 import { loadConfig } from '../config/config.js';
 import { runIdTime } from '../engine/run-id.js';
 import { usageError } from '../errors.js';
 import { lintRunbookFile } from '../runbook/load.js';
-import { ENHANCED_TRIMP_FLAG } from '../target/user-types.js';
-import { flagUndo } from './flag-restore.js';
 import {
   changedSomething,
   loadRun,
@@ -16,8 +13,9 @@ import {
   startedAt,
   stepHistory,
 } from './run-history.js';
-import { type CommandResult, type RunCommandOptions, type RunRequest, runRunbook } from './run-runbook.js';
+import { type CommandResult, type RunCommandOptions, runRunbook } from './run-runbook.js';
 import { configForRun } from './run-target.js';
+import { scenarioReporting } from './scenario-reporting.js';
 
 /**
  * `trimp-rollback resume [run_id]`: continue an interrupted or failed run, on the system that
@@ -67,27 +65,6 @@ export async function resumeCommand(runIdArg: string | undefined, options: RunCo
     ...(await scenarioReporting(run.started.runbook.id, choice.config, inputs)),
   });
   return command;
-}
-
-/** The undo and footer of the scenario a runbook belongs to (a runbook of one's own: the flag's undo). */
-async function scenarioReporting(
-  runbookId: string,
-  config: Config,
-  inputs: Record<string, unknown>,
-): Promise<Pick<RunRequest, 'undo' | 'footer'>> {
-  if (runbookId === 'database' || runbookId === 'database-undo') {
-    const [{ databaseUndo }, { appLeftStopped }] = await Promise.all([import('./database.js'), import('./scenario-footers.js')]);
-    return { undo: databaseUndo, footer: appLeftStopped };
-  }
-  if (runbookId === 'application') {
-    const { applicationUndo, applicationFooter } = await import('./application.js');
-    return { undo: applicationUndo, footer: applicationFooter(config) };
-  }
-  if (runbookId === 'gradual') {
-    const { gradualFooter } = await import('./gradual.js');
-    return { undo: flagUndo, footer: gradualFooter(typeof inputs.flag === 'string' ? inputs.flag : ENHANCED_TRIMP_FLAG) };
-  }
-  return { undo: flagUndo };
 }
 
 /**

@@ -1,10 +1,16 @@
+import { loadConfig } from '../config/config.js';
 import { usageError } from '../errors.js';
-import { flagUndo } from './flag-restore.js';
+import { loadRunbook } from '../runbook/load.js';
 import { type CommandResult, type RunCommandOptions, runRunbook } from './run-runbook.js';
+import { scenarioReporting } from './scenario-reporting.js';
 
 /** `trimp-rollback run RUNBOOK --input name=value ...`: any runbook, built in or a file. */
 export async function runCommand(runbook: string, options: RunCommandOptions & { input?: string[] }): Promise<CommandResult> {
-  const { command } = await runRunbook({ runbook, inputs: parseInputs(options.input ?? []), options, undo: flagUndo });
+  const inputs = parseInputs(options.input ?? []);
+  const config = loadConfig(options);
+  // A built-in scenario's runbook gets that scenario's Undo line and notes, however it is started.
+  const reporting = await scenarioReporting(loadRunbook(runbook).id, config, inputs);
+  const { command } = await runRunbook({ runbook, inputs, options, config, ...reporting });
   return command;
 }
 

@@ -54,6 +54,7 @@ export async function executePlan(plan: Plan, services: ExecuteServices): Promis
     // The first fact of each name (the baseline before any change), earlier attempts first.
     observed: new Map([...(services.earlier ?? [])].reverse().map((o) => [o.name, o.data])),
     observations: [],
+    confirmedStages: new Set(),
   };
   const reports: StepReport[] = [];
   let status: RunStatus = plan.dryRun ? 'planned' : 'succeeded';
@@ -147,20 +148,29 @@ async function runStep(plan: Plan, step: PlannedStep, services: ExecuteServices,
       return { ...base, status: 'succeeded', summary, noop: true, ...(now.evidence ? { evidence: now.evidence } : {}) };
     }
   }
-  if (step.confirm) {
+  // A stage (a runbook run as a step) is confirmed once, before its first change, for all of them.
+  const stageConfirmed = step.stage !== undefined && facts.confirmedStages.has(step.stage.id);
+  if (step.confirm && !stageConfirmed) {
     if (action.blastRadius) {
       const read = await guard(() => action.blastRadius!(step.params, ctx));
       if ('failed' in read) return failedBeforeActing(step, `could not read the current state: ${read.failed}`, services);
       blastRadius = read;
     }
     progress.pause();
-    const answer = await confirmer.confirm({
-      stepId: step.id,
-      title: step.title,
-      operations: base.operations,
-      blastRadius,
-      optional: step.optional,
-    });
+    const answer = await confirmer.confirm(
+      step.stage
+        ? {
+            stepId: step.stage.id,
+            title: `Stage "${step.stage.title}" (its changes are confirmed once, together)`,
+            operations: stageOperations(plan, step),
+            blastRadius,
+            optional: false,
+          }
+        : { stepId: step.id, title: step.title, operations: base.operations, blastRadius, optional: step.optional },
+    );
+    if (answer === 'yes' || answer === 'all') {
+      if (step.stage) facts.confirmedStages.add(step.stage.id);
+    }
     if (answer === 'interrupt') {
       interruption.request();
       return {
@@ -264,6 +274,8 @@ async function rehearseStep(
 
 type MutableFacts = {
   startedAt: Date;
+  /** Stages whose changes the operator confirmed, once for all of them. */
+  confirmedStages: Set<string>;
   who: { operator: string; reason: string | null };
   lastChangeAt: Date | undefined;
   settleMs: number;
@@ -332,6 +344,13 @@ function reportBase(step: PlannedStep): StepReport {
     summary: '',
     operations: step.operations.map((op) => op.text),
   };
+}
+
+/** Every change the stage of `step` still has to make, from this step on, named by step. */
+function stageOperations(plan: Plan, step: PlannedStep): string[] {
+  return plan.steps
+    .filter((s) => s.stage?.id === step.stage?.id && s.index >= step.index && s.confirm && s.resume !== 'done' && !s.leftOut)
+    .flatMap((s) => s.operations.map((op) => `${s.id}: ${op.text}`));
 }
 
 function notRun(step: PlannedStep): StepReport {

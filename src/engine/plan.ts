@@ -1,8 +1,8 @@
 import type { Operation, Rehearsal, TargetInfo } from '../actions/action.js';
 import { actionNamed } from '../actions/index.js';
 import { usageError } from '../errors.js';
-import type { Runbook } from '../runbook/load.js';
-import { inputValueSchemas, REFERENCE } from '../runbook/schema.js';
+import { loadRunbook, type Runbook } from '../runbook/load.js';
+import { inputValueSchemas, REFERENCE, RUNBOOK_STEP, runbookStepParams } from '../runbook/schema.js';
 
 /** What an earlier attempt of the same run did with a step, read from its journal. */
 export type StepHistory = 'finished' | 'ended-run' | 'started' | 'failed' | 'declined';
@@ -25,6 +25,8 @@ export interface PlannedStep {
   endedRun: boolean;
   /** Why the step has nothing to do in this run (it is reported, never run). */
   leftOut: string | undefined;
+  /** The stage (a runbook run as a step of this one) the step belongs to: its changes are confirmed once. */
+  stage: { id: string; title: string } | undefined;
 }
 
 export interface Plan {
@@ -80,7 +82,55 @@ export interface PlanRequest {
 export function buildPlan(request: PlanRequest): Plan {
   const { runbook, info, dryRun, runId, history } = request;
   const inputs = resolveInputs(runbook, request.inputs);
-  const steps = runbook.steps.map((step, index): PlannedStep => {
+  const steps = planSteps(runbook, inputs, info, history, { prefix: '', titlePrefix: '', stage: undefined, chain: [runbook.id] }).map(
+    (step, index) => ({ ...step, index }),
+  );
+  const { id, title, file, hash, budgetMs, use_case, impact, scenario } = runbook;
+  return { runId, runbook: { id, title, file, hash, budgetMs, use_case, impact, scenario }, inputs, info, dryRun, steps };
+}
+
+/** Where a stage's steps sit: their id and title prefixes, the stage, and the runbooks above them. */
+interface Within {
+  prefix: string;
+  titlePrefix: string;
+  stage: PlannedStep['stage'];
+  chain: string[];
+}
+
+/** A runbook nested this deep is a mistake, not a procedure. */
+const MAX_DEPTH = 3;
+
+function planSteps(
+  runbook: Runbook,
+  inputs: Record<string, unknown>,
+  info: TargetInfo,
+  history: ReadonlyMap<string, StepHistory> | undefined,
+  within: Within,
+): Omit<PlannedStep, 'index'>[] {
+  return runbook.steps.flatMap((step): Omit<PlannedStep, 'index'>[] => {
+    const id = `${within.prefix}${step.id}`;
+    if (step.action === RUNBOOK_STEP) {
+      const { runbook: childId, inputs: given } = runbookStepParams.parse(step.with ?? {});
+      if (within.chain.includes(childId))
+        throw usageError(
+          'runbook-cycle',
+          `step ${id} runs runbook ${childId}, which is already running above it (${within.chain.join(' → ')})`,
+        );
+      if (within.chain.length > MAX_DEPTH) throw usageError('runbook-depth', `step ${id}: runbooks nest at most ${MAX_DEPTH} deep`);
+      const child = loadRunbook(childId);
+      const childInputs = Object.fromEntries(
+        Object.entries(given).flatMap(([key, value]) => {
+          const resolved = substitute(value, inputs);
+          return resolved === undefined ? [] : [[key, resolved]];
+        }),
+      );
+      return planSteps(child, resolveInputs(child, childInputs), info, history, {
+        prefix: `${id}.`,
+        titlePrefix: `${within.titlePrefix}${step.title}: `,
+        stage: within.stage ?? { id, title: step.title },
+        chain: [...within.chain, childId],
+      });
+    }
     const action = actionNamed(step.action);
     const raw = Object.fromEntries(Object.entries(step.with ?? {}).map(([key, value]) => [key, substitute(value, inputs)]));
     const parsed = action.params.safeParse(raw);
@@ -88,29 +138,29 @@ export function buildPlan(request: PlanRequest): Plan {
       const issue = parsed.error.issues[0];
       throw usageError(
         'input-invalid',
-        `step ${step.id}: ${issue?.path.join('.') || 'parameters'}: ${issue?.message}`,
+        `step ${id}: ${issue?.path.join('.') || 'parameters'}: ${issue?.message}`,
         `check the inputs given to runbook ${runbook.id}`,
       );
     }
-    const before = history?.get(step.id);
-    return {
-      index,
-      id: step.id,
-      title: step.title,
-      description: step.description,
-      action: step.action,
-      rehearsal: action.rehearsal,
-      confirm: action.confirm,
-      optional: step.optional ?? false,
-      params: parsed.data,
-      operations: action.describe(parsed.data, info),
-      resume: before === 'finished' || before === 'ended-run' ? 'done' : before === 'started' ? 'recheck' : 'run',
-      endedRun: before === 'ended-run',
-      leftOut: action.leftOut?.(parsed.data),
-    };
+    const before = history?.get(id);
+    return [
+      {
+        id,
+        title: `${within.titlePrefix}${step.title}`,
+        description: step.description,
+        action: step.action,
+        rehearsal: action.rehearsal,
+        confirm: action.confirm,
+        optional: step.optional ?? false,
+        params: parsed.data,
+        operations: action.describe(parsed.data, info),
+        resume: before === 'finished' || before === 'ended-run' ? 'done' : before === 'started' ? 'recheck' : 'run',
+        endedRun: before === 'ended-run',
+        leftOut: action.leftOut?.(parsed.data),
+        stage: within.stage,
+      },
+    ];
   });
-  const { id, title, file, hash, budgetMs, use_case, impact, scenario } = runbook;
-  return { runId, runbook: { id, title, file, hash, budgetMs, use_case, impact, scenario }, inputs, info, dryRun, steps };
 }
 
 function substitute(value: unknown, inputs: Record<string, unknown>): unknown {

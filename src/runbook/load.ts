@@ -72,7 +72,7 @@ export function resolveRunbookPath(idOrPath: string): string {
 
 export function builtinRunbookIds(): string[] {
   return readdirSync(BUILTIN_RUNBOOKS_DIR)
-    .filter((name) => name.endsWith('.yaml'))
+    .filter((name) => name.endsWith('.yaml') && name !== 'decision-matrix.yaml') // data for advise, not a runbook
     .map((name) => basename(name, '.yaml'))
     .sort();
 }

@@ -26,6 +26,20 @@ export const inputValueSchemas: Record<InputType, z.ZodType> = {
 
 const identifier = z.string().regex(/^[a-z][a-z0-9_-]*$/, 'use lower-case letters, digits, "-" and "_", starting with a letter');
 
+/**
+ * `action: runbook` runs another runbook as a stage of this one: its steps are planned in place
+ * (ids "<stage>.<step>"), journaled as one run, and its changes confirmed once for the stage.
+ * Each input given to it is a value or a reference to an input of this runbook.
+ */
+export const RUNBOOK_STEP = 'runbook';
+export const runbookStepParams = z
+  .object({
+    runbook: z.string().regex(/^[a-z][a-z0-9_-]*$/, 'a built-in runbook id'),
+    inputs: z.record(z.string(), z.unknown()).default({}),
+  })
+  .strict();
+const STEP_KINDS = [...ACTION_NAMES, RUNBOOK_STEP];
+
 const inputSpec = z
   .object({
     type: z.enum(INPUT_TYPES),
@@ -38,8 +52,8 @@ const step = z
   .object({
     id: identifier,
     title: z.string().min(1),
-    action: z.enum(ACTION_NAMES as [string, ...string[]], {
-      error: (issue) => `unknown action ${JSON.stringify(issue.input)}; expected one of ${ACTION_NAMES.join(', ')}`,
+    action: z.enum(STEP_KINDS as [string, ...string[]], {
+      error: (issue) => `unknown action ${JSON.stringify(issue.input)}; expected one of ${STEP_KINDS.join(', ')}`,
     }),
     description: z.string().optional(),
     /** A step the operator may decline without ending the run (later steps do not need it). */
@@ -96,6 +110,10 @@ export type RunbookStep = RunbookDocument['steps'][number];
 
 /** Each parameter: known to the action, a valid value or a reference to a declared input. */
 function checkStepParams(inputs: RunbookDocument['inputs'], s: RunbookStep, index: number, ctx: z.RefinementCtx): void {
+  if (s.action === RUNBOOK_STEP) {
+    checkRunbookStep(inputs, s, index, ctx);
+    return;
+  }
   const action = ACTIONS[s.action];
   if (!action) return; // already reported as an unknown action
   const params = (action.params as unknown as z.ZodObject).shape as Record<string, z.ZodType>;
@@ -140,6 +158,32 @@ function checkStepParams(inputs: RunbookDocument['inputs'], s: RunbookStep, inde
         message: `action ${s.action} needs parameter "${key}" under "with"`,
       });
     }
+  }
+}
+
+/** A stage's runbook id, and each input given to it: a value, or a reference to a declared input. */
+function checkRunbookStep(inputs: RunbookDocument['inputs'], s: RunbookStep, index: number, ctx: z.RefinementCtx): void {
+  const parsed = runbookStepParams.safeParse(s.with ?? {});
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0];
+    ctx.addIssue({
+      code: 'custom',
+      path: ['steps', index, 'with', ...(issue?.path ?? [])].map(String),
+      message: issue?.message ?? 'invalid',
+    });
+    return;
+  }
+  for (const [key, value] of Object.entries(parsed.data.inputs)) {
+    if (typeof value !== 'string' || !value.includes('${')) continue;
+    const ref = REFERENCE.exec(value);
+    if (!ref || !inputs[ref[1] as string])
+      ctx.addIssue({
+        code: 'custom',
+        path: ['steps', index, 'with', 'inputs', key],
+        message: ref
+          ? `reference to undeclared input "${ref[1]}"`
+          : `bad reference ${JSON.stringify(value)}; write the whole value as "\${inputs.NAME}"`,
+      });
   }
 }
 

@@ -60,17 +60,32 @@ export function commitBefore(deployments: Deployment[], appDir: string, current:
 export interface ReleaseInfo {
   version: string | null;
   schema: number | null;
+  /** false: the release predates the enhanced method (it computes the average whatever the flag says). */
+  enhanced_trimp: boolean | null;
 }
 
 export async function releaseAt(appDir: string, commit: string): Promise<ReleaseInfo> {
-  const text = await fileAt(appDir, commit, 'app.json');
+  return releaseOf(await fileAt(appDir, commit, 'app.json'));
+}
+
+/** What the release checked out now says about itself (its working tree's `app.json`). */
+export function checkedOutRelease(appDir: string): ReleaseInfo {
   try {
-    const parsed = JSON.parse(text ?? '') as { version?: unknown; schema?: unknown };
+    return releaseOf(readFileSync(join(appDir, 'app.json'), 'utf8'));
+  } catch {
+    return releaseOf(undefined);
+  }
+}
+
+function releaseOf(text: string | undefined): ReleaseInfo {
+  try {
+    const parsed = JSON.parse(text ?? '') as { version?: unknown; schema?: unknown; enhanced_trimp?: unknown };
     return {
       version: typeof parsed.version === 'string' ? parsed.version : null,
       schema: Number.isInteger(parsed.schema) ? (parsed.schema as number) : null,
+      enhanced_trimp: typeof parsed.enhanced_trimp === 'boolean' ? parsed.enhanced_trimp : null,
     };
   } catch {
-    return { version: null, schema: null };
+    return { version: null, schema: null, enhanced_trimp: null };
   }
 }

@@ -161,3 +161,29 @@ describe('an operator judging a gradual rollback at a real terminal', () => {
     expect(await sandbox.flags()).toEqual({ admin: true, beta: true, regular: false });
   });
 });
+
+describe('a complete system rollback at a real terminal', () => {
+  it('asks once per destructive stage, listing every change of that stage', async () => {
+    expect((await cli(['backup', 'create', '--config', sandbox.config])).exitCode).toBe(0);
+    const t = open('run complete');
+    const stages = ['Flag off for every user', 'Previous release', 'Database as of the backup', 'Flag off again after the restore'];
+    for (const [i, stage] of stages.entries()) {
+      const screen = await t.waitFor(
+        new RegExp(`Stage "${stage}" \\(its changes are confirmed once, together\\) \\(\\S+\\) will:[\\s\\S]*Proceed\\? \\[y\\]es`),
+        30_000,
+      );
+      if (i === 1) {
+        // Every change of the stage in one prompt: stop, deploy, start.
+        const prompt = screen.slice(screen.lastIndexOf(`Stage "${stage}"`));
+        for (const id of ['application.stop-app', 'application.deploy', 'application.start-app'])
+          expect(prompt).toContain(`${id}: `);
+      }
+      t.type('y', 'Enter');
+    }
+    expect(await t.exitCode(60_000)).toBe(0);
+    const screen = t.screen();
+    expect(screen).toMatch(/runbook complete via api: SUCCEEDED/);
+    expect(screen.match(/Proceed\? \[y\]es/g)).toHaveLength(4);
+    expect(await sandbox.flags()).toEqual({ admin: false, beta: false, regular: false });
+  }, 120_000);
+});

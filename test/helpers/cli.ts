@@ -47,6 +47,7 @@ export interface RunStep {
   operations?: string[];
   blast_radius?: string[];
   evidence?: Record<string, unknown>;
+  warnings?: string[];
 }
 export interface RunJson {
   run_id: string;

@@ -1,0 +1,92 @@
+import { existsSync } from 'node:fs';
+import { checkIntegrity, describeCheck, isOk, withSqliteFile } from '../backup/sqlite-file.js';
+import type { Config } from '../config/config.js';
+import { messageOf } from '../errors.js';
+import type { AdminApi } from '../target/admin-api.js';
+import { errorLinesBetween } from '../target/app-logs.js';
+import { errorPatterns } from '../target/log-patterns.js';
+import { readSystemMetrics } from '../target/metrics.js';
+
+/** What the system shows now, and the matrix row it points to (none when nothing is wrong). */
+export interface Proposal {
+  issue: string | undefined;
+  why: string;
+  evidence: string[];
+}
+
+const WINDOW_S = 60;
+
+/**
+ * Reads live health, the last minute of metrics, the last 15 minutes of error.log and a
+ * quick_check of the database, and proposes the row that fits, most serious first: damaged data,
+ * then an app that is down or unhealthy, then TRIMP errors, then slowness. A security breach is
+ * never read off metrics: a person says so (--issue security-breach).
+ */
+export async function proposeFromSystem(config: Config, api: AdminApi): Promise<Proposal> {
+  const evidence: string[] = [];
+  const pct = (x: number) => `${(x * 100).toFixed(1)}%`;
+
+  let quick: string[] | undefined;
+  if (existsSync(config.target.database)) {
+    try {
+      quick = await withSqliteFile(config.target.database, (db) => checkIntegrity(db, 'quick'), { live: true });
+      evidence.push(`database quick_check: ${describeCheck(quick)}`);
+    } catch (error) {
+      quick = [messageOf(error)];
+      evidence.push(`database quick_check could not run: ${messageOf(error)}`);
+    }
+  } else evidence.push(`database: no file at ${config.target.database}`);
+
+  let healthProblem: string | undefined;
+  try {
+    const response = await api.get('health');
+    const body = (response.body ?? {}) as { status?: string; error?: string };
+    evidence.push(`/health: HTTP ${response.status} ${body.status ?? ''}${body.error ? ` (${body.error})` : ''}`.trim());
+    if (response.status !== 200 || body.status !== 'healthy')
+      healthProblem = `/health answers ${response.status} ${body.status ?? ''}`.trim();
+  } catch (error) {
+    healthProblem = `the app cannot be reached: ${messageOf(error)}`;
+    evidence.push(`/health: ${messageOf(error)}`);
+  }
+
+  let errorRate: number | undefined;
+  let failureRate: number | undefined;
+  let p95: number | undefined;
+  try {
+    const m = await readSystemMetrics(api, WINDOW_S);
+    errorRate = m.requests > 0 ? m.error_rate : undefined;
+    failureRate = m.trimp_calculations ? (m.trimp_failures ?? 0) / m.trimp_calculations : undefined;
+    p95 = m.requests > 0 ? m.latency_ms.p95 : undefined;
+    evidence.push(
+      `metrics, last ${WINDOW_S} s: ${m.requests} requests, ${m.errors} errors (${pct(m.error_rate)}), p95 ${m.latency_ms.p95} ms${m.trimp_calculations !== undefined ? `, ${m.trimp_failures ?? 0} of ${m.trimp_calculations} TRIMP calculations failed` : ''}`,
+    );
+  } catch (error) {
+    evidence.push(`metrics: ${messageOf(error)}`);
+  }
+
+  const now = new Date();
+  const lines = await errorLinesBetween(config.target.logsDir, new Date(now.getTime() - 15 * 60_000), now).catch(() => undefined);
+  if (lines === undefined) evidence.push(`error.log: none under ${config.target.logsDir}`);
+  else {
+    const [top] = errorPatterns(lines);
+    evidence.push(
+      `error.log, last 15 min: ${lines.length} error lines${top ? `; most often (${top.count}×): ${top.shape.slice(0, 100)}` : ''}`,
+    );
+  }
+
+  const t = config.thresholds;
+  if (quick && !isOk(quick)) return { issue: 'data-corruption', why: `the database fails quick_check (${describeCheck(quick)})`, evidence };
+  if (healthProblem) return { issue: 'instability', why: healthProblem, evidence };
+  if ((failureRate ?? 0) >= t.errorRateFail || (errorRate ?? 0) >= t.errorRateFail)
+    return {
+      issue: 'trimp-errors',
+      why: `errors while the app is healthy: ${failureRate !== undefined ? `${pct(failureRate)} of TRIMP calculations fail` : `error rate ${pct(errorRate ?? 0)}`} (threshold ${pct(t.errorRateFail)})`,
+      evidence,
+    };
+  if ((p95 ?? 0) > t.latencyP95Ms) return { issue: 'performance', why: `p95 latency ${p95} ms is above ${t.latencyP95Ms} ms`, evidence };
+  return {
+    issue: undefined,
+    why: 'nothing the matrix covers shows: healthy, no errors above the threshold, latency normal, data intact',
+    evidence,
+  };
+}
