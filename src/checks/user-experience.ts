@@ -101,10 +101,15 @@ export const trimpAppAnswer: CheckDefinition = {
           evidence,
         );
       const answered = perType
-        .map(({ userId, answers }) => `user ${userId}: ${String(answers[0]?.method)} ${String(answers[0]?.trimp)} (${answers.length} of ${answers.length})`)
+        .map(
+          ({ userId, answers }) =>
+            `user ${userId}: ${String(answers[0]?.method)} ${String(answers[0]?.trimp)} (${answers.length} of ${answers.length})`,
+        )
         .join(', ');
       return pass(
-        capable ? answered : `${answered}; release ${release.version ?? '(unnamed)'} predates the enhanced method: the average whatever the flag says`,
+        capable
+          ? answered
+          : `${answered}; release ${release.version ?? '(unnamed)'} predates the enhanced method: the average whatever the flag says`,
         evidence,
       );
     }),

@@ -175,8 +175,7 @@ describe('a complete system rollback at a real terminal', () => {
       if (i === 1) {
         // Every change of the stage in one prompt: stop, deploy, start.
         const prompt = screen.slice(screen.lastIndexOf(`Stage "${stage}"`));
-        for (const id of ['application.stop-app', 'application.deploy', 'application.start-app'])
-          expect(prompt).toContain(`${id}: `);
+        for (const id of ['application.stop-app', 'application.deploy', 'application.start-app']) expect(prompt).toContain(`${id}: `);
       }
       t.type('y', 'Enter');
     }

@@ -82,6 +82,7 @@ describe('complete system rollback (runbooks/complete.yaml: the flag, applicatio
     const unknown = join(sandbox.dir, 'unknown.yaml');
     writeFileSync(
       unknown,
+      // biome-ignore lint/suspicious/noTemplateCurlyInString: a runbook's reference to an input, not a template
       'version: 1\nid: outer\ntitle: Outer\nuse_case: test\nimpact: none\nbudget: 1m\nsteps:\n  - { id: inner, title: Inner, action: runbook, with: { runbook: nope, inputs: { x: "${inputs.missing}" } } }\n',
     );
     const bad = await cli(['run', unknown, '--yes', '--config', sandbox.config]);
