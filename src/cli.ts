@@ -262,7 +262,14 @@ export function createProgram(sink: ResultSink): Command {
     )
     .action(async (scenarios, options) => sink(await (await import('./commands/rehearse.js')).rehearseCommand(scenarios, options)));
 
-  const runbooks = program.command('runbooks').description('List, show and lint runbooks, or print their JSON Schema.');
+  const runbooks = program.command('runbooks').description('List, show, lint and document runbooks, or print their JSON Schema.');
+  runbooks
+    .command('docs')
+    .description('Render each built-in runbook as a Markdown procedure (use case, impact, time, numbered steps with their operations).')
+    .option('--out <dir>', 'where the pages go (default docs/runbooks)')
+    .option('--check', 'write nothing; exit 1 when a page is missing or stale')
+    .addHelpText('after', examples('trimp-rollback runbooks docs', 'trimp-rollback runbooks docs --check'))
+    .action(async (options) => sink(await (await import('./commands/runbooks.js')).runbooksDocs(options)));
   runbooks
     .command('list')
     .description('List the built-in runbooks with their budgets and step counts.')

@@ -70,3 +70,35 @@ export async function runbooksSchema(): Promise<CommandResult> {
   process.stdout.write(`${JSON.stringify(runbookJsonSchema(), null, 2)}\n`);
   return { exitCode: 0 };
 }
+
+/**
+ * `trimp-rollback runbooks docs [--out DIR] [--check]`: every built-in runbook as a Markdown
+ * procedure (DIR/<id>.md, default docs/runbooks). --check writes nothing and exits 1 when a page
+ * is missing or differs from what the runbook renders to (stale documentation).
+ */
+export async function runbooksDocs(options: { out?: string; check?: boolean }): Promise<CommandResult> {
+  const { mkdirSync, readFileSync, existsSync } = await import('node:fs');
+  const { join, resolve } = await import('node:path');
+  const { renderRunbookDoc } = await import('../report/runbook-docs.js');
+  const { writeOutputFile } = await import('../report/output.js');
+  const dir = resolve(options.out ?? 'docs/runbooks');
+  const stale: string[] = [];
+  for (const file of builtinRunbookFiles()) {
+    const book = loadRunbook(file);
+    const path = join(dir, `${book.id}.md`);
+    const text = renderRunbookDoc(book);
+    if (options.check) {
+      if (!existsSync(path) || readFileSync(path, 'utf8') !== text) stale.push(path);
+      continue;
+    }
+    mkdirSync(dir, { recursive: true });
+    writeOutputFile(path, text, { mode: 0o644 });
+    process.stdout.write(`${path}\n`);
+  }
+  if (stale.length > 0) {
+    process.stderr.write(`stale: ${stale.join(', ')}; run trimp-rollback runbooks docs${options.out ? ` --out ${options.out}` : ''}\n`);
+    return { exitCode: 1 };
+  }
+  if (options.check) process.stdout.write(`the runbook pages in ${dir} are up to date\n`);
+  return { exitCode: 0 };
+}
