@@ -215,6 +215,13 @@ export function createProgram(sink: ResultSink): Command {
     )
     .action(async (options) => sink(await (await import('./commands/logs.js')).logsCollect(options)));
 
+  program
+    .command('completion')
+    .description('Print a shell completion script (commands, options, runbook ids, run ids, backup ids).')
+    .argument('<shell>', 'bash, zsh or fish')
+    .addHelpText('after', examples('eval "$(trimp-rollback completion bash)"   # in ~/.bashrc', 'trimp-rollback completion fish | source'))
+    .action(async (shell) => sink((await import('./commands/completion.js')).completionCommand(shell)));
+
   const runs = program.command('runs').description('List the runs in the state directory.');
   runs
     .command('list', { isDefault: true })

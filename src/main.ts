@@ -37,6 +37,8 @@ async function run(argv: string[]): Promise<CommandResult> {
     for (const sub of command.commands) each(sub);
   };
   each(program);
+  // The completion scripts' callback: its words are a command line being typed, not options for it.
+  if (argv[2] === '__complete') return (await import('./commands/completion.js')).printCandidates(program, argv.slice(3));
   try {
     const typo = unknownSubcommand(program, argv.slice(2));
     if (typo) throw typo;
