@@ -15,9 +15,10 @@ export interface Proposal {
 }
 
 const WINDOW_S = 60;
+const RECENT_S = 10;
 
 /**
- * Reads live health, the last minute of metrics, the last 15 minutes of error.log and a
+ * Reads live health, the last minute and the last 10 s of metrics, the last 15 minutes of error.log and a
  * quick_check of the database, and proposes the row that fits, most serious first: damaged data,
  * then an app that is down or unhealthy, then TRIMP errors, then slowness. A security breach is
  * never read off metrics: a person says so (--issue security-breach).
@@ -49,19 +50,24 @@ export async function proposeFromSystem(config: Config, api: AdminApi): Promise<
     evidence.push(`/health: ${messageOf(error)}`);
   }
 
+  // The last minute, and the last 10 seconds: an incident that began moments ago shows in the
+  // second long before it moves the first; the reading goes by the recent one when it has enough requests.
   let errorRate: number | undefined;
   let failureRate: number | undefined;
   let p95: number | undefined;
-  try {
-    const m = await readSystemMetrics(api, WINDOW_S);
-    errorRate = m.requests > 0 ? m.error_rate : undefined;
-    failureRate = m.trimp_calculations ? (m.trimp_failures ?? 0) / m.trimp_calculations : undefined;
-    p95 = m.requests > 0 ? m.latency_ms.p95 : undefined;
-    evidence.push(
-      `metrics, last ${WINDOW_S} s: ${m.requests} requests, ${m.errors} errors (${pct(m.error_rate)}), p95 ${m.latency_ms.p95} ms${m.trimp_calculations !== undefined ? `, ${m.trimp_failures ?? 0} of ${m.trimp_calculations} TRIMP calculations failed` : ''}`,
-    );
-  } catch (error) {
-    evidence.push(`metrics: ${messageOf(error)}`);
+  for (const windowS of [WINDOW_S, RECENT_S]) {
+    try {
+      const m = await readSystemMetrics(api, windowS);
+      evidence.push(
+        `metrics, last ${windowS} s: ${m.requests} requests, ${m.errors} errors (${pct(m.error_rate)}), p95 ${m.latency_ms.p95} ms${m.trimp_calculations !== undefined ? `, ${m.trimp_failures ?? 0} of ${m.trimp_calculations} TRIMP calculations failed` : ''}`,
+      );
+      if (windowS === RECENT_S && m.requests < config.thresholds.minRequests) continue;
+      errorRate = m.requests > 0 ? m.error_rate : undefined;
+      failureRate = m.trimp_calculations ? (m.trimp_failures ?? 0) / m.trimp_calculations : undefined;
+      p95 = m.requests > 0 ? m.latency_ms.p95 : undefined;
+    } catch (error) {
+      evidence.push(`metrics, last ${windowS} s: ${messageOf(error)}`);
+    }
   }
 
   const now = new Date();

@@ -69,6 +69,7 @@ describe('advise', () => {
       'database quick_check: ok',
       '/health: HTTP 200 healthy',
       expect.stringMatching(/^metrics, last 60 s: \d+ requests, 0 errors/),
+      expect.stringMatching(/^metrics, last 10 s: \d+ requests, 0 errors/),
       expect.stringMatching(/^error\.log, last 15 min: 0 error lines$/),
     ]);
 
