@@ -84,9 +84,12 @@ export class RunNotifier implements RunWatcher {
 
   private escalate(level: number, { team, contacts, afterMs }: EscalationLevel): void {
     if (!this.facts) return;
-    const scaled = this.clockScale === 1 ? '' : ' (rehearsal clock)';
+    const when =
+      this.clockScale === 1
+        ? formatMs(afterMs)
+        : `${formatMs(afterMs)} on the rehearsal clock, ${formatMs(afterMs * this.clockScale)} here`;
     this.warn(
-      `escalation level ${level} (${formatMs(afterMs)}${scaled}): involve the ${team}${contacts.length ? `: ${contacts.join(', ')}` : ' (no contacts configured)'}`,
+      `escalation level ${level} (${when}): involve the ${team}${contacts.length ? `: ${contacts.join(', ')}` : ' (no contacts configured)'}`,
     );
     this.record({ type: 'run.escalated', level, team, after_ms: afterMs, contacts });
     this.send(escalationMessage(this.facts, level, team, afterMs, contacts));

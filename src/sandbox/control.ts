@@ -53,7 +53,9 @@ export async function startSandbox(dir: string, options: StartOptions = {}): Pro
   if (!existsSync(layout.tokenFile)) writeFileSync(layout.tokenFile, `${randomBytes(24).toString('hex')}\n`, { mode: 0o600 });
   rmSync(layout.stateFile, { force: true });
   // A concrete port, not 0: the config's start command must restart it where the config points.
-  const state = await spawnServer(layout, options.port || (await freePort()), options.traffic ?? 0);
+  const state = options.port
+    ? await spawnServer(layout, options.port, options.traffic ?? 0)
+    : await spawnOnFreePort(layout, options.traffic ?? 0);
   // Running again ends a crash: it must not be listed as a fault any more.
   const faults = readFaults(layout.root);
   if (faults.crash) {
@@ -75,6 +77,20 @@ export async function restartSandbox(dir: string, port: number, traffic: number)
 /** The server's command line: `target.app.start` in the generated config is exactly this. */
 function serverArgv(layout: SandboxLayout, port: number, traffic: number): string[] {
   return [process.execPath, serverEntry(), '--dir', layout.root, '--port', String(port), '--traffic', String(traffic)];
+}
+
+/**
+ * A port the kernel just handed out can be taken by someone else (another sandbox, an outgoing
+ * connection) before the server binds it: then the server says EADDRINUSE and another port is tried.
+ */
+async function spawnOnFreePort(layout: SandboxLayout, traffic: number): Promise<SandboxState> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await spawnServer(layout, await freePort(), traffic);
+    } catch (error) {
+      if (attempt >= 3 || !(error instanceof TrimpError) || !error.message.includes('EADDRINUSE')) throw error;
+    }
+  }
 }
 
 async function freePort(): Promise<number> {

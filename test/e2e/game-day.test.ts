@@ -49,6 +49,10 @@ describe('game days', () => {
     expect(database).toMatchObject({ fault_gone: true, within_budget: true, run_status: 'succeeded' });
     expect(database?.proof).toMatch(/integrity_check ok, \/health healthy, all \d+ activities from before the backup present/);
     expect(card).toMatchObject({ passed: 5, failed: 0 });
+    // Escalation runs on the rehearsal clock (a minute a second): the three-stage game day crosses level 2.
+    expect(result.stderr).toMatch(
+      /escalation level 2 \(15 min on the rehearsal clock, 15\.0 s here\): involve the Operations Team \(no contacts configured\)/,
+    );
   }, 260_000);
 
   it('rehearse --db-from: the game day runs on a copy of a given database, which is left untouched', async () => {
