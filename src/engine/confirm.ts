@@ -77,7 +77,9 @@ export function terminalAsker(input: NodeJS.ReadStream, output: NodeJS.WriteStre
       output.write(`\n${question}\n`);
       for (const line of details) output.write(`  ${line}\n`);
       for (const choice of choices) output.write(`  [${choice.key}] ${choice.word}: ${choice.meaning}\n`);
-      const prompt = `${choices.map((c) => `[${c.key}]${c.word.slice(c.key.length)}`).join(' / ')}: `;
+      // "[r]ecovered" when the key is the word's first letter, else "[1] trimp-errors".
+      const label = (c: Choice) => (c.word.startsWith(c.key) ? `[${c.key}]${c.word.slice(c.key.length)}` : `[${c.key}] ${c.word}`);
+      const prompt = `${choices.map(label).join(' / ')}: `;
       for (;;) {
         const answer = await ask(input, output, prompt);
         if (answer === 'interrupt') return 'interrupt';

@@ -162,6 +162,22 @@ describe('an operator judging a gradual rollback at a real terminal', () => {
   });
 });
 
+describe('advise at a real terminal', () => {
+  it('without arguments, asks which issue it is (numbered), then answers that row', async () => {
+    const t = open('advise');
+    const screen = await t.waitFor(
+      /^\[1\] trimp-errors \/ \[2\] performance \/ \[3\] instability \/ \[4\] data-corruption \/ \[5\] security-breach:\s*$/m,
+    );
+    expect(screen).toMatch(/Which issue is it\?/);
+    expect(screen).toMatch(/\[5\] security-breach: Security breach \(severity critical\): Complete system rollback/);
+    t.type('2', 'Enter');
+    expect(await t.exitCode(), t.screen()).toBe(0);
+    expect(t.screen()).toMatch(/Issue: {4}Performance degradation \(severity medium\)\nAction: {3}Feature flag rollback/);
+    expect(t.screen()).toMatch(/Command: {2}trimp-rollback flag --all --config \S+/);
+  });
+});
+
+// Last: it leaves the app on release 1.0.0, which cannot turn the enhanced method on again.
 describe('a complete system rollback at a real terminal', () => {
   it('asks once per destructive stage, listing every change of that stage', async () => {
     expect((await cli(['backup', 'create', '--config', sandbox.config])).exitCode).toBe(0);
