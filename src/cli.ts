@@ -63,7 +63,9 @@ export function createProgram(sink: ResultSink): Command {
     .action(async (options) => sink(await (await import('./commands/flag.js')).flagCommand(options)));
 
   withRun(withTarget(program.command('gradual')))
-    .description('Scenario 2: the flag off cohort by cohort (regular, beta, admin), each stage watched and judged by live metrics.')
+    .description(
+      'Procedure 2 (Scenario 1, controlled): the flag off cohort by cohort (regular, beta, admin), each stage judged by live metrics.',
+    )
     .option('--window <duration>', "how long each stage is watched before deciding (default 15m, the seed's)")
     .option('--interval <duration>', 'how often the metrics are sampled within a window (default 30s)')
     .option('--stages <types>', 'the cohorts in order (default regular,beta,admin)')

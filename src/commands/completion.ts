@@ -49,7 +49,7 @@ complete -c trimp-rollback -f -a '(__trimp_rollback_complete)'
 };
 
 /** Where an option's or an argument's value comes from. */
-type Source = 'runbooks' | 'runs' | 'backups' | 'scenarios' | 'faults' | 'shells' | 'user-types' | 'files';
+type Source = 'runbooks' | 'runs' | 'backups' | 'scenarios' | 'faults' | 'shells' | 'user-types' | 'issues' | 'severities' | 'files';
 
 const OPTION_VALUES: Record<string, Source> = {
   '--run': 'runs',
@@ -65,6 +65,8 @@ const OPTION_VALUES: Record<string, Source> = {
   '--dir': 'files',
   '--user-type': 'user-types',
   '--stages': 'user-types',
+  '--issue': 'issues',
+  '--severity': 'severities',
   '--user-types': 'user-types',
 };
 
@@ -137,6 +139,10 @@ async function values(source: Source, typed: string[]): Promise<string[]> {
       return [...SHELLS];
     case 'user-types':
       return ['admin', 'beta', 'regular'];
+    case 'issues':
+      return (await import('../advice/matrix.js')).loadDecisionMatrix().map((row) => row.issue);
+    case 'severities':
+      return [...(await import('../advice/matrix.js')).SEVERITIES];
     case 'runbooks':
       return (await import('../runbook/load.js')).builtinRunbookIds();
     case 'scenarios': {

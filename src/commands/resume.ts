@@ -4,6 +4,7 @@ import { usageError } from '../errors.js';
 import { lintRunbookFile } from '../runbook/load.js';
 import {
   changedSomething,
+  lastChangeAt,
   loadRun,
   loadRuns,
   observationsOf,
@@ -59,6 +60,7 @@ export async function resumeCommand(runIdArg: string | undefined, options: RunCo
       attempt: run.attempts + 1,
       history: stepHistory(run.events),
       observations: observationsOf(run.events),
+      lastChangeAt: lastChangeAt(run.events),
       ...(choice.retargeted ? { retargeted: choice.retargeted } : {}),
     },
     // Every scenario's own Undo line and notes, exactly as a fresh run of it prints them.

@@ -112,6 +112,25 @@ export function observationsOf(events: StampedEvent[]): Observation[] {
 }
 
 /** Whether an action changes the system (it asks first and rehearses by printing). */
+/**
+ * When an earlier attempt last changed the system (a changing step that finished having acted):
+ * a resumed run judges user traffic from then on, as the attempt that made the change would have.
+ */
+export function lastChangeAt(events: StampedEvent[]): Date | undefined {
+  const actions = new Map<string, string>();
+  let last: string | undefined;
+  for (const event of events) {
+    if (event.type === 'step.started') actions.set(event.step, event.action);
+    else if (
+      event.type === 'step.finished' &&
+      (event.status === 'succeeded' || event.status === 'warned') &&
+      isChange(actions.get(event.step) ?? '')
+    )
+      last = event.ts;
+  }
+  return last ? new Date(last) : undefined;
+}
+
 export function isChange(action: string): boolean {
   try {
     const definition = actionNamed(action);

@@ -66,6 +66,8 @@ export interface RunRequest {
     history: ReadonlyMap<string, StepHistory>;
     /** The facts earlier attempts journaled, in order. */
     observations: Observation[];
+    /** When an earlier attempt last changed the system (validation judges traffic from then). */
+    lastChangeAt?: Date | undefined;
     retargeted?: { from: JournaledTarget; reason: string };
   };
   /** The command that undoes this run, when the tool can undo it. */
@@ -147,6 +149,7 @@ export async function runRunbook(request: RunRequest): Promise<{ result: RunResu
             resume: {
               attempt: request.resume.attempt,
               earlier: request.resume.observations,
+              ...(request.resume.lastChangeAt ? { lastChangeAt: request.resume.lastChangeAt } : {}),
               ...(request.resume.retargeted ? { retargeted: request.resume.retargeted } : {}),
             },
           }

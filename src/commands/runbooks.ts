@@ -11,8 +11,9 @@ export async function runbooksList(options: { json?: boolean }): Promise<Command
     const rows = books.map((b) => ({ id: b.id, title: b.title, budget_ms: b.budgetMs, steps: b.steps.length, file: b.file }));
     process.stdout.write(`${JSON.stringify(rows, null, 2)}\n`);
   } else {
+    const width = Math.max(...books.map((b) => b.id.length));
     for (const b of books)
-      process.stdout.write(`${b.id.padEnd(12)} ${b.title} (budget ${formatMs(b.budgetMs)}, ${b.steps.length} steps)\n`);
+      process.stdout.write(`${b.id.padEnd(width)}  ${b.title} (budget ${formatMs(b.budgetMs)}, ${b.steps.length} steps)\n`);
   }
   return { exitCode: 0 };
 }

@@ -27,6 +27,8 @@ export interface ExecuteServices {
   onStep?: (step: PlannedStep | null) => void;
   /** Facts earlier attempts journaled (on resume), in order. */
   earlier?: readonly Observation[];
+  /** When an earlier attempt last changed the system (on resume). */
+  lastChangeAt?: Date;
 }
 
 /** A fact a step journaled (such as the flag states before a change). */
@@ -48,7 +50,7 @@ export async function executePlan(plan: Plan, services: ExecuteServices): Promis
   const started = performance.now();
   const facts: MutableFacts = {
     startedAt: new Date(),
-    lastChangeAt: undefined,
+    lastChangeAt: services.lastChangeAt,
     settleMs: services.settleMs,
     who: services.who,
     // The first fact of each name (the baseline before any change), earlier attempts first.

@@ -50,7 +50,12 @@ export interface RunOptions {
   /** Let validation wait up to this long for enough user traffic after the change. */
   settleMs: number;
   /** Set when continuing an earlier attempt of the same run. */
-  resume?: { attempt: number; earlier: readonly Observation[]; retargeted?: { from: JournaledTarget; reason: string } };
+  resume?: {
+    attempt: number;
+    earlier: readonly Observation[];
+    lastChangeAt?: Date;
+    retargeted?: { from: JournaledTarget; reason: string };
+  };
   /** Ctrl-C handling, installed by the caller around the run and its report. */
   interruption: Interruption;
   /** Said on a hard stop (a second Ctrl-C): how to continue the run. */
@@ -242,6 +247,7 @@ export async function runPlan(options: RunOptions): Promise<RunOutcome> {
         inFlight = step?.id ?? null;
       },
       ...(options.resume ? { earlier: options.resume.earlier } : {}),
+      ...(options.resume?.lastChangeAt ? { lastChangeAt: options.resume.lastChangeAt } : {}),
     });
     const durationMs = Math.round(execution.durationMs);
     if (execution.status === 'interrupted') {

@@ -67,6 +67,14 @@ describe('shell completion', () => {
     expect(complete(['trimp-rollback', 'backup', 'verify', '--state-dir', state, ''])).toEqual(['20261129T030000.000Z-nightly']);
     expect(complete(['trimp-rollback', 'gradual', '--stages', ''])).toEqual(['admin', 'beta', 'regular']);
     expect(complete(['trimp-rollback', 'completion', ''])).toEqual(['bash', 'zsh', 'fish']);
+    expect(complete(['trimp-rollback', 'advise', '--issue', ''])).toEqual([
+      'trimp-errors',
+      'performance',
+      'instability',
+      'data-corruption',
+      'security-breach',
+    ]);
+    expect(complete(['trimp-rollback', 'advise', '--severity', 'c'])).toEqual(['critical']);
     // A value the tool cannot list (a config file) falls back to the shell's file names.
     expect(complete(['trimp-rollback', 'flag', '--config', 'bi'])).toEqual(['bin']);
   });
