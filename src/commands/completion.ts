@@ -17,15 +17,15 @@ export function completionCommand(shell: string): CommandResult {
 }
 
 const SCRIPTS = {
+  // The candidates arrive already filtered by what was typed, and are taken as lines, never
+  // through compgen -W: a run or backup named "$(...)" must not run when Tab is pressed.
   bash: `# trimp-rollback completion for bash. Load it with: eval "$(trimp-rollback completion bash)"
 _trimp_rollback() {
-  local cur="\${COMP_WORDS[COMP_CWORD]}" out
-  local IFS=$'\\n'
-  out=$(trimp-rollback __complete "\${COMP_WORDS[@]:1:COMP_CWORD}" 2>/dev/null)
-  if [ -z "$out" ]; then
-    COMPREPLY=($(compgen -f -- "$cur"))
-  else
-    COMPREPLY=($(compgen -W "$out" -- "$cur"))
+  local cur="\${COMP_WORDS[COMP_CWORD]}"
+  COMPREPLY=()
+  mapfile -t COMPREPLY < <(trimp-rollback __complete "\${COMP_WORDS[@]:1:COMP_CWORD}" 2>/dev/null)
+  if [ "\${#COMPREPLY[@]}" -eq 0 ]; then
+    mapfile -t COMPREPLY < <(compgen -f -- "$cur")
   fi
 }
 complete -o default -F _trimp_rollback trimp-rollback
@@ -89,7 +89,9 @@ const ARGUMENT_VALUES: Record<string, Source> = {
 /** `trimp-rollback __complete WORDS...` (the scripts call it): one candidate a line; never an error. */
 export async function printCandidates(program: Command, words: string[]): Promise<CommandResult> {
   try {
-    const found = await candidates(program, words.length > 0 ? words : ['']);
+    const typing = words.at(-1) ?? '';
+    // Filtered here, by prefix: the scripts take the lines as they are.
+    const found = (await candidates(program, words.length > 0 ? words : [''])).filter((c) => c.startsWith(typing) && !c.includes('\n'));
     if (found.length > 0) process.stdout.write(`${found.join('\n')}\n`);
   } catch {
     // No candidates: the shell falls back to file names.

@@ -1,4 +1,16 @@
-import { createReadStream, createWriteStream, existsSync, mkdtempSync, readdirSync, rmSync, statSync } from 'node:fs';
+import { once } from 'node:events';
+import {
+  closeSync,
+  createReadStream,
+  createWriteStream,
+  existsSync,
+  lstatSync,
+  mkdtempSync,
+  openSync,
+  readdirSync,
+  rmSync,
+  statSync,
+} from 'node:fs';
 import { chmod, rename } from 'node:fs/promises';
 import { basename, dirname, join, resolve } from 'node:path';
 import { createInterface } from 'node:readline';
@@ -11,6 +23,9 @@ import { renderTable } from '../report/table.js';
 import { type ErrorPattern, errorPatterns } from '../target/log-patterns.js';
 import { loadRun, startedAt } from './run-history.js';
 import type { CommandResult, RunCommandOptions } from './run-runbook.js';
+
+/** The error patterns are read from at most this many of the newest lines. */
+const MAX_LINES = 1_000_000;
 
 const runDir = (stateDir: string, runId: string) => dirname(journalPath(stateDir, runId));
 
@@ -42,11 +57,14 @@ export async function logsCollect(options: LogsOptions): Promise<CommandResult> 
   if (existsSync(out)) throw usageError('logs-usage', `${out} already exists; name another --out`);
   if (!existsSync(dirname(out))) throw usageError('logs-usage', `the directory for --out does not exist: ${dirname(out)}`);
 
-  const files = readdirSync(logsDir)
-    .filter((name) => statSync(join(logsDir, name)).isFile())
-    .sort();
+  // Regular files only, not followed links: a link in the logs directory can point anywhere
+  // (/etc/shadow), and a bundle is made to be shared.
+  const entries = readdirSync(logsDir).sort();
+  const files = entries.filter((name) => lstatSync(join(logsDir, name)).isFile());
+  const skipped = entries.filter((name) => !files.includes(name));
+  if (skipped.length > 0) process.stderr.write(`note: left out (not regular files): ${skipped.join(', ')}\n`);
   const { lines } = await bundle(logsDir, files, out);
-  const patterns = errorPatterns(lines, since);
+  const patterns = errorPatterns(lines.slice(-MAX_LINES), since);
   const summaryPath = out.replace(/\.(tar\.gz|tgz)$/, '.errors.md');
   writeOutputFile(summaryPath, renderPatterns(patterns, files, logsDir, since, out), { mode: 0o600 });
   if (run) linkFromReport(runDir(config.stateDir, run.id), out, summaryPath, patterns.length);
@@ -68,21 +86,31 @@ export async function logsCollect(options: LogsOptions): Promise<CommandResult> 
  * left under the name asked for. Returns every line read, for the patterns.
  */
 async function bundle(logsDir: string, files: string[], out: string): Promise<{ lines: string[] }> {
-  const scratch = mkdtempSync(join(dirname(out), '.trimp-logs-'));
   const partial = `${out}.partial`;
   const lines: string[] = [];
+  let scratch: string | undefined;
   try {
+    scratch = mkdtempSync(join(dirname(out), '.trimp-logs-'));
     for (const name of files) {
       const copy = createWriteStream(join(scratch, name), { mode: 0o600 });
+      // A write that fails (a full disk) is an error of this bundle, never an unhandled event.
+      let failed: Error | undefined;
+      copy.on('error', (error) => {
+        failed = error;
+      });
       const reader = createInterface({ input: createReadStream(join(logsDir, name), 'utf8'), crlfDelay: Number.POSITIVE_INFINITY });
       for await (const line of reader) {
+        if (failed) throw failed;
         const clean = redactText(line);
-        if (lines.length < 2_000_000) lines.push(clean);
-        if (!copy.write(`${clean}\n`)) await new Promise<void>((done) => copy.once('drain', () => done()));
+        lines.push(clean);
+        // The newest lines are the ones a rollback is about (trimmed in batches: cheap).
+        if (lines.length > 2 * MAX_LINES) lines.splice(0, lines.length - MAX_LINES);
+        if (!copy.write(`${clean}\n`)) await once(copy, 'drain'); // rejects on the stream's error
       }
-      await new Promise<void>((done, fail) => copy.end((error?: Error | null) => (error ? fail(error) : done())));
+      await new Promise<void>((done, fail) => copy.end((error?: Error | null) => (error || failed ? fail(error ?? failed) : done())));
     }
     const tar = await import('tar');
+    closeSync(openSync(partial, 'w', 0o600)); // private from its first byte
     await tar.create(
       { gzip: true, file: partial, cwd: scratch, portable: true, prefix: basename(out).replace(/\.(tar\.gz|tgz)$/, '') },
       files,
@@ -94,7 +122,7 @@ async function bundle(logsDir: string, files: string[], out: string): Promise<{ 
     rmSync(partial, { force: true });
     throw fileSystemError(error, 'the log bundle could not be written');
   } finally {
-    rmSync(scratch, { recursive: true, force: true });
+    if (scratch) rmSync(scratch, { recursive: true, force: true });
   }
 }
 

@@ -1,7 +1,8 @@
 import { existsSync } from 'node:fs';
+import { hostname } from 'node:os';
 import { BackupStore } from '../backup/store.js';
 import { type Config, loadConfig } from '../config/config.js';
-import { describeHolder, readLock, stateLockPath, targetLockPath } from '../engine/lock.js';
+import { describeHolder, isProcessAlive, readLock, stateLockPath, targetLockPath } from '../engine/lock.js';
 import { messageOf } from '../errors.js';
 import { toJson } from '../report/output.js';
 import { renderTable } from '../report/table.js';
@@ -75,7 +76,13 @@ export async function gatherStatus(config: Config, via: 'api' | 'db') {
           : null,
       locks: locks.map((lock) =>
         lock.kind === 'held'
-          ? { path: lock.path, held_by: lock.holder.run_id, description: describeHolder(lock.holder) }
+          ? {
+              path: lock.path,
+              held_by: lock.holder.run_id,
+              description: describeHolder(lock.holder),
+              // Its process is gone (on this host): a leftover, not a run in progress.
+              stale: lock.holder.host === hostname() && !isProcessAlive(lock.holder.pid),
+            }
           : lock.kind === 'unreadable'
             ? { path: lock.path, problem: lock.why }
             : { path: lock.path, free: true },
@@ -123,12 +130,21 @@ function renderStatus(s: Status): string {
         ? `backup    could not be listed: ${backup.problem}`
         : `backup    newest ${backup.id}${backup.age_ms === null || backup.age_ms === undefined ? '' : `, ${formatAge(backup.age_ms)}`}${backup.size_bytes ? `, ${(backup.size_bytes / 1024 / 1024).toFixed(1)} MiB` : ''}${backup.problem ? `; ${backup.problem}` : ''}`,
   );
-  for (const lock of s.locks as { path: string; held_by?: string; description?: string; problem?: string; free?: boolean }[])
+  for (const lock of s.locks as {
+    path: string;
+    held_by?: string;
+    description?: string;
+    problem?: string;
+    free?: boolean;
+    stale?: boolean;
+  }[])
     out.push(
       lock.free
         ? `lock      free (${lock.path})`
         : lock.held_by
-          ? `lock      HELD: ${lock.description}`
+          ? lock.stale
+            ? `lock      STALE (its process is gone): ${lock.description}; the next run says how to take it over`
+            : `lock      HELD: ${lock.description}`
           : `lock      unreadable: ${lock.problem} (${lock.path})`,
     );
   if (s.last_runs.length === 0) out.push('runs      none yet');

@@ -14,7 +14,13 @@ const duration = (min: number) =>
   z
     .string()
     .regex(/^\d+(\.\d+)?(ms|s|m|h)$/, 'a duration such as 30s, 15m or 1h')
-    .refine((text) => parseDuration(text) >= min && parseDuration(text) <= 24 * 3_600_000, `between ${min} ms and 24 h`);
+    .refine((text) => {
+      try {
+        return parseDuration(text) >= min && parseDuration(text) <= 24 * 3_600_000;
+      } catch {
+        return false; // the regex said why
+      }
+    }, `between ${min} ms and 24 h`);
 
 const webhook = z.object({ kind: z.literal('webhook'), url: z.url().max(4096) }).strict();
 const email = z
@@ -123,8 +129,16 @@ export function webhookChannel(url: string): WebhookChannelConfig {
   } catch {
     throw usageError('notify-invalid', 'a notification webhook must be an http(s) URL', 'check --notify or notify.channels');
   }
-  // Slack's and Teams' webhook URLs carry their secret in the path: never printed or journaled.
-  registerSecret(new Secret(`${parsed.pathname}${parsed.search}`, 'webhook path'));
+  if (parsed.username || parsed.password)
+    throw usageError(
+      'notify-invalid',
+      'a notification webhook URL must not hold a user or password',
+      'use a webhook whose secret is in its path, in the config file',
+    );
+  // Slack's and Teams' webhook URLs carry their secret in the path: the segments that look like
+  // one (long, with a digit) are masked everywhere; words such as "hooks" stay readable.
+  for (const segment of `${parsed.pathname}${parsed.search}`.split(/[/?&=]/))
+    if (segment.length >= 12 && /\d/.test(segment)) registerSecret(new Secret(segment, 'webhook path'));
   return { kind: 'webhook', url: new Secret(url, 'webhook URL'), label: `webhook ${parsed.host}` };
 }
 

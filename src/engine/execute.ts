@@ -111,8 +111,18 @@ async function runStep(plan: Plan, step: PlannedStep, services: ExecuteServices,
     // run undid it), resuming means doing it again, asked for like any change.
     if (!step.confirm || !action.reconcile || action.recheckWhenResumed === false || step.endedRun)
       return { ...base, status: 'done-before', summary: 'finished in an earlier attempt' };
+    // A later change already ran after it (a later stage stopped the app this stage started):
+    // what this step made true may have been undone on purpose. Doing it again would undo that.
+    if (laterChangeRan(plan, step))
+      return {
+        ...base,
+        status: 'done-before',
+        summary: 'finished in an earlier attempt; later changes ran after it, so it is not re-checked',
+      };
     const now = await guard(() => action.reconcile!(step.params, ctx));
-    if ('failed' in now) return failedBeforeActing(step, `could not re-check the earlier change: ${now.failed}`, services);
+    if ('failed' in now) {
+      return failedBeforeActing(step, `could not re-check the earlier change: ${now.failed}`, services);
+    }
     if (now.done) return { ...base, status: 'done-before', summary: `finished in an earlier attempt, and still true: ${now.summary}` };
     journal?.append({
       type: 'step.rechecked',
@@ -346,6 +356,11 @@ function reportBase(step: PlannedStep): StepReport {
     summary: '',
     operations: step.operations.map((op) => op.text),
   };
+}
+
+/** Whether a changing step after `step` started or finished in an earlier attempt. */
+function laterChangeRan(plan: Plan, step: PlannedStep): boolean {
+  return plan.steps.some((later) => later.index > step.index && later.confirm && later.resume !== 'run');
 }
 
 /** Every change the stage of `step` still has to make, from this step on, named by step. */

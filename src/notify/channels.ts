@@ -51,7 +51,17 @@ function email(config: EmailChannelConfig): Channel {
     label: config.label,
     async send(message, timeoutMs) {
       const mailer = await open(timeoutMs);
-      await mailer.sendMail({ from: config.from, to: config.to, subject: message.title, text: message.text });
+      try {
+        await mailer.sendMail({ from: config.from, to: config.to, subject: message.title, text: message.text });
+      } catch (error) {
+        // A server's answer may echo what it was sent (an AUTH line holds the password, base64):
+        // only the code and the reply number are said.
+        const e = error as { code?: string; responseCode?: number; command?: string };
+        transport = undefined;
+        throw new Error(
+          `SMTP ${e.code ?? 'error'}${e.responseCode ? ` ${e.responseCode}` : ''}${e.command ? ` at ${e.command.split(' ')[0]}` : ''}`,
+        );
+      }
     },
   };
 }

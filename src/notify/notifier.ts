@@ -77,9 +77,18 @@ export class RunNotifier implements RunWatcher {
     if (this.facts) this.send(endMessage(this.facts, result, nextSteps, report));
   }
 
-  /** Waits for deliveries still under way (each bounded by its retries). */
+  /**
+   * Waits for deliveries still under way (each bounded by its retries). The wait itself holds the
+   * process open: with the run's sockets closed, nothing else would, and Node would end the
+   * process mid-wait with exit code 0, whatever the run's result.
+   */
   async flush(): Promise<void> {
-    await Promise.allSettled([...this.pending]);
+    const keepAlive = setInterval(() => {}, 1000);
+    try {
+      await Promise.allSettled([...this.pending]);
+    } finally {
+      clearInterval(keepAlive);
+    }
   }
 
   private escalate(level: number, { team, contacts, afterMs }: EscalationLevel): void {
@@ -119,12 +128,21 @@ async function deliver(channel: Channel, message: Message): Promise<void> {
   let last: unknown;
   for (let attempt = 1; attempt <= ATTEMPTS; attempt++) {
     try {
-      await channel.send(message, ATTEMPT_TIMEOUT_MS);
+      // Bounded whole, not per socket read: a server that answers each command slowly counts too.
+      await withDeadline(channel.send(message, ATTEMPT_TIMEOUT_MS), ATTEMPT_TIMEOUT_MS);
       return;
     } catch (error) {
       last = error;
-      if (attempt < ATTEMPTS) await new Promise((resolve) => setTimeout(resolve, PAUSE_MS).unref());
+      if (attempt < ATTEMPTS) await new Promise((resolve) => setTimeout(resolve, PAUSE_MS));
     }
   }
   throw last;
+}
+
+function withDeadline<T>(work: Promise<T>, ms: number): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const deadline = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`no answer within ${ms / 1000} s`)), ms);
+  });
+  return Promise.race([work, deadline]).finally(() => clearTimeout(timer));
 }

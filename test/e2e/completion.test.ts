@@ -1,5 +1,5 @@
 import { execFileSync } from 'node:child_process';
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -75,6 +75,12 @@ describe('shell completion', () => {
       'security-breach',
     ]);
     expect(complete(['trimp-rollback', 'advise', '--severity', 'c'])).toEqual(['critical']);
+    // A run named like a command substitution is offered as text; Tab never runs it.
+    const evil = join(state, 'runs', '$(touch PWNED)');
+    mkdirSync(evil);
+    writeFileSync(join(evil, 'journal.jsonl'), '');
+    expect(complete(['trimp-rollback', 'resume', '--state-dir', state, '$'])).toEqual(['$(touch PWNED)']);
+    expect(existsSync(join(dir, 'PWNED'))).toBe(false);
     // A value the tool cannot list (a config file) falls back to the shell's file names.
     expect(complete(['trimp-rollback', 'flag', '--config', 'bi'])).toEqual(['bin']);
   });

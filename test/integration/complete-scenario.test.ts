@@ -1,8 +1,9 @@
 import { execFileSync } from 'node:child_process';
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { cli, jsonOf, type RunJson, stepOf as step } from '../helpers/cli.js';
+import { cli, jsonOf, type RunJson, spawnCli, stepOf as step } from '../helpers/cli.js';
 import { sqliteScalar } from '../helpers/files.js';
 import { journalEvents } from '../helpers/processes.js';
 import { startTestSandbox, type TestSandbox } from '../helpers/sandbox.js';
@@ -30,6 +31,8 @@ describe('complete system rollback (runbooks/complete.yaml: the flag, applicatio
     expect(result.exitCode, result.stderr).toBe(0);
     const run = jsonOf<RunJson>(result);
     expect(run.steps.map((s) => s.id.split('.')[0])).toEqual([
+      'choose-backup',
+      'verify-backup',
       ...Array(6).fill('flag'),
       ...Array(9).fill('application'),
       ...Array(11).fill('database'),
@@ -68,6 +71,36 @@ describe('complete system rollback (runbooks/complete.yaml: the flag, applicatio
     expect(await sandbox.flags()).toEqual({ admin: true, beta: true, regular: true });
     expect((await health()).version).toBe('1.1.0');
     expect(execFileSync('git', ['-C', appRepo, 'rev-parse', 'HEAD'], { encoding: 'utf8' }).trim()).toBe(releaseBefore);
+  }, 120_000);
+
+  it('killed in its database stage, it resumes to the end without redoing earlier stages, and its Undo line still names all three undos', async () => {
+    // The previous test left everything as before; a backup from before this run exists.
+    const runsDir = join(sandbox.stateDir, 'runs');
+    const before = new Set(readdirSync(runsDir));
+    const child = spawnCli(['run', 'complete', '--yes', '--config', sandbox.config]);
+    let runId: string | undefined;
+    for (let i = 0; i < 600 && !runId; i++) {
+      await sleep(25);
+      const id = readdirSync(runsDir).find((r) => !before.has(r));
+      const journal = id && join(runsDir, id, 'journal.jsonl');
+      if (journal && existsSync(journal) && readFileSync(journal, 'utf8').includes('"step":"database.keep-current","status":"succeeded"')) {
+        child.kill('SIGKILL');
+        runId = id;
+      }
+    }
+    expect(runId, 'the run never got to database.keep-current').toBeDefined();
+    expect((await child).signal).toBe('SIGKILL');
+    const resumed = await cli(['resume', runId as string, '--yes', '--json', '--config', sandbox.config]);
+    expect(resumed.exitCode, resumed.stderr).toBe(0);
+    const run = jsonOf<RunJson>(resumed);
+    // The application stage started the app, the database stage stopped it: that start is not redone.
+    expect(step(run, 'application.start-app')).toMatchObject({ status: 'done-before' });
+    expect(step(run, 'database.restore').status).toBe('succeeded');
+    expect(run.undo_command).toMatch(
+      /^trimp-rollback database undo --run \S+ .* && trimp-rollback application undo --run \S+ .* && trimp-rollback flag restore --run \S+ /,
+    );
+    expect((await health()).version).toBe('1.0.0');
+    expect(await sandbox.flags()).toEqual({ admin: false, beta: false, regular: false });
   }, 120_000);
 
   it('a runbook that runs itself, or an unknown one, is refused before anything runs (exit 2)', async () => {

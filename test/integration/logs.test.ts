@@ -1,5 +1,5 @@
 import { execFileSync } from 'node:child_process';
-import { appendFileSync, readFileSync } from 'node:fs';
+import { appendFileSync, readFileSync, symlinkSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { cli, jsonOf, type RunJson } from '../helpers/cli.js';
@@ -24,6 +24,8 @@ describe('logs collect', () => {
   it('bundles the logs with tar (secrets masked), groups the errors since the run began, and the report links it', async () => {
     // Before the run: an error that must not count, and a line that leaks the token.
     appendFileSync(join(sandbox.logsDir, 'error.log'), `2020-01-01T00:00:00.000Z ERROR an old failure id=42\n`);
+    // A link out of the logs directory is never followed into a bundle made to be shared.
+    symlinkSync('/etc/passwd', join(sandbox.logsDir, 'linked.log'));
     appendFileSync(
       join(sandbox.logsDir, 'application.log'),
       `${new Date().toISOString()} INFO debug header Authorization: Bearer ${sandbox.token}\n`,
@@ -34,6 +36,7 @@ describe('logs collect', () => {
 
     const result = await cli(['logs', 'collect', '--run', run.run_id, '--json', '--config', sandbox.config]);
     expect(result.exitCode, result.stderr).toBe(0);
+    expect(result.stderr).toMatch(/note: left out \(not regular files\): linked\.log/);
     const out = jsonOf<{ bundle: string; summary: string; patterns: { shape: string; count: number; level: string }[] }>(result);
     expect(out.bundle).toMatch(new RegExp(`/runs/${run.run_id}/logs-\\d{8}T\\d{6}Z\\.tar\\.gz$`));
     const listing = execFileSync('tar', ['-tzf', out.bundle], { encoding: 'utf8' }).trim().split('\n');

@@ -178,6 +178,56 @@ describe('notifications and escalation', () => {
     }
   }, 40_000);
 
+  it('a failed run with a failing channel still exits 1: each message is tried twice, and the failures are said and journaled', async () => {
+    const refusing = await receiver((_req, res) => {
+      res.writeHead(500);
+      res.end('no');
+    });
+    await sandbox.stop(); // the rollback itself fails: the app is down
+    try {
+      const result = await cli(['flag', '--all', '--yes', '--json', '--notify', refusing.url, '--config', sandbox.config]);
+      expect(result.exitCode, result.stderr).toBe(1);
+      const run = jsonOf<RunJson>(result);
+      expect(run.status).toBe('failed');
+      // Two tries of each (the retries of the two messages may interleave).
+      expect(refusing.received.map((m) => m.text.split('\n')[0]?.replace(/ \(.*$/, '')).sort()).toEqual([
+        '*Rollback FAILED: Feature flag rollback',
+        '*Rollback FAILED: Feature flag rollback',
+        '*Rollback started: Feature flag rollback',
+        '*Rollback started: Feature flag rollback',
+      ]);
+      expect(result.stderr).toMatch(/warning: the end notification to webhook 127\.0\.0\.1:\d+ failed after 2 tries: HTTP 500/);
+      const failed = journalEvents(run.journal as string).filter((e) => e.type === 'notify.failed') as unknown as { kind: string }[];
+      expect(failed.map((e) => e.kind)).toEqual(['start', 'end']);
+      // The late note follows run.finished, and the run still reads as failed (resumable), not running.
+      const runs = await cli(['runs', 'list', '--json', '--config', sandbox.config]);
+      expect(runs.stdout).toMatch(new RegExp(`"run_id": "${run.run_id}"[\\s\\S]*?"status": "failed"`));
+    } finally {
+      await refusing.close();
+      await sandbox.start();
+    }
+  });
+
+  it('a webhook URL holding a user and password is refused (exit 2); a duration the config cannot read is one line, exit 2', async () => {
+    const withUser = await cli([
+      'flag',
+      '--all',
+      '--yes',
+      '--notify',
+      'http://ops:Pa55w0rdXYZ@127.0.0.1:9/hook',
+      '--config',
+      sandbox.config,
+    ]);
+    expect(withUser.exitCode).toBe(2);
+    expect(withUser.stderr).toMatch(/a notification webhook URL must not hold a user or password/);
+    expect(withUser.stderr).not.toContain('Pa55w0rdXYZ');
+    const config = configWith('bad-duration', 'escalation:\n  - { after: 15min, team: Ops }\n');
+    const bad = await cli(['status', '--config', config]);
+    expect(bad.exitCode).toBe(2);
+    expect(bad.stderr.trim().split('\n')).toHaveLength(1);
+    expect(bad.stderr).toMatch(/escalation.*a duration such as 30s, 15m or 1h/);
+  });
+
   it('an SMTP server gets the start and end e-mails, authenticated with a password from a file that appears nowhere', async () => {
     const mails: { subject: string; to: string[]; body: string }[] = [];
     const logins: string[] = [];
