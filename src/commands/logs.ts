@@ -1,6 +1,7 @@
 import { once } from 'node:events';
 import {
   closeSync,
+  copyFileSync,
   createReadStream,
   createWriteStream,
   existsSync,
@@ -8,6 +9,7 @@ import {
   mkdtempSync,
   openSync,
   readdirSync,
+  readSync,
   rmSync,
   statSync,
 } from 'node:fs';
@@ -92,6 +94,11 @@ async function bundle(logsDir: string, files: string[], out: string): Promise<{ 
   try {
     scratch = mkdtempSync(join(dirname(out), '.trimp-logs-'));
     for (const name of files) {
+      // A binary file (a rotated .gz, a core dump) is copied as it is: read as text it would be corrupted.
+      if (looksBinary(join(logsDir, name))) {
+        copyFileSync(join(logsDir, name), join(scratch, name));
+        continue;
+      }
       const copy = createWriteStream(join(scratch, name), { mode: 0o600 });
       // A write that fails (a full disk) is an error of this bundle, never an unhandled event.
       let failed: Error | undefined;
@@ -123,6 +130,18 @@ async function bundle(logsDir: string, files: string[], out: string): Promise<{ 
     throw fileSystemError(error, 'the log bundle could not be written');
   } finally {
     if (scratch) rmSync(scratch, { recursive: true, force: true });
+  }
+}
+
+/** A NUL byte in the first 8 KiB: not a text log. */
+function looksBinary(path: string): boolean {
+  const fd = openSync(path, 'r');
+  try {
+    const head = Buffer.alloc(8192);
+    const n = readSync(fd, head, 0, head.length, 0);
+    return head.subarray(0, n).includes(0);
+  } finally {
+    closeSync(fd);
   }
 }
 

@@ -33,7 +33,7 @@ const email = z
     user: z.string().min(1).max(255).optional(),
     /** The SMTP password: a file (mode 0600), or TRIMP_SMTP_PASSWORD. */
     password_file: z.string().min(1).max(4096).optional(),
-    /** auto: STARTTLS where the server offers it; required: refuse a server that does not; off: plain. */
+    /** auto: STARTTLS where offered (required when a user logs in); required: always; off: plain, even with a password. */
     starttls: z.enum(['auto', 'required', 'off']).default('auto'),
   })
   .strict();

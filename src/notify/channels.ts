@@ -37,7 +37,9 @@ function email(config: EmailChannelConfig): Channel {
         host: config.host,
         port: config.port,
         secure: config.port === 465,
-        requireTLS: config.starttls === 'required',
+        // A password goes over TLS only: with a user, "auto" requires STARTTLS (a server that does
+        // not offer it, or an attacker who strips it, gets no AUTH line); "off" says plain is meant.
+        requireTLS: config.starttls === 'required' || (config.starttls === 'auto' && config.user !== undefined),
         ignoreTLS: config.starttls === 'off',
         connectionTimeout: timeoutMs,
         greetingTimeout: timeoutMs,

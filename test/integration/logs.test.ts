@@ -1,6 +1,7 @@
 import { execFileSync } from 'node:child_process';
-import { appendFileSync, readFileSync, symlinkSync } from 'node:fs';
+import { appendFileSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { gzipSync } from 'node:zlib';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { cli, jsonOf, type RunJson } from '../helpers/cli.js';
 import { startTestSandbox, type TestSandbox } from '../helpers/sandbox.js';
@@ -26,6 +27,9 @@ describe('logs collect', () => {
     appendFileSync(join(sandbox.logsDir, 'error.log'), `2020-01-01T00:00:00.000Z ERROR an old failure id=42\n`);
     // A link out of the logs directory is never followed into a bundle made to be shared.
     symlinkSync('/etc/passwd', join(sandbox.logsDir, 'linked.log'));
+    // A rotated, compressed log is binary: bundled byte for byte, not read as text.
+    const rotated = gzipSync(Buffer.from('2020-01-01T00:00:00.000Z INFO rotated\n'));
+    writeFileSync(join(sandbox.logsDir, 'application.log.1.gz'), rotated);
     appendFileSync(
       join(sandbox.logsDir, 'application.log'),
       `${new Date().toISOString()} INFO debug header Authorization: Bearer ${sandbox.token}\n`,
@@ -42,10 +46,13 @@ describe('logs collect', () => {
     const listing = execFileSync('tar', ['-tzf', out.bundle], { encoding: 'utf8' }).trim().split('\n');
     expect(listing.map((name) => name.replace(/^[^/]+\//, '')).sort()).toEqual([
       'application.log',
+      'application.log.1.gz',
       'error.log',
       'sandbox.out',
       'trimp_calculation.log',
     ]);
+    const inBundle = listing.find((name) => name.endsWith('application.log.1.gz')) as string;
+    expect(execFileSync('tar', ['-xzOf', out.bundle, inBundle]).equals(rotated)).toBe(true);
     expect(out.patterns.map((p) => [p.count, p.shape])).toEqual([
       [3, 'TRIMP calculation failed: user_id=# user_type=regular method=stream reason="…"'],
       [1, 'TRIMP calculation failed: user_id=# user_type=admin method=stream reason="…"'],

@@ -257,7 +257,7 @@ describe('notifications and escalation', () => {
     try {
       const config = configWith(
         'email',
-        `notify:\n  channels:\n    - { kind: email, host: 127.0.0.1, port: ${port}, from: rollback@example.test, to: [dev@example.test, ops@example.test], user: trimp, password_file: ${passwordFile} }\n`,
+        `notify:\n  channels:\n    - { kind: email, host: 127.0.0.1, port: ${port}, from: rollback@example.test, to: [dev@example.test, ops@example.test], user: trimp, password_file: ${passwordFile}, starttls: off }\n`,
       );
       const result = await cli(['run', runbook, '--yes', '--reason', 'mail test', '--config', config]);
       expect(result.exitCode, result.stderr).toBe(0);
