@@ -56,10 +56,10 @@ export class BackupStore {
       const match = /^([A-Za-z0-9][A-Za-z0-9._-]*)\.(db|json)$/.exec(name);
       if (match && !match[1]?.includes('..')) ids.add(match[1] as string);
     }
-    return [...ids]
-      .sort()
-      .reverse()
-      .map((id) => this.entry(id));
+    // Ids the tool makes start with their time; anything else (a stray "x.json") sorts last, never
+    // as the newest backup.
+    const timed = (id: string) => /^\d{8}T\d{6}\.\d{3}Z/.test(id);
+    return [...ids].sort((a, b) => Number(timed(b)) - Number(timed(a)) || (a < b ? 1 : a > b ? -1 : 0)).map((id) => this.entry(id));
   }
 
   /** The backup with this id; an id that is not a name, or names nothing, is bad input (exit 2). */

@@ -4,12 +4,19 @@ const done = (status: string) => status === 'succeeded' || status === 'warned' |
 
 /** A run that stopped the app and did not start it again says so, and what brings it back. */
 export function appLeftStopped(result: RunResult): string[] {
-  const stopped = result.steps.some((s) => s.action === 'app.stop' && done(s.status) && !s.noop);
-  // A start that ran but never got healthy left a process running: not "stopped" (the line about health says so).
-  const started = result.steps.some(
-    (s) => s.action === 'app.start' && (done(s.status) || (s.status === 'failed' && s.evidence?.pid !== undefined)),
-  );
-  if (result.dry_run || !stopped || started) return [];
+  if (result.dry_run) return [];
+  // In step order: the last stop or start that acted decides (a complete rollback stops and starts twice).
+  let stopped = false;
+  for (const s of result.steps) {
+    if (s.action === 'app.stop' && done(s.status) && !s.noop) stopped = true;
+    // A start that ran but never got healthy, or was interrupted while waiting, left a process running.
+    if (
+      s.action === 'app.start' &&
+      (done(s.status) || ((s.status === 'failed' || s.status === 'interrupted') && s.evidence?.pid !== undefined))
+    )
+      stopped = false;
+  }
+  if (!stopped) return [];
   const ways = [
     result.resume_command ? 'Resume finishes the rollback' : undefined,
     result.undo_command ? 'Undo puts back what ran before and starts the app' : undefined,

@@ -36,7 +36,11 @@ const email = z
     /** auto: STARTTLS where offered (required when a user logs in); required: always; off: plain, even with a password. */
     starttls: z.enum(['auto', 'required', 'off']).default('auto'),
   })
-  .strict();
+  .strict()
+  .refine((c) => c.password_file === undefined || c.user !== undefined, {
+    message: 'password_file needs a user to log in as',
+    path: ['user'],
+  });
 
 export const notifySchema = z
   .object({

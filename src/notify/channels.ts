@@ -21,6 +21,8 @@ function webhook(config: WebhookChannelConfig): Channel {
         headers: { 'content-type': 'application/json', 'user-agent': 'trimp-rollback' },
         body: JSON.stringify({ text: `*${message.title}*\n${message.text}` }),
         signal: AbortSignal.timeout(timeoutMs),
+        // A message goes where it was configured to go, not wherever a redirect points.
+        redirect: 'error',
       });
       await response.arrayBuffer().catch(() => undefined);
       if (!response.ok) throw new Error(`HTTP ${response.status}`);

@@ -226,6 +226,13 @@ describe('notifications and escalation', () => {
     expect(bad.exitCode).toBe(2);
     expect(bad.stderr.trim().split('\n')).toHaveLength(1);
     expect(bad.stderr).toMatch(/escalation.*a duration such as 30s, 15m or 1h/);
+    const noUser = configWith(
+      'no-user',
+      'notify:\n  channels:\n    - { kind: email, host: localhost, from: a@example.test, to: [b@example.test], password_file: /dev/null }\n',
+    );
+    const refused = await cli(['status', '--config', noUser]);
+    expect(refused.exitCode).toBe(2);
+    expect(refused.stderr).toMatch(/password_file needs a user to log in as/);
   });
 
   it('an SMTP server gets the start and end e-mails, authenticated with a password from a file that appears nowhere', async () => {

@@ -57,4 +57,23 @@ describe('a database run that leaves the app stopped says so', () => {
     expect(appLeftStopped(run([['app.stop', 'not-run']]))).toEqual([]);
     expect(appLeftStopped(run([['app.stop', 'succeeded']], { dry_run: true }))).toEqual([]);
   });
+
+  it('in step order: stopped again after a start (a complete rollback) is stopped; a start interrupted while waiting for /health left it running', () => {
+    const twice = run([
+      ['app.stop', 'succeeded'],
+      ['app.start', 'succeeded'],
+      ['app.stop', 'succeeded'],
+      ['database.restore', 'failed'],
+      ['app.start', 'not-run'],
+    ]);
+    expect(appLeftStopped(twice)[0]).toMatch(/^The app is STOPPED/);
+    const interrupted = {
+      ...run([['app.stop', 'succeeded']]),
+      steps: [
+        { action: 'app.stop', status: 'succeeded' },
+        { action: 'app.start', status: 'interrupted', evidence: { pid: 4242 } },
+      ],
+    } as unknown as RunResult;
+    expect(appLeftStopped(interrupted)).toEqual([]);
+  });
 });
