@@ -38,6 +38,17 @@ export function messageOf(error: unknown): string {
   return error instanceof Error ? error.message : String(error);
 }
 
+/** A read whose failure is a fact to show, not the end of the command: its value, or why not. */
+export type Attempt<T> = { ok: true; value: T } | { ok: false; reason: string };
+
+export async function attempt<T>(work: () => Promise<T> | T): Promise<Attempt<T>> {
+  try {
+    return { ok: true, value: await work() };
+  } catch (error) {
+    return { ok: false, reason: messageOf(error) };
+  }
+}
+
 const FS_PROBLEMS: Record<string, { what: string; remedy: string; exitCode?: ExitCodeValue }> = {
   EACCES: { what: 'permission denied', remedy: 'fix its permissions, or choose another directory (--state-dir)' },
   EPERM: { what: 'operation not permitted', remedy: 'fix its permissions, or choose another directory (--state-dir)' },

@@ -1,6 +1,6 @@
 import { join } from 'node:path';
 import { z } from 'zod';
-import { messageOf } from '../errors.js';
+import { attempt } from '../errors.js';
 import { tailLines } from '../target/app-logs.js';
 import { describeState, USER_TYPES } from '../target/user-types.js';
 import { defineAction } from './action.js';
@@ -23,9 +23,9 @@ export const flagAssess = defineAction<Params>({
   async run({ flag, log_lines }, ctx) {
     const states = await ctx.target.flags.read(flag);
     const [metrics, feedback, log] = await Promise.all([
-      optional(() => ctx.target.api.getOk<{ performance_metrics?: { system_metrics?: unknown } }>('api/admin/trimp-performance-metrics')),
-      optional(() => ctx.target.api.getOk<unknown>('api/admin/feedback/summary')),
-      optional(async () => {
+      attempt(() => ctx.target.api.getOk<{ performance_metrics?: { system_metrics?: unknown } }>('api/admin/trimp-performance-metrics')),
+      attempt(() => ctx.target.api.getOk<unknown>('api/admin/feedback/summary')),
+      attempt(async () => {
         const path = join(ctx.target.config.logsDir, 'trimp_calculation.log');
         const lines = await tailLines(path, 64 * 1024);
         if (lines === undefined) throw new Error(`no log at ${path}`);
@@ -43,13 +43,3 @@ export const flagAssess = defineAction<Params>({
     return { status: 'succeeded', summary: `${flag}: ${summary}`, evidence };
   },
 });
-
-type Optional<T> = { ok: true; value: T } | { ok: false; reason: string };
-
-async function optional<T>(read: () => Promise<T>): Promise<Optional<T>> {
-  try {
-    return { ok: true, value: await read() };
-  } catch (error) {
-    return { ok: false, reason: messageOf(error) };
-  }
-}

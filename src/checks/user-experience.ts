@@ -1,5 +1,6 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { checkedOutRelease } from '../target/deploy-history.js';
+import { type Figures, readSystemMetrics, type SystemMetrics } from '../target/metrics.js';
 import { ENHANCED_TRIMP_FLAG, USER_TYPES } from '../target/user-types.js';
 import { banisterAverage, roundTrimp } from '../trimp/banister.js';
 import { REFERENCE_VECTORS } from '../trimp/reference-vectors.js';
@@ -195,21 +196,11 @@ function recompute(row: StoredRow): number | undefined {
   return roundTrimp(banisterAverage({ ...profile, avgHr: row.avg_heart_rate }));
 }
 
-interface Figures {
-  requests: number;
-  errors: number;
-  error_rate: number;
-  latency_ms: { p50: number; p95: number; p99: number };
-}
-
-interface SystemMetrics extends Figures {
-  window_seconds: number;
-  /** Figures per user type, when the app gives them. */
-  per_user_type?: Record<string, Figures>;
-}
+/** The figures over a known span: the app's own, or the one asked for when it does not say. */
+type WindowMetrics = SystemMetrics & { window_seconds: number };
 
 interface Traffic {
-  metrics: SystemMetrics;
+  metrics: WindowMetrics;
   /** Why the traffic is not yet enough to call the result a pass; undefined when it is. */
   shortfall: string | undefined;
 }
@@ -235,7 +226,7 @@ async function trafficSinceChange(ctx: CheckContext): Promise<Traffic> {
 /** The longest window asked of the app: the seed's 15-minute monitoring window. */
 const MAX_WINDOW_S = 15 * 60;
 
-async function metricsSinceChange(ctx: CheckContext): Promise<SystemMetrics> {
+async function metricsSinceChange(ctx: CheckContext): Promise<WindowMetrics> {
   let windowS = 60;
   if (ctx.changedAt) {
     const elapsedS = (Date.now() - ctx.changedAt.getTime()) / 1000;
@@ -243,22 +234,19 @@ async function metricsSinceChange(ctx: CheckContext): Promise<SystemMetrics> {
       await sleep((ctx.thresholds.minErrorWindowS - elapsedS) * 1000, undefined, { signal: ctx.signal });
     windowS = Math.min(MAX_WINDOW_S, Math.max(0.05, (Date.now() - ctx.changedAt.getTime()) / 1000));
   }
-  const body = await ctx.target.api.getOk<{ performance_metrics: { system_metrics: SystemMetrics } }>(
-    `api/admin/trimp-performance-metrics?window=${windowS.toFixed(2)}`,
-    { signal: ctx.signal },
-  );
-  return body.performance_metrics.system_metrics;
+  const metrics = await readSystemMetrics(ctx.target.api, windowS, ctx.signal);
+  return { ...metrics, window_seconds: metrics.window_seconds ?? Number(windowS.toFixed(2)) };
 }
 
 /** What the window is: since the change (or --since), or, with neither, the last minute. */
-function windowText(ctx: CheckContext, m: SystemMetrics): string {
+function windowText(ctx: CheckContext, m: WindowMetrics): string {
   if (!ctx.changedAt) return `in the last ${m.window_seconds} s`;
   const elapsedS = (Date.now() - ctx.changedAt.getTime()) / 1000;
   return elapsedS > MAX_WINDOW_S ? `in the last ${MAX_WINDOW_S / 60} min (the change was longer ago)` : 'since the change';
 }
 
 /** Every user type's slice (not only the ones the run changed), or the whole when the app gives none. */
-function slices(m: SystemMetrics): [string, Figures][] {
+function slices(m: WindowMetrics): [string, Figures][] {
   if (!m.per_user_type) return [['all users', m]];
   return USER_TYPES.map((type): [string, Figures] => [
     type,

@@ -3,7 +3,7 @@ import { hostname } from 'node:os';
 import { BackupStore } from '../backup/store.js';
 import { type Config, loadConfig } from '../config/config.js';
 import { describeHolder, isProcessAlive, readLock, stateLockPath, targetLockPath } from '../engine/lock.js';
-import { messageOf } from '../errors.js';
+import { attempt } from '../errors.js';
 import { toJson } from '../report/output.js';
 import { renderTable } from '../report/table.js';
 import { appCommit } from '../target/app-repo.js';
@@ -14,16 +14,6 @@ import type { CommandResult, RunCommandOptions } from './run-runbook.js';
 import { formatAge, rowOf } from './runs.js';
 
 const LAST_RUNS = 5;
-
-type Read<T> = { ok: true; value: T } | { ok: false; problem: string };
-
-async function read<T>(work: () => Promise<T> | T): Promise<Read<T>> {
-  try {
-    return { ok: true, value: await work() };
-  } catch (error) {
-    return { ok: false, problem: messageOf(error) };
-  }
-}
 
 /**
  * `trimp-rollback status [--json]`: the system and the tool on one screen: the flag per user
@@ -42,15 +32,15 @@ export async function gatherStatus(config: Config, via: 'api' | 'db') {
   const target = connectTarget(config, via, { dryRun: true });
   try {
     const [flags, health, commit] = await Promise.all([
-      read(() => target.flags.read(ENHANCED_TRIMP_FLAG)),
-      read(async () => {
+      attempt(() => target.flags.read(ENHANCED_TRIMP_FLAG)),
+      attempt(async () => {
         const response = await target.api.get('health');
         const body = (response.body ?? {}) as { status?: string; version?: string; error?: string };
         return { http_status: response.status, status: body.status ?? null, version: body.version ?? null, error: body.error ?? null };
       }),
-      read(() => (existsSync(config.target.appDir) ? appCommit(config.target.appDir) : null)),
+      attempt(() => (existsSync(config.target.appDir) ? appCommit(config.target.appDir) : null)),
     ]);
-    const newest = await read(() => new BackupStore(config.backupsDir).entries()[0]);
+    const newest = await attempt(() => new BackupStore(config.backupsDir).entries()[0]);
     const locks = [stateLockPath(config.stateDir), targetLockPath(config.target)].flatMap((path) =>
       path ? [{ path, ...readLock(path) }] : [],
     );
@@ -58,13 +48,13 @@ export async function gatherStatus(config: Config, via: 'api' | 'db') {
     const now = Date.now();
     return {
       target: { base_url: config.target.baseUrl, database: config.target.database, via },
-      flag: flags.ok ? { name: ENHANCED_TRIMP_FLAG, states: flags.value } : { name: ENHANCED_TRIMP_FLAG, problem: flags.problem },
+      flag: flags.ok ? { name: ENHANCED_TRIMP_FLAG, states: flags.value } : { name: ENHANCED_TRIMP_FLAG, problem: flags.reason },
       app: {
-        ...(health.ok ? health.value : { problem: health.problem }),
+        ...(health.ok ? health.value : { problem: health.reason }),
         commit: commit.ok ? commit.value : null,
       },
       newest_backup: !newest.ok
-        ? { problem: newest.problem }
+        ? { problem: newest.reason }
         : newest.value
           ? {
               id: newest.value.id,
