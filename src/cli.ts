@@ -51,6 +51,10 @@ export function createProgram(sink: ResultSink): Command {
     .option('--user-type <types>', 'comma-separated user types, e.g. beta,regular')
     .option('--enable', 'roll forward: turn the flag on instead of off')
     .option('--flag <name>', 'the flag to set', 'enhanced_trimp_calculation')
+    .option(
+      '--notify-users',
+      'also send the notice to users (notify.users); a flag rollback is transparent to them, so by default nothing is sent',
+    )
     .enablePositionalOptions()
     .addHelpText(
       'after',
@@ -233,6 +237,16 @@ export function createProgram(sink: ResultSink): Command {
     .option('--json', JSON_HELP)
     .action(async (options) => sink(await (await import('./commands/runs.js')).runsList(options)));
 
+  program
+    .command('report')
+    .description("A run's report again: report.md's text, or with --html report.html (charts across the change) rewritten.")
+    .argument('<run_id>', 'the run (trimp-rollback runs list)')
+    .option('--html', 'write report.html beside the journal and print its path')
+    .option('--config <file>', 'config file (default: TRIMP_ROLLBACK_CONFIG, or ./trimp-rollback.yaml if present)')
+    .option('--state-dir <dir>', 'where runs and the lock live (default ~/.local/state/trimp-rollback)')
+    .addHelpText('after', examples('trimp-rollback report 20261129T031502.123Z-flag-3f9a --html'))
+    .action(async (runId, options) => sink(await (await import('./commands/report.js')).reportCommand(runId, options)));
+
   withTarget(program.command('validate'))
     .description("Run the seed's post-rollback checklist as named checks (pass / warn / fail / skip); exit 1 if any fails.")
     .option('--checks <names>', 'comma-separated check names (default: all)')
@@ -261,6 +275,7 @@ export function createProgram(sink: ResultSink): Command {
     )
     .option('--all', 'every scenario')
     .option('--runbook <file>', "rehearse your own runbook against the scenario's fault (one scenario)")
+    .option('--html <file>', 'also write the scorecard as a self-contained page: a row and a small error-rate chart per game day')
     .option('--db-from <file>', 'start each sandbox from a copy of this database')
     .option('--json', JSON_HELP)
     .option('--no-color', 'no colours or spinners')
@@ -402,6 +417,11 @@ function withRun(command: Command): Command {
     .addOption(new Option('--via <store>', 'reach the flag through the admin API or the database (default: api)').choices(['api', 'db']))
     .option('--settle <duration>', 'let validation wait up to this long (e.g. 30s) for enough user requests after the change')
     .option('--force-unlock', 'take over a stale or unreadable lock (needs --reason)')
+    .option(
+      '--observe <duration>',
+      "keep sampling the app's metrics this long after the last step (e.g. 2m): the report shows the change settle",
+    )
+    .option('--sample-every <duration>', "how often the app's metrics are sampled for the report (default 1s; off: not at all)")
     .option(
       '--notify <url...>',
       'also tell this webhook (Slack-compatible) about this run: start, progress, end (visible to ps: prefer notify: in the config)',

@@ -30,6 +30,8 @@ export interface TargetInfo {
   logsDir: string;
   /** How the app is stopped and started (target.app), when the config says. */
   app: AppProcessConfig | undefined;
+  /** Where a notice to users goes (notify.users), by label: none means it is only drafted. */
+  userChannels: string[];
 }
 
 export type OutcomeStatus = 'succeeded' | 'warned' | 'failed' | 'skipped';
@@ -49,6 +51,8 @@ export interface StepOutcome {
 /** What the run knows so far, for steps that judge the run (validation). */
 export interface RunFacts {
   startedAt: Date;
+  /** The runbook's time budget (the seed's "time to execute"). */
+  budgetMs: number;
   /** When the last changing step finished. */
   lastChangeAt: Date | undefined;
   /** How long validation may wait for enough user traffic after the change (--settle). */
@@ -75,7 +79,8 @@ export interface ActionContext {
   ask: Asker['choose'] | undefined;
   /** Journals a fact (such as the state before a change) before the step acts on it. */
   observe(name: string, data: unknown): void;
-  progress(text: string): void;
+  /** A live line; `trend` (recent error rates, 0..1) is drawn as a sparkline on a terminal only. */
+  progress(text: string, trend?: readonly (number | null)[]): void;
 }
 
 export interface ActionDefinition<P = unknown> {

@@ -6,6 +6,7 @@ import { conditionSchema, describeCondition } from '../monitor/conditions.js';
 import { type Decision, type Judgement, judgeWindow, type Sample } from '../monitor/judge.js';
 import { describeSample, takeSample } from '../monitor/sample.js';
 import { formatMs } from '../report/format.js';
+import { errorRateOf } from '../report/sparkline.js';
 import { apiUrl } from '../target/admin-api.js';
 import { METRICS_PATH } from '../target/metrics.js';
 import { type FlagStates, USER_TYPES } from '../target/user-types.js';
@@ -134,11 +135,15 @@ async function watchWindow(p: Params, ctx: ActionContext, window: number): Promi
     if (ctx.signal.aborted) return { interrupted: interruptedOutcome(window, samples.length, total) };
     const until = new Date();
     const sample = await takeSample(source, from, until);
+    // `from` journaled too: the window's samples are part of the run's metric series (the report's charts).
+    ctx.observe('monitor_sample', { stage: p.stage ?? null, window, index, of: total, from: from.toISOString(), ...sample });
     from = until;
     samples.push(sample);
-    ctx.observe('monitor_sample', { stage: p.stage ?? null, window, index, of: total, ...sample });
     const sofar = judgeWindow(p.conditions, samples).decision;
-    ctx.progress(`${clock(until)} sample ${index}/${total}: ${describeSample(sample)} → ${sofar} so far`);
+    ctx.progress(
+      `${clock(until)} sample ${index}/${total}: ${describeSample(sample)} → ${sofar} so far`,
+      samples.map((s) => errorRateOf(s.slices.all)),
+    );
   }
   return { judgement: judgeWindow(p.conditions, samples), samples };
 }

@@ -9,6 +9,8 @@ export interface FlagOptions extends RunCommandOptions {
   userType?: string;
   enable?: boolean;
   flag?: string;
+  /** Send the notice to users although a flag rollback is transparent to them. */
+  notifyUsers?: boolean;
 }
 
 /** `trimp-rollback flag --all | --user-type a,b [--enable]`: Scenario 1 of the seed. */
@@ -17,7 +19,12 @@ export async function flagCommand(options: FlagOptions): Promise<CommandResult> 
   const states: FlagStates = Object.fromEntries(types.map((type) => [type, options.enable ?? false]));
   const { command } = await runRunbook({
     runbook: 'flag',
-    inputs: { flag: options.flag ?? ENHANCED_TRIMP_FLAG, states, app: options.via === 'db' ? 'optional' : 'required' },
+    inputs: {
+      flag: options.flag ?? ENHANCED_TRIMP_FLAG,
+      states,
+      app: options.via === 'db' ? 'optional' : 'required',
+      notify_users: options.notifyUsers ?? false,
+    },
     options,
     undo: flagUndo,
   });

@@ -1,19 +1,25 @@
-import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join, resolve } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { fileURLToPath } from 'node:url';
 import { Secret } from '../config/secret.js';
 import { Interruption } from '../engine/interrupt.js';
+import { readJournal } from '../engine/journal.js';
 import type { RunResult } from '../engine/result.js';
 import { ExitCode, messageOf, usageError } from '../errors.js';
 import { formatMs } from '../report/format.js';
-import { toJson } from '../report/output.js';
+import { renderScorecardPage } from '../report/html/scorecard-page.js';
+import { toJson, writeOutputFile } from '../report/output.js';
+import { type RunTimeline, runTimeline } from '../report/run-timeline.js';
 import { renderTable } from '../report/table.js';
 import { killSandboxNow, startSandbox, stopSandbox } from '../sandbox/control.js';
 import { breakSandbox } from '../sandbox/fault-control.js';
 import type { FaultName } from '../sandbox/faults.js';
 import { AdminApi } from '../target/admin-api.js';
+import { appCommit } from '../target/app-repo.js';
 import { GAME_DAYS, type GameDay } from './game-days.js';
+import { isChange } from './run-history.js';
 import { type CommandResult, runRunbook } from './run-runbook.js';
 
 export const SCENARIOS = [...new Set(Object.values(GAME_DAYS).map((g) => g.scenario))];
@@ -35,10 +41,14 @@ export interface RehearseOptions {
   dbFrom?: string;
   /** The operator's own runbook, rehearsed against the scenario's fault instead of the built-in one. */
   runbook?: string;
+  /** Write the scorecard as a self-contained page here too. */
+  html?: string;
 }
 
 /** How long the in-run validation may wait for enough user traffic after the change. */
 const SETTLE = '5s';
+/** How long each game day's run samples the metrics after its last step (--observe). */
+const OBSERVE = '3s';
 
 export interface ScoreRow {
   scenario: string;
@@ -56,6 +66,8 @@ export interface ScoreRow {
   scenario_proof: string | null;
   note: string | null;
   run?: RunResult;
+  /** The run's steps and metric series, for the scorecard page (not in --json). */
+  timeline?: RunTimeline;
 }
 
 /**
@@ -75,6 +87,7 @@ export async function rehearseCommand(names: string[], options: RehearseOptions)
   const scenarios = [...new Set((options.all ? SCENARIOS : names.length > 0 ? names : ['flag']).flatMap(gameDaysNamed))];
   if (options.runbook && scenarios.length !== 1) throw usageError('rehearse-usage', '--runbook rehearses one game day: name it');
   if (options.runbook && !existsSync(options.runbook)) throw usageError('runbook-missing', `runbook file not found: ${options.runbook}`);
+  if (options.html !== undefined) verifyWritableFile('--html', options.html);
 
   // One Ctrl-C handler for the whole game day: the first stops after the step in flight and
   // tears the sandbox down; a second kills the sandbox at once and removes its directory.
@@ -91,12 +104,14 @@ export async function rehearseCommand(names: string[], options: RehearseOptions)
   }
   if (options.json) {
     const count = (status: ScoreRow['status']) => rows.filter((r) => r.status === status).length;
+    const scenarios = rows.map(({ timeline: _, ...row }) => row);
     process.stdout.write(
-      `${toJson({ scenarios: rows, passed: count('passed'), failed: count('failed'), interrupted: interruption.requested })}\n`,
+      `${toJson({ scenarios, passed: count('passed'), failed: count('failed'), interrupted: interruption.requested })}\n`,
     );
   } else {
     process.stdout.write(renderScorecard(rows));
   }
+  if (options.html !== undefined) await writeScorecardPage(options.html, rows);
   if (interruption.requested) return { exitCode: ExitCode.failed, interrupted: true };
   // A scenario that could not be rehearsed is not a pass.
   return { exitCode: rows.every((r) => r.status === 'passed') ? ExitCode.ok : ExitCode.failed };
@@ -148,6 +163,8 @@ async function rehearse(name: string, gameDay: GameDay, options: RehearseOptions
         json: options.json ?? false,
         color: options.color ?? true,
         settle: SETTLE,
+        // After the last step the metrics are sampled a little longer: the report shows the fault gone.
+        observe: OBSERVE,
       },
       interruption,
       // A game day is decided by evidence alone: an inconclusive window fails it, nobody is asked.
@@ -161,6 +178,7 @@ async function rehearse(name: string, gameDay: GameDay, options: RehearseOptions
           : 'The sandbox, its database and this journal are removed after the game day (--keep keeps them).',
       ],
     });
+    if (result.journal) row.timeline = runTimeline(readJournal(result.journal).events, isChange);
     Object.assign(row, {
       run_status: result.status,
       duration_ms: result.duration_ms,
@@ -263,4 +281,25 @@ function renderScorecard(rows: ScoreRow[]): string {
     ...rows.filter((r) => r.note).map((r) => `  ${r.scenario}: ${r.note}`),
   ];
   return `\nGame day scorecard\n${[...renderTable(header, table, { rule: true }), ...notes].join('\n')}\n`;
+}
+
+/** --html FILE: a path whose directory exists, checked before hours of game days, not after. */
+function verifyWritableFile(flag: string, path: string): void {
+  const dir = dirname(resolve(path));
+  if (!existsSync(dir) || !statSync(dir).isDirectory())
+    throw usageError('option-invalid', `${flag}: the directory ${dir} does not exist`, 'give a file in an existing directory');
+  if (existsSync(path) && !statSync(path).isFile()) throw usageError('option-invalid', `${flag}: ${path} is not a file`);
+}
+
+/** The scorecard page; a disk that refuses it is said, and the game days' verdict stands. */
+async function writeScorecardPage(path: string, rows: ScoreRow[]): Promise<void> {
+  try {
+    const entries = rows.map((row) => ({ ...row, timeline: row.timeline }));
+    // The tool's own commit (its checkout: dist/commands/ is two levels down), when it is one.
+    const commit = await appCommit(fileURLToPath(new URL('../..', import.meta.url))).catch(() => null);
+    writeOutputFile(path, await renderScorecardPage(entries, { generatedAt: new Date(), commit }), { mode: 0o644 });
+    process.stderr.write(`Scorecard page: ${resolve(path)}\n`);
+  } catch (error) {
+    process.stderr.write(`warning: the scorecard page was not written to ${path}: ${messageOf(error)}\n`);
+  }
 }

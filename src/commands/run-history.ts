@@ -124,6 +124,7 @@ export function lastChangeAt(events: StampedEvent[]): Date | undefined {
     else if (
       event.type === 'step.finished' &&
       (event.status === 'succeeded' || event.status === 'warned') &&
+      event.noop !== true &&
       isChange(actions.get(event.step) ?? '')
     )
       last = event.ts;

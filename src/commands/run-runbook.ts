@@ -6,6 +6,7 @@ import { type Asker, assumeYes, type Confirmer, terminalAsker, terminalConfirmer
 import type { Observation } from '../engine/execute.js';
 import { isFile } from '../engine/files.js';
 import { Interruption } from '../engine/interrupt.js';
+import { readJournal } from '../engine/journal.js';
 import type { Invocation, JournaledTarget } from '../engine/journal-events.js';
 import { buildPlan, type StepHistory } from '../engine/plan.js';
 import type { Progress } from '../engine/progress.js';
@@ -13,6 +14,7 @@ import type { RunResult, RunStatus } from '../engine/result.js';
 import { runPlan } from '../engine/run.js';
 import { newRunId } from '../engine/run-id.js';
 import { ExitCode, type ExitCodeValue, isTrimpError, messageOf, TrimpError, usageError } from '../errors.js';
+import { MetricsSampler } from '../monitor/sampler.js';
 import { RunNotifier } from '../notify/notifier.js';
 import { toJson } from '../report/output.js';
 import { renderPlan } from '../report/plan.js';
@@ -24,6 +26,7 @@ import { loadRunbook } from '../runbook/load.js';
 import { connectTarget, type Target, type Via } from '../target/target.js';
 import { parseDurationOption } from './options.js';
 import { invocationOf, resumeCommand } from './printed-commands.js';
+import { writeRunPage } from './report.js';
 
 export interface RunCommandOptions extends ConfigFlags {
   dryRun?: boolean;
@@ -37,6 +40,10 @@ export interface RunCommandOptions extends ConfigFlags {
   retarget?: boolean;
   /** Webhooks told about this run only (--notify URL). */
   notify?: string[];
+  /** Keep sampling the metrics this long after the last step. */
+  observe?: string;
+  /** How often the metrics are sampled beside the run ("off": never). */
+  sampleEvery?: string;
 }
 
 /** What an undo needs to know: how the run was invoked, and the facts every attempt journaled. */
@@ -93,6 +100,8 @@ export async function runRunbook(request: RunRequest): Promise<{ result: RunResu
   const via: Via = options.via ?? 'api';
   const dryRun = options.dryRun ?? false;
   const settleMs = options.settle === undefined ? 0 : parseDurationOption('--settle', options.settle, 3_600_000);
+  const observeMs = options.observe === undefined ? 0 : parseDurationOption('--observe', options.observe, 3_600_000);
+  const sampleEveryMs = sampleInterval(options.sampleEvery);
   const runId = request.resume?.runId ?? newRunId(runbook.id);
   const plan = buildPlan({
     runbook,
@@ -108,6 +117,7 @@ export async function runRunbook(request: RunRequest): Promise<{ result: RunResu
       appDir: config.target.appDir,
       logsDir: config.target.logsDir,
       app: config.target.app,
+      userChannels: config.notify.users.map((channel) => channel.label),
     },
     dryRun,
     runId,
@@ -129,6 +139,10 @@ export async function runRunbook(request: RunRequest): Promise<{ result: RunResu
   const interruption = request.interruption ?? new Interruption((message) => process.stderr.write(`${err.yellow(message)}\n`)).install();
   const progress = await terminalProgress(err, isInteractive(output));
   const notifier = dryRun ? undefined : notifierFor(config, options, progress, request.clockScale);
+  const sampler =
+    dryRun || sampleEveryMs === 0
+      ? undefined
+      : new MetricsSampler({ api: target.api, everyMs: sampleEveryMs, note: (text) => progress.note(text) });
   try {
     const outcome = await runPlan({
       plan,
@@ -137,7 +151,8 @@ export async function runRunbook(request: RunRequest): Promise<{ result: RunResu
       confirmer: chooseConfirmer(options),
       asker: request.unattended ? undefined : chooseAsker(),
       progress,
-      ...(notifier ? { watcher: notifier } : {}),
+      watchers: [notifier, sampler].filter((watcher) => watcher !== undefined),
+      observeMs,
       reason: options.reason ?? null,
       forceUnlock: options.forceUnlock ?? false,
       invocation,
@@ -162,6 +177,7 @@ export async function runRunbook(request: RunRequest): Promise<{ result: RunResu
         });
       throw error;
     });
+    await sampler?.settled();
     // Redacted once, as values, before anything renders them (the summary, JSON, the report).
     const result = redactValue(outcome.result);
     const observations = outcome.observations;
@@ -172,7 +188,7 @@ export async function runRunbook(request: RunRequest): Promise<{ result: RunResu
     }
     const nextSteps = (await request.footer?.(result, { ...context, target })) ?? [];
     if (nextSteps.length > 0) result.next_steps = nextSteps;
-    const report = writeReport(result);
+    const report = await writeReport(result, config);
     notifier?.finished(result, nextSteps, report.path);
     const footer = [...report.lines, ...nextSteps];
     if (request.print === false) {
@@ -188,16 +204,37 @@ export async function runRunbook(request: RunRequest): Promise<{ result: RunResu
   }
 }
 
-/** The report beside the journal; a full disk there is said, and does not undo the run. */
-function writeReport(result: RunResult): { lines: string[]; path: string | undefined } {
+/**
+ * The report beside the journal: report.json and report.md, then report.html (its charts read
+ * the journal's samples). A full disk, or a page that cannot be drawn, is said and does not undo
+ * the run.
+ */
+async function writeReport(result: RunResult, config: Config): Promise<{ lines: string[]; path: string | undefined }> {
+  let path: string | undefined;
   try {
-    const path = writeRunReport(result);
-    return { lines: path ? [`Report: ${path}`] : [], path };
+    path = writeRunReport(result);
   } catch (error) {
     // Said on stderr too, so that --json users see it; the run itself stands as journaled.
     process.stderr.write(`warning: the report was not written: ${messageOf(error)}\n`);
     return { lines: [`Report: not written (${messageOf(error)})`], path: undefined };
   }
+  if (!path || !result.journal) return { lines: [], path };
+  try {
+    const html = await writeRunPage(result, readJournal(result.journal).events, config.thresholds);
+    return { lines: [`Report: ${path}`, `Charts: ${html}`], path };
+  } catch (error) {
+    process.stderr.write(`warning: report.html was not written: ${messageOf(error)}\n`);
+    return { lines: [`Report: ${path} (report.html not written: ${messageOf(error)})`], path };
+  }
+}
+
+/** --sample-every: a duration between 100 ms and 1 min, or "off"; 1 s when not given. */
+function sampleInterval(text: string | undefined): number {
+  if (text === undefined) return 1000;
+  if (text === 'off') return 0;
+  const ms = parseDurationOption('--sample-every', text, 60_000);
+  if (ms < 100) throw usageError('option-invalid', `--sample-every is at least 100ms, not ${text} (or off)`);
+  return ms;
 }
 
 /** The config's channels and escalation levels, plus any --notify webhooks for this run. */

@@ -4,7 +4,9 @@ import { BackupStore } from '../backup/store.js';
 import { type Config, loadConfig } from '../config/config.js';
 import { describeHolder, isProcessAlive, readLock, stateLockPath, targetLockPath } from '../engine/lock.js';
 import { attempt } from '../errors.js';
+import { type RecentErrors, readRecentErrors } from '../monitor/recent.js';
 import { toJson } from '../report/output.js';
+import { errorRateOf, sparkline } from '../report/sparkline.js';
 import { renderTable } from '../report/table.js';
 import { appCommit } from '../target/app-repo.js';
 import { connectTarget } from '../target/target.js';
@@ -24,14 +26,14 @@ export async function statusCommand(options: RunCommandOptions): Promise<Command
   const config = loadConfig({ ...options, withoutToken: false });
   const status = await gatherStatus(config, options.via ?? 'api');
   if (options.json) process.stdout.write(`${toJson(status)}\n`);
-  else process.stdout.write(renderStatus(status));
+  else process.stdout.write(renderStatus(status, process.stdout.isTTY === true));
   return { exitCode: 0 };
 }
 
 export async function gatherStatus(config: Config, via: 'api' | 'db') {
   const target = connectTarget(config, via, { dryRun: true });
   try {
-    const [flags, health, commit] = await Promise.all([
+    const [flags, health, commit, recent] = await Promise.all([
       attempt(() => target.flags.read(ENHANCED_TRIMP_FLAG)),
       attempt(async () => {
         const response = await target.api.get('health');
@@ -39,6 +41,7 @@ export async function gatherStatus(config: Config, via: 'api' | 'db') {
         return { http_status: response.status, status: body.status ?? null, version: body.version ?? null, error: body.error ?? null };
       }),
       attempt(() => (existsSync(config.target.appDir) ? appCommit(config.target.appDir) : null)),
+      attempt(() => readRecentErrors(target.api)),
     ]);
     const newest = await attempt(() => new BackupStore(config.backupsDir).entries()[0]);
     const locks = [stateLockPath(config.stateDir), targetLockPath(config.target)].flatMap((path) =>
@@ -53,6 +56,7 @@ export async function gatherStatus(config: Config, via: 'api' | 'db') {
         ...(health.ok ? health.value : { problem: health.reason }),
         commit: commit.ok ? commit.value : null,
       },
+      recent_errors: recent.ok ? recent.value : { problem: recent.reason },
       newest_backup: !newest.ok
         ? { problem: newest.reason }
         : newest.value
@@ -88,7 +92,8 @@ export async function gatherStatus(config: Config, via: 'api' | 'db') {
 
 type Status = Awaited<ReturnType<typeof gatherStatus>>;
 
-function renderStatus(s: Status): string {
+/** `trend`: the recent error rate as a sparkline too (on a terminal only; a pipe gets the figures). */
+function renderStatus(s: Status, trend: boolean): string {
   const out: string[] = [`trimp-rollback status — ${s.target.base_url} (flag via ${s.target.via}), state in ${s.state_dir}`];
   const flag = s.flag as { name: string; states?: FlagStates; problem?: string };
   out.push(
@@ -112,6 +117,7 @@ function renderStatus(s: Status): string {
       ? `app       not reachable: ${app.problem}${release ? ` (${release})` : ''}`
       : `app       /health ${app.http_status} ${app.status ?? ''}${app.error ? `: ${app.error}` : ''}${release ? `; ${release}` : ''}`,
   );
+  out.push(describeRecentErrors(s.recent_errors, trend));
   const backup = s.newest_backup as { id?: string; age_ms?: number | null; size_bytes?: number | null; problem?: string | null } | null;
   out.push(
     backup === null
@@ -145,4 +151,13 @@ function renderStatus(s: Status): string {
   }
   if (s.damaged_runs > 0) out.push(`          and ${s.damaged_runs} run(s) whose journal cannot be read (trimp-rollback runs list)`);
   return `${out.join('\n')}\n`;
+}
+
+function describeRecentErrors(recent: RecentErrors | { problem: string }, trend: boolean): string {
+  if ('problem' in recent) return `errors    could not be read: ${recent.problem}`;
+  const rate = errorRateOf(recent);
+  const figures = `${recent.errors}/${recent.requests} requests failed in the last ${recent.window_s} s${rate === null ? '' : ` (${(rate * 100).toFixed(1)}%)`}`;
+  if (!trend || recent.slices.length === 0) return `errors    ${figures}`;
+  const step = recent.window_s / recent.slices.length;
+  return `errors    ${figures}  ${sparkline(recent.slices.map(errorRateOf))} (${step} s each, oldest first)`;
 }

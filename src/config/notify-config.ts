@@ -42,13 +42,17 @@ const email = z
     path: ['user'],
   });
 
+const channels = z
+  .array(z.discriminatedUnion('kind', [webhook, email]))
+  .max(20)
+  .default([]);
+
 export const notifySchema = z
   .object({
     every: duration(1000).default('15m'),
-    channels: z
-      .array(z.discriminatedUnion('kind', [webhook, email]))
-      .max(20)
-      .default([]),
+    channels,
+    /** Where the notice to users goes (an e-mail list, a webhook the app turns into an in-app banner). */
+    users: channels,
   })
   .strict();
 
@@ -95,6 +99,8 @@ export interface EscalationLevel {
 export interface NotifySettings {
   everyMs: number;
   channels: ChannelConfig[];
+  /** notify.users: the channels a user notice is sent through, after confirmation. */
+  users: ChannelConfig[];
   escalation: EscalationLevel[];
 }
 
@@ -114,7 +120,10 @@ export function notifySettingsOf(
   return {
     everyMs: parseDuration(notify?.every ?? '15m'),
     channels: (notify?.channels ?? []).map((channel, index) =>
-      channel.kind === 'webhook' ? webhookChannel(channel.url) : emailChannel(channel, index, fileDir, env),
+      channel.kind === 'webhook' ? webhookChannel(channel.url) : emailChannel(channel, `notify.channels[${index}]`, fileDir, env),
+    ),
+    users: (notify?.users ?? []).map((channel, index) =>
+      channel.kind === 'webhook' ? webhookChannel(channel.url) : emailChannel(channel, `notify.users[${index}]`, fileDir, env),
     ),
     escalation: escalation
       ? escalation
@@ -146,15 +155,15 @@ export function webhookChannel(url: string): WebhookChannelConfig {
   return { kind: 'webhook', url: new Secret(url, 'webhook URL'), label: `webhook ${parsed.host}` };
 }
 
-function emailChannel(channel: z.output<typeof email>, index: number, fileDir: string, env: NodeJS.ProcessEnv): EmailChannelConfig {
+function emailChannel(channel: z.output<typeof email>, where: string, fileDir: string, env: NodeJS.ProcessEnv): EmailChannelConfig {
   let password: Secret | undefined;
   if (channel.password_file) {
     const path = resolve(fileDir, channel.password_file);
     try {
       if (!statSync(path).isFile()) throw new Error('not a file');
-      password = new Secret(readFileSync(path, 'utf8').trim(), `notify.channels[${index}].password_file`);
+      password = new Secret(readFileSync(path, 'utf8').trim(), `${where}.password_file`);
     } catch {
-      throw usageError('notify-invalid', `the SMTP password file cannot be read: ${path}`, 'check notify.channels[].password_file');
+      throw usageError('notify-invalid', `the SMTP password file cannot be read: ${path}`, `check ${where}.password_file`);
     }
   } else if (env.TRIMP_SMTP_PASSWORD) password = new Secret(env.TRIMP_SMTP_PASSWORD, 'TRIMP_SMTP_PASSWORD');
   registerSecret(password);

@@ -50,6 +50,7 @@ export async function executePlan(plan: Plan, services: ExecuteServices): Promis
   const started = performance.now();
   const facts: MutableFacts = {
     startedAt: new Date(),
+    budgetMs: plan.runbook.budgetMs,
     lastChangeAt: services.lastChangeAt,
     settleMs: services.settleMs,
     who: services.who,
@@ -156,7 +157,15 @@ async function runStep(plan: Plan, step: PlannedStep, services: ExecuteServices,
     if ('failed' in now) return failedBeforeActing(step, `could not read the current state: ${now.failed}`, services);
     if (now.done) {
       const summary = `nothing to change: ${now.summary}`;
-      journal?.append({ type: 'step.finished', step: step.id, status: 'succeeded', summary, duration_ms: 0, evidence: now.evidence });
+      journal?.append({
+        type: 'step.finished',
+        step: step.id,
+        status: 'succeeded',
+        summary,
+        duration_ms: 0,
+        evidence: now.evidence,
+        noop: true,
+      });
       return { ...base, status: 'succeeded', summary, noop: true, ...(now.evidence ? { evidence: now.evidence } : {}) };
     }
   }
@@ -286,6 +295,7 @@ async function rehearseStep(
 
 type MutableFacts = {
   startedAt: Date;
+  budgetMs: number;
   /** Stages whose changes the operator confirmed, once for all of them. */
   confirmedStages: Set<string>;
   who: { operator: string; reason: string | null };
@@ -315,7 +325,7 @@ function contextFor(plan: Plan, step: PlannedStep, services: ExecuteServices, fa
       facts.observations.push({ step: step.id, name, data });
       services.journal?.append({ type: 'step.observed', step: step.id, name, data });
     },
-    progress: (text) => services.progress.stepDetail(step, text),
+    progress: (text, trend) => services.progress.stepDetail(step, text, trend),
   };
 }
 

@@ -1,5 +1,6 @@
 import { existsSync, statSync } from 'node:fs';
 import { hostname } from 'node:os';
+import { setTimeout as sleep } from 'node:timers/promises';
 import type { Config } from '../config/config.js';
 import { ExitCode, isTrimpError, TrimpError } from '../errors.js';
 import type { Target } from '../target/target.js';
@@ -60,8 +61,10 @@ export interface RunOptions {
   interruption: Interruption;
   /** Said on a hard stop (a second Ctrl-C): how to continue the run. */
   resumeHint?: string;
-  /** Notifications and escalation: told when the run starts, at each step, and when it stops. */
-  watcher?: RunWatcher;
+  /** Notifications, escalation, metric sampling: told when the run starts, at each step, and when it stops. */
+  watchers?: RunWatcher[];
+  /** Keep the run (and its watchers) going this long after the last step, so the change's effect is seen (--observe). */
+  observeMs?: number;
 }
 
 /** The target as it is journaled: what resume and restore act on later. */
@@ -206,31 +209,30 @@ export async function runPlan(options: RunOptions): Promise<RunOutcome> {
       });
     }
     const open = journal;
-    options.watcher?.started(
-      {
-        runId: plan.runId,
-        title: plan.runbook.title,
-        scenario: plan.runbook.scenario,
-        impact: plan.runbook.impact,
-        budgetMs: plan.runbook.budgetMs,
-        operator,
-        reason: options.reason,
-        startedAt,
-      },
-      plan.steps.length,
-      // After the run's end (a failed end-of-run notification) the journal is opened again to say so.
-      (event) => {
-        if (!ended) open.append(event);
-        else {
-          const late = Journal.reopen(config.stateDir, plan.runId);
-          try {
-            late.append(event);
-          } finally {
-            late.close();
-          }
+    const watchers = options.watchers ?? [];
+    const watched: WatchedRun = {
+      runId: plan.runId,
+      title: plan.runbook.title,
+      scenario: plan.runbook.scenario,
+      impact: plan.runbook.impact,
+      budgetMs: plan.runbook.budgetMs,
+      operator,
+      reason: options.reason,
+      startedAt,
+    };
+    // After the run's end (a failed end-of-run notification) the journal is opened again to say so.
+    const record = (event: JournalEvent) => {
+      if (!ended) open.append(event);
+      else {
+        const late = Journal.reopen(config.stateDir, plan.runId);
+        try {
+          late.append(event);
+        } finally {
+          late.close();
         }
-      },
-    );
+      }
+    };
+    for (const watcher of watchers) watcher.started(watched, plan.steps.length, record);
     const execution = await executePlan(plan, {
       target: options.target,
       confirmer,
@@ -242,8 +244,10 @@ export async function runPlan(options: RunOptions): Promise<RunOutcome> {
       settleMs: options.settleMs,
       who: { operator, reason: options.reason },
       onStep: (step) => {
-        if (step) options.watcher?.stepStarted(step);
-        else if (inFlight) options.watcher?.stepFinished();
+        for (const watcher of watchers) {
+          if (step) watcher.stepStarted(step);
+          else if (inFlight) watcher.stepFinished();
+        }
         inFlight = step?.id ?? null;
       },
       ...(options.resume ? { earlier: options.resume.earlier } : {}),
@@ -254,17 +258,37 @@ export async function runPlan(options: RunOptions): Promise<RunOutcome> {
       const stopped = execution.steps.find((step) => step.status === 'interrupted')?.id ?? null;
       journal.append({ type: 'run.interrupted', step: stopped, duration_ms: durationMs });
     } else {
-      journal.append({ type: 'run.finished', status: execution.status, duration_ms: durationMs });
+      const observedMs = await observe(options, execution.status);
+      journal.append({
+        type: 'run.finished',
+        status: execution.status,
+        duration_ms: durationMs,
+        ...(observedMs > 0 ? { observed_ms: observedMs } : {}),
+      });
     }
     return { result: resultOf(plan, execution, startedAt, journal.path), observations: execution.observations };
   } finally {
     ended = true;
-    options.watcher?.stopped();
+    for (const watcher of options.watchers ?? []) watcher.stopped();
     unregister();
     journal?.close();
     releaseLocks();
     process.off('exit', releaseLocks);
   }
+}
+
+/**
+ * --observe: after the last step the watchers go on (the metrics are still sampled) for the time
+ * asked, so the report shows the change's effect settle. Not after an interruption; a Ctrl-C
+ * here ends the watching early, not the run. Returns how long it watched.
+ */
+async function observe(options: RunOptions, status: string): Promise<number> {
+  const ms = options.observeMs ?? 0;
+  if (ms <= 0 || status === 'interrupted' || options.interruption.requested) return 0;
+  options.progress.note(`observing the metrics for ${Math.round(ms / 1000)} s after the last step (Ctrl-C ends it early)`);
+  const start = performance.now();
+  await sleep(ms, undefined, { signal: options.interruption.signal }).catch(() => undefined);
+  return Math.round(performance.now() - start);
 }
 
 function runStartedEvent(plan: Plan, options: RunOptions, config: Config, operator: string): JournalEvent {

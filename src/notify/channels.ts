@@ -19,7 +19,7 @@ function webhook(config: WebhookChannelConfig): Channel {
       const response = await fetch(config.url.reveal(), {
         method: 'POST',
         headers: { 'content-type': 'application/json', 'user-agent': 'trimp-rollback' },
-        body: JSON.stringify({ text: `*${message.title}*\n${message.text}` }),
+        body: JSON.stringify({ text: `*${message.title}*\n${message.text}`, ...message.data }),
         signal: AbortSignal.timeout(timeoutMs),
         // A message goes where it was configured to go, not wherever a redirect points.
         redirect: 'error',

@@ -4,9 +4,11 @@ import { againstBudget, formatMs } from '../report/format.js';
 
 /** One notification: a title (the e-mail subject, the chat message's first line) and its text. */
 export interface Message {
-  kind: 'start' | 'progress' | 'escalation' | 'end';
+  kind: 'start' | 'progress' | 'escalation' | 'end' | 'user-notice';
   title: string;
   text: string;
+  /** Structured fields sent beside the text to a webhook (a user notice, for an app's in-app banner). */
+  data?: Record<string, unknown>;
 }
 
 /** What every message about a run says who and what it is about. */

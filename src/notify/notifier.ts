@@ -124,7 +124,8 @@ export class RunNotifier implements RunWatcher {
   }
 }
 
-async function deliver(channel: Channel, message: Message): Promise<void> {
+/** One message to one channel: ATTEMPTS tries, each bounded whole; rejects with the last reason. */
+export async function deliver(channel: Channel, message: Message): Promise<void> {
   let last: unknown;
   for (let attempt = 1; attempt <= ATTEMPTS; attempt++) {
     try {

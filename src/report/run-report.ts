@@ -4,7 +4,7 @@ import { againstBudget, formatMs } from './format.js';
 import { toJson, writeOutputFile } from './output.js';
 
 /** The seed's "Post-Rollback Analysis" questions, left for the team to answer in the report. */
-const ANALYSIS_QUESTIONS = [
+export const ANALYSIS_QUESTIONS = [
   'What was the root cause of the issue?',
   'Could the issue have been prevented?',
   'Was the rollback procedure effective?',
@@ -63,6 +63,20 @@ export function renderMarkdown(result: RunResult): string {
   if (checks) {
     lines.push('', '## Validation', '', '| check | status | result |', '|---|---|---|');
     for (const c of checks) lines.push(`| ${c.name} | ${c.status} | ${cell(c.summary)} |`);
+  }
+  const notice = result.steps.find((s) => s.action === 'users.notify' && s.evidence?.notice);
+  if (notice) {
+    const draft = notice.evidence?.notice as { title: string; text: string };
+    lines.push(
+      '',
+      '## Notice to users',
+      '',
+      `_${notice.summary}_`,
+      '',
+      `> **${draft.title}**`,
+      '>',
+      ...draft.text.split('\n').map((l) => `> ${l}`.trimEnd()),
+    );
   }
   lines.push('', '## Post-rollback analysis', '', ...ANALYSIS_QUESTIONS.flatMap((q) => [`### ${q}`, '', '_to be answered_', '']));
   return `${lines.join('\n')}\n`;

@@ -22,6 +22,7 @@ export const DOCS_TARGET: TargetInfo = {
   appDir: './app',
   logsDir: './app/logs',
   app: { start: ['<target.app.start>'], pidFile: '<target.app.pid_file>', stopGraceMs: 10_000, healthDeadlineMs: 60_000 },
+  userChannels: ['<notify.users>'],
 };
 
 /** How each built-in runbook is usually started (any runbook also runs as `trimp-rollback run ID`). */

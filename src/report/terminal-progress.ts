@@ -4,6 +4,7 @@ import type { PlannedStep } from '../engine/plan.js';
 import type { Progress } from '../engine/progress.js';
 import type { StepReport } from '../engine/result.js';
 import { againstBudget, formatMs, statusMark } from './format.js';
+import { sparkline } from './sparkline.js';
 
 /**
  * Progress on stderr. On a terminal a spinner shows the step in flight; elsewhere each step is
@@ -26,8 +27,8 @@ export async function terminalProgress(c: ChalkInstance, spinners: boolean, out:
       if (createSpinner) spinner = createSpinner({ text, stream: out }).start();
       else line(c.dim(`→ ${text}`));
     },
-    stepDetail(step, text) {
-      if (spinner) spinner.text = `${step.id}: ${text}`;
+    stepDetail(step, text, trend) {
+      if (spinner) spinner.text = `${step.id}: ${text}${trend?.length ? ` ${c.red(sparkline(trend))}` : ''}`;
       else line(c.dim(`  ${step.id}: ${text}`));
     },
     stepFinished(report: StepReport, elapsedMs: number, budgetMs: number) {

@@ -1,6 +1,7 @@
 import type { Thresholds } from '../checks/check.js';
 import type { Config, TargetConfig } from '../config/config.js';
 import type { Secret } from '../config/secret.js';
+import { type Channel, channelFor } from '../notify/channels.js';
 import { AdminApi } from './admin-api.js';
 import { type OpenOptions, openSqlite, type SqlDatabase } from './database.js';
 import { dryRunGate, type FlagStore, openGate } from './flag-store.js';
@@ -20,6 +21,8 @@ export interface Target {
   readonly dryRun: boolean;
   /** What the validation checks accept as normal for this target. */
   readonly thresholds: Thresholds;
+  /** How the target's users are told about a rollback that affects them (notify.users). */
+  readonly userChannels: Channel[];
   openDatabase(options: OpenOptions): Promise<SqlDatabase>;
   close(): Promise<void>;
 }
@@ -40,6 +43,7 @@ export function connectTarget(config: Config, via: Via, options: { dryRun: boole
     flags,
     token: config.token,
     thresholds: config.thresholds,
+    userChannels: config.notify.users.map(channelFor),
     dryRun: options.dryRun,
     openDatabase,
     close: async () => {

@@ -13,6 +13,7 @@ const info = {
   appDir: '/srv/app',
   logsDir: '/srv/app/logs',
   app: undefined,
+  userChannels: [],
 };
 const flag = loadRunbook('flag');
 const step = (plan: Plan, id: string) => plan.steps.find((s) => s.id === id)!;

@@ -1,0 +1,35 @@
+import type { AdminApi } from '../target/admin-api.js';
+import { readSystemMetrics } from '../target/metrics.js';
+
+export interface RecentErrors {
+  window_s: number;
+  requests: number;
+  errors: number;
+  /** Oldest first: each slice's requests and errors; empty when the app cannot be asked for shorter spans. */
+  slices: { requests: number; errors: number }[];
+}
+
+/**
+ * The last `windowS` seconds of errors, in `count` equal slices. The app only answers "the last N
+ * seconds", so the slices are differences of nested windows read at once: the requests of the
+ * last 60 s minus those of the last 54 s are those of the slice 60–54 s ago. An app that ignores
+ * ?window= gets no slices (they would all be the same span), only the total.
+ */
+export async function readRecentErrors(api: AdminApi, windowS = 60, count = 10): Promise<RecentErrors> {
+  const spans = Array.from({ length: count }, (_, i) => (windowS * (count - i)) / count);
+  const nested = await Promise.all(spans.map((span) => readSystemMetrics(api, span)));
+  const whole = nested[0];
+  if (!whole) throw new Error('no slices asked');
+  const honoured = nested.every((m, i) => m.window_seconds === undefined || Math.abs(m.window_seconds - (spans[i] ?? 0)) < 1);
+  const slices = honoured
+    ? nested.map((m, i) => {
+        const next = nested[i + 1];
+        // Traffic moves between the reads: a difference below zero is none.
+        return {
+          requests: Math.max(0, m.requests - (next?.requests ?? 0)),
+          errors: Math.max(0, m.errors - (next?.errors ?? 0)),
+        };
+      })
+    : [];
+  return { window_s: windowS, requests: whole.requests, errors: whole.errors, slices };
+}

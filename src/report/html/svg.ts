@@ -1,0 +1,21 @@
+import type { TopLevelSpec } from 'vega-lite';
+
+/**
+ * A Vega-Lite spec compiled and rendered to SVG in this process: no browser, no canvas, no
+ * network (every spec carries its data inline). vega and vega-lite are loaded on first use: a
+ * run pays for them only when it writes its report.
+ */
+export async function renderSvg(spec: TopLevelSpec): Promise<string> {
+  const [vega, vegaLite] = await Promise.all([import('vega'), import('vega-lite')]);
+  const view = new vega.View(vega.parse(vegaLite.compile(spec).spec), { renderer: 'none' });
+  try {
+    return await view.toSVG();
+  } finally {
+    view.finalize();
+  }
+}
+
+/** Text for HTML: element content and attribute values alike. */
+export function escapeHtml(text: string): string {
+  return text.replace(/[&<>"']/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[c] ?? c);
+}
