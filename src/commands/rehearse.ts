@@ -31,6 +31,8 @@ function gameDaysNamed(name: string): string[] {
 }
 
 const TRAFFIC_PER_SECOND = 40;
+/** The fault is seen once at least this many requests (a second of traffic) show it. */
+const MIN_SYMPTOM_REQUESTS = 40;
 const PROOF_WINDOW_S = 2;
 
 export interface RehearseOptions {
@@ -243,7 +245,8 @@ async function waitForErrors(api: AdminApi, signal: AbortSignal): Promise<Window
     if (unhealthy) return { errors: 1, requests: 0, text: unhealthy };
     try {
       last = await errorsInWindow(api);
-      if (last.errors > 0 && last.requests > 0) return last;
+      // Enough traffic to be a symptom, not a blip: the report's "before" rests on it too.
+      if (last.errors > 0 && last.requests >= MIN_SYMPTOM_REQUESTS) return last;
     } catch (error) {
       return { errors: 1, requests: 0, text: messageOf(error) }; // the app itself is failing: that is the symptom
     }

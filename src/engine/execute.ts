@@ -10,6 +10,8 @@ import type { Progress } from './progress.js';
 import type { RunStatus, StepReport } from './result.js';
 
 export interface ExecuteServices {
+  /** When the run (this attempt) began: what its report and its notice to users count from. */
+  startedAt?: Date;
   target: Target;
   confirmer: Confirmer;
   /** Who judges what a step cannot decide alone; undefined when nobody can be asked. */
@@ -49,7 +51,7 @@ export interface Execution {
 export async function executePlan(plan: Plan, services: ExecuteServices): Promise<Execution> {
   const started = performance.now();
   const facts: MutableFacts = {
-    startedAt: new Date(),
+    startedAt: services.startedAt ?? new Date(),
     budgetMs: plan.runbook.budgetMs,
     lastChangeAt: services.lastChangeAt,
     settleMs: services.settleMs,

@@ -104,6 +104,7 @@ export async function runPlan(options: RunOptions): Promise<RunOutcome> {
 
   if (plan.dryRun) {
     const execution = await executePlan(plan, {
+      startedAt,
       target: options.target,
       confirmer,
       asker: options.asker,
@@ -234,6 +235,7 @@ export async function runPlan(options: RunOptions): Promise<RunOutcome> {
     };
     for (const watcher of watchers) watcher.started(watched, plan.steps.length, record);
     const execution = await executePlan(plan, {
+      startedAt,
       target: options.target,
       confirmer,
       asker: options.asker,

@@ -51,6 +51,7 @@ export interface RunStep {
 }
 export interface RunJson {
   run_id: string;
+  started_at: string;
   status: string;
   journal: string | null;
   undo_command: string | null;

@@ -16,7 +16,9 @@ export function alive(pid: number): boolean {
 }
 
 export interface JournalLine {
+  ts?: string;
   type: string;
+  error?: string;
   step?: string;
   status?: string;
   name?: string;

@@ -1,6 +1,6 @@
 import { spawn } from 'node:child_process';
 import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { execa } from 'execa';
 import { afterEach, describe, expect, it } from 'vitest';
@@ -84,6 +84,12 @@ describe('application rollback against the sandbox (a real git checkout, real pr
     const run = jsonOf<RunJson>(back);
     expect(await head(sb.appDir)).toBe(older);
     expect(await health(sb)).toMatchObject({ status: 'healthy', version: '1.0.0' });
+    // The notice to users is drafted for an application rollback (downtime), here not sent.
+    expect(run.steps.find((s) => s.id === 'notify-users')?.status).toBe('skipped');
+    const report = readFileSync(join(dirname(run.journal as string), 'report.md'), 'utf8');
+    expect(report).toMatch(/## Notice to users\n\n_notice drafted into the report; not sent: no notify.users channel in the config_/);
+    expect(report).toContain('> We found a problem with a recent update to how training load (TRIMP) is calculated');
+    expect(report).toContain('> Your training data is safe.');
     // 1.0.0 computes the average even for a user whose flag is on.
     expect((await cli(['flag', '--user-type', 'admin', '--enable', '--yes', '--config', sb.config])).exitCode).toBe(1);
     const calc = await fetch(`${sb.baseUrl}/api/trimp/calculate`, {

@@ -1,6 +1,6 @@
 import { spawn } from 'node:child_process';
 import { existsSync, lstatSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
-import { join, relative } from 'node:path';
+import { dirname, join, relative } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { afterEach, describe, expect, it } from 'vitest';
 import { cli, jsonOf, ROOT, type RunJson, stepOf as step } from '../helpers/cli.js';
@@ -15,6 +15,7 @@ interface Manifest {
   size: number;
   max_activity_id: number;
   row_counts: Record<string, number>;
+  created_at: string;
 }
 
 const cleanups: (() => Promise<void> | void)[] = [];
@@ -74,6 +75,7 @@ describe('database rollback against the sandbox', () => {
       ['choose-backup', 'succeeded'],
       ['verify-backup', 'succeeded'],
       ['preflight', 'succeeded'],
+      ['notify-users', 'skipped'],
       ['stop-app', 'succeeded'],
       ['keep-current', 'succeeded'],
       ['restore', 'succeeded'],
@@ -103,6 +105,16 @@ describe('database rollback against the sandbox', () => {
     expect(kept.path).toBe(`${sandbox.database}.pre-restore-${run.run_id}`);
     expect(sha256(kept.path)).toBe(kept.sha256);
     expect(run.undo_command).toBe(`trimp-rollback database undo --run ${run.run_id} --config ${sandbox.config} --yes`);
+
+    // The notice to users is drafted (no notify.users channel here: not sent), with the restore point.
+    expect(step(run, 'notify-users').summary).toBe('notice drafted into the report; not sent: no notify.users channel in the config');
+    const report = readFileSync(join(dirname(run.journal as string), 'report.md'), 'utf8');
+    const backupTime = `${manifest.created_at.slice(11, 16)} UTC`;
+    expect(report).toContain('## Notice to users');
+    expect(report).toContain(`as it was at ${backupTime}`);
+    // The database runbook's budget is 60 minutes: the resolution time is the start plus that.
+    const by = new Date(Date.parse(run.started_at) + 60 * 60_000).toISOString().slice(11, 16);
+    expect(report).toContain(`back to normal by ${by} UTC`);
 
     const undo = await cli(['database', 'undo', '--run', run.run_id, '--yes', '--json', '--config', sandbox.config]);
     expect(undo.exitCode, undo.stderr).toBe(0);

@@ -1,6 +1,6 @@
 import { appendFileSync, copyFileSync, readFileSync, writeFileSync } from 'node:fs';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { SMTPServer } from 'smtp-server';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { cli, jsonOf, type RunJson } from '../helpers/cli.js';
@@ -41,6 +41,7 @@ afterAll(async () => {
 interface Received {
   at: number;
   text: string;
+  json: Record<string, unknown>;
 }
 
 async function receiver(answer: (req: IncomingMessage, res: ServerResponse) => void = (_q, s) => s.end('ok')) {
@@ -51,7 +52,8 @@ async function receiver(answer: (req: IncomingMessage, res: ServerResponse) => v
       body += chunk;
     });
     req.on('end', () => {
-      received.push({ at: Date.now(), text: (JSON.parse(body) as { text: string }).text });
+      const json = JSON.parse(body) as { text: string };
+      received.push({ at: Date.now(), text: json.text, json });
       answer(req, res);
     });
   });
@@ -282,6 +284,149 @@ describe('notifications and escalation', () => {
       }
     } finally {
       await new Promise<void>((resolve) => smtp.close(() => resolve()));
+    }
+  });
+
+  it('the notice to users: shown by a dry run, sent through notify.users once confirmed (text and fields for an in-app banner), kept in the reports', async () => {
+    const hook = await receiver();
+    const team = await receiver();
+    try {
+      const notice = join(sandbox.dir, 'notice.yaml');
+      writeFileSync(
+        notice,
+        [
+          'version: 1',
+          'id: notice',
+          'title: A rollback users notice',
+          'use_case: notice tests',
+          'impact: downtime',
+          'budget: 20m',
+          'steps:',
+          '  - id: tell',
+          '    title: Tell users',
+          '    action: users.notify',
+          '    with: { what_happened: we are putting the previous version back, may_notice: the app may be unavailable for a few minutes }',
+          '',
+        ].join('\n'),
+      );
+      const config = configWith(
+        'users',
+        `notify:\n  channels:\n    - { kind: webhook, url: "${team.url}" }\n  users:\n    - { kind: webhook, url: "${hook.url}" }\n`,
+      );
+      const dry = await cli(['run', notice, '--dry-run', '--config', config]);
+      expect(dry.exitCode, dry.stderr).toBe(0);
+      expect(dry.stderr + dry.stdout).toMatch(
+        /send a notice to users via webhook 127\.0\.0\.1:\d+: "we are putting the previous version back"/,
+      );
+      expect(hook.received).toHaveLength(0);
+
+      const result = await cli(['run', notice, '--yes', '--json', '--config', config]);
+      expect(result.exitCode, result.stderr).toBe(0);
+      const run = jsonOf<RunJson>(result);
+      expect(run.steps[0]?.status).toBe('succeeded');
+      expect(run.steps[0]?.summary).toMatch(/^notice sent to users via webhook 127\.0\.0\.1:\d+$/);
+      expect(hook.received).toHaveLength(1);
+      const sent = hook.received[0] as Received;
+      expect(sent.text).toMatch(
+        /^\*Service notice: a short interruption while we fix a problem\*\nWe are putting the previous version back\. The app may be unavailable for a few minutes\./,
+      );
+      // 20 minutes after the run began, by hand: the started_at of the run plus the runbook's budget.
+      const by = new Date(Date.parse(run.started_at) + 20 * 60_000);
+      expect((sent.json.notice as { expected_resolution: string }).expected_resolution).toBe(by.toISOString());
+      expect(sent.text).toContain(`back to normal by ${by.toISOString().slice(11, 16)} UTC`);
+      // The team's channel hears about the run, not the users' notice.
+      expect(team.received.some((m) => m.text.includes('Service notice'))).toBe(false);
+      const dir = dirname(run.journal as string);
+      expect(readFileSync(join(dir, 'report.md'), 'utf8')).toContain('> We are putting the previous version back.');
+      expect(readFileSync(join(dir, 'report.html'), 'utf8')).toContain('<blockquote class="notice">');
+      expect(journalEvents(run.journal as string).find((e) => e.name === 'user_notice')?.data).toMatchObject({
+        expected_resolution: by.toISOString(),
+      });
+      for (const text of [
+        result.stdout,
+        result.stderr,
+        readFileSync(run.journal as string, 'utf8'),
+        readFileSync(join(dir, 'report.html'), 'utf8'),
+      ])
+        expect(text).not.toContain('hook-secret-path-42');
+
+      // A users' channel that refuses it: the step warns, the run goes on and succeeds, the report has the text to send by hand.
+      const refusing = await receiver((_q, res) => {
+        res.statusCode = 500;
+        res.end('no');
+      });
+      try {
+        const broken = configWith('users-broken', `notify:\n  users:\n    - { kind: webhook, url: "${refusing.url}" }\n`);
+        const failed = await cli(['run', notice, '--yes', '--json', '--config', broken], { timeoutMs: 90_000 });
+        expect(failed.exitCode, failed.stderr).toBe(0);
+        const step = jsonOf<RunJson>(failed).steps[0];
+        expect(step?.status).toBe('warned');
+        expect(step?.summary).toMatch(/^notice not delivered via webhook 127\.0\.0\.1:\d+: send it by hand \(it is in the report\)$/);
+        expect(step?.warnings?.[0]).toMatch(/HTTP 500/);
+        expect(refusing.received).toHaveLength(2); // two tries
+      } finally {
+        await refusing.close();
+      }
+    } finally {
+      await hook.close();
+      await team.close();
+    }
+  });
+
+  it('a flag rollback is transparent: nothing is sent to users, even with notify.users set, unless --notify-users asks', async () => {
+    const hook = await receiver();
+    try {
+      const config = configWith('users-flag', `notify:\n  users:\n    - { kind: webhook, url: "${hook.url}" }\n`);
+      const quiet = await cli(['flag', '--all', '--yes', '--json', '--config', config]);
+      expect(quiet.exitCode, quiet.stderr).toBe(0);
+      const step = jsonOf<RunJson>(quiet).steps.find((s) => s.id === 'notify-users');
+      expect(step?.status).toBe('skipped');
+      expect(step?.summary).toMatch(/transparent to users/);
+      expect(hook.received).toHaveLength(0);
+      expect(readFileSync(join(dirname(jsonOf<RunJson>(quiet).journal as string), 'report.md'), 'utf8')).not.toContain('Notice to users');
+
+      const asked = await cli(['flag', '--all', '--yes', '--json', '--notify-users', '--config', config]);
+      expect(asked.exitCode, asked.stderr).toBe(0);
+      expect(jsonOf<RunJson>(asked).steps.find((s) => s.id === 'notify-users')?.status).toBe('succeeded');
+      expect(hook.received).toHaveLength(1);
+      expect(hook.received[0]?.text).toMatch(/switched back to the previous calculation/);
+    } finally {
+      await hook.close();
+      await cli(['flag', '--all', '--enable', '--yes', '--config', sandbox.config]);
+    }
+  });
+
+  it('the notice to an e-mail list: one mail to every address on notify.users', async () => {
+    const mails: { subject: string; to: string[] }[] = [];
+    const smtp = new SMTPServer({
+      authOptional: true,
+      disabledCommands: ['STARTTLS', 'AUTH'],
+      onData(stream, session, callback) {
+        let data = '';
+        stream.on('data', (chunk: Buffer) => {
+          data += chunk.toString('utf8');
+        });
+        stream.on('end', () => {
+          mails.push({ subject: /^Subject: (.*)$/m.exec(data)?.[1] ?? '', to: session.envelope.rcptTo.map((r) => r.address) });
+          callback();
+        });
+      },
+    });
+    await new Promise<void>((resolve) => smtp.listen(0, '127.0.0.1', resolve));
+    const { port } = smtp.server.address() as { port: number };
+    try {
+      const config = configWith(
+        'users-mail',
+        `notify:\n  users:\n    - { kind: email, host: 127.0.0.1, port: ${port}, from: status@example.test, to: [users@example.test, banner@example.test], starttls: off }\n`,
+      );
+      const result = await cli(['flag', '--all', '--yes', '--json', '--notify-users', '--config', config]);
+      expect(result.exitCode, result.stderr).toBe(0);
+      expect(mails).toEqual([
+        { subject: 'Service notice: a short interruption while we fix a problem', to: ['users@example.test', 'banner@example.test'] },
+      ]);
+    } finally {
+      await new Promise<void>((resolve) => smtp.close(() => resolve()));
+      await cli(['flag', '--all', '--enable', '--yes', '--config', sandbox.config]);
     }
   });
 });

@@ -36,8 +36,8 @@ function timeX(domain: [string, string]) {
   return { field: 'at', type: 'temporal', scale: { type: 'utc', domain }, axis: TIME_AXIS } as const;
 }
 
-/** Each change as a red rule with its step's name. */
-function changeLayers(t: RunTimeline, domain: [string, string]) {
+/** Each change as a red rule with its step's name, on the chart's own time axis. */
+function changeLayers(t: RunTimeline, domain: [string, string], x: object = timeX(domain)) {
   const changes = t.changes.map((c) => ({ at: c.at, label: `change: ${c.step}` }));
   if (changes.length === 0) return [];
   return [
@@ -45,12 +45,12 @@ function changeLayers(t: RunTimeline, domain: [string, string]) {
       name: 'change',
       data: { values: changes },
       mark: { type: 'rule', color: '#d32f2f', strokeWidth: 2 },
-      encoding: { x: timeX(domain), description: { field: 'label' } },
+      encoding: { x, description: { field: 'label' } },
     },
     {
       data: { values: changes },
       mark: { type: 'text', color: '#d32f2f', align: 'left', dx: 3, baseline: 'top', y: 2, fontSize: 10 },
-      encoding: { x: timeX(domain), text: { field: 'label' } },
+      encoding: { x, text: { field: 'label' } },
     },
   ];
 }
@@ -67,6 +67,7 @@ function stepsDomain(t: RunTimeline): [string, string] {
 export function timelineSpec(t: RunTimeline): TopLevelSpec {
   const domain = stepsDomain(t);
   const short = Date.parse(domain[1]) - Date.parse(domain[0]) < 10_000;
+  const x = { field: 'at', type: 'temporal', scale: { type: 'utc', domain }, axis: short ? FINE_TIME_AXIS : TIME_AXIS } as const;
   const steps = t.steps.map((s) => ({
     step: s.id,
     start: s.start,
@@ -86,13 +87,13 @@ export function timelineSpec(t: RunTimeline): TopLevelSpec {
         mark: { type: 'bar', stroke: '#333', strokeWidth: 0.5 },
         encoding: {
           y: { field: 'step', type: 'nominal', sort: null, title: null },
-          x: { field: 'start', type: 'temporal', scale: { type: 'utc', domain }, axis: short ? FINE_TIME_AXIS : TIME_AXIS },
+          x: { ...x, field: 'start' },
           x2: { field: 'end' },
           color: { field: 'status', type: 'nominal', scale: STATUS_COLOURS, title: 'step' },
           description: { field: 'label' },
         },
       },
-      ...changeLayers(t, domain),
+      ...changeLayers(t, domain, x),
     ],
   } as TopLevelSpec;
 }

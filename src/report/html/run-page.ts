@@ -22,7 +22,7 @@ export interface RunPageInput {
  */
 export async function renderRunPage({ result, timeline, limits }: RunPageInput): Promise<string> {
   const charts: string[] = [];
-  if (timeline.steps.length > 0) charts.push(figure('timeline', 'Steps', await renderSvg(timelineSpec(timeline))));
+  if (timeline.steps.length > 0) charts.push(figure('timeline', 'Timeline of the steps', await renderSvg(timelineSpec(timeline))));
   if (timeline.points.length > 0) {
     const budgets: Partial<Record<MetricName, { value: number; label: string }>> = {
       error_rate: { value: limits.errorRate, label: `validation fails at ${(limits.errorRate * 100).toFixed(0)} %` },

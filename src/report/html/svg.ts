@@ -7,7 +7,9 @@ import type { TopLevelSpec } from 'vega-lite';
  */
 export async function renderSvg(spec: TopLevelSpec): Promise<string> {
   const [vega, vegaLite] = await Promise.all([import('vega'), import('vega-lite')]);
-  const view = new vega.View(vega.parse(vegaLite.compile(spec).spec), { renderer: 'none' });
+  // Their warnings (a scale merged across layers) are for chart authors, not for an operator's terminal.
+  const quiet = vega.logger(vega.None);
+  const view = new vega.View(vega.parse(vegaLite.compile(spec, { logger: quiet }).spec), { renderer: 'none', logLevel: vega.None });
   try {
     return await view.toSVG();
   } finally {
