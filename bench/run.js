@@ -230,3 +230,7 @@ await benchApplication();
 // 8. The gradual scenario: what one monitoring sample costs, against a bare curl of the metrics endpoint.
 const { benchGradual } = await import('./gradual.js');
 await benchGradual();
+
+// 9. The reports: sampling beside a run, one background sample, drawing report.html.
+const { benchReport } = await import('./report.js');
+await benchReport();

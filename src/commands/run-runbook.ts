@@ -188,13 +188,16 @@ export async function runRunbook(request: RunRequest): Promise<{ result: RunResu
     }
     const nextSteps = (await request.footer?.(result, { ...context, target })) ?? [];
     if (nextSteps.length > 0) result.next_steps = nextSteps;
-    const report = await writeReport(result, config);
+    const report = writeReport(result);
     notifier?.finished(result, nextSteps, report.path);
     const footer = [...report.lines, ...nextSteps];
     if (request.print === false) {
       // The caller reports.
     } else if (output.json) process.stdout.write(`${toJson(result)}\n`);
     else process.stdout.write(renderRunSummary(result, styleFor(process.stdout, output), footer));
+    // The page with the charts comes after the summary: drawing it (~0.5 s) never delays the result.
+    const charts = report.path ? await writeCharts(result, config) : undefined;
+    if (charts && request.print !== false && !output.json) process.stdout.write(`${charts}\n`);
     // The end message is on its way; it is given its bounded retries before the process ends.
     await notifier?.flush();
     return { result, command: commandResultFor(result.status) };
@@ -204,27 +207,26 @@ export async function runRunbook(request: RunRequest): Promise<{ result: RunResu
   }
 }
 
-/**
- * The report beside the journal: report.json and report.md, then report.html (its charts read
- * the journal's samples). A full disk, or a page that cannot be drawn, is said and does not undo
- * the run.
- */
-async function writeReport(result: RunResult, config: Config): Promise<{ lines: string[]; path: string | undefined }> {
-  let path: string | undefined;
+/** The report beside the journal; a full disk there is said, and does not undo the run. */
+function writeReport(result: RunResult): { lines: string[]; path: string | undefined } {
   try {
-    path = writeRunReport(result);
+    const path = writeRunReport(result);
+    return { lines: path ? [`Report: ${path}`] : [], path };
   } catch (error) {
     // Said on stderr too, so that --json users see it; the run itself stands as journaled.
     process.stderr.write(`warning: the report was not written: ${messageOf(error)}\n`);
     return { lines: [`Report: not written (${messageOf(error)})`], path: undefined };
   }
-  if (!path || !result.journal) return { lines: [], path };
+}
+
+/** report.html (its charts read the journal's samples): the line that says where, or why it is not there. */
+async function writeCharts(result: RunResult, config: Config): Promise<string | undefined> {
+  if (!result.journal) return undefined;
   try {
-    const html = await writeRunPage(result, readJournal(result.journal).events, config.thresholds);
-    return { lines: [`Report: ${path}`, `Charts: ${html}`], path };
+    return `Charts: ${await writeRunPage(result, readJournal(result.journal).events, config.thresholds)}`;
   } catch (error) {
     process.stderr.write(`warning: report.html was not written: ${messageOf(error)}\n`);
-    return { lines: [`Report: ${path} (report.html not written: ${messageOf(error)})`], path };
+    return `Charts: not written (${messageOf(error)})`;
   }
 }
 
