@@ -20,7 +20,7 @@ import { manual } from './manual.js';
 import { monitor } from './monitor.js';
 import { releaseDeploy } from './release-deploy.js';
 import { releasePlan } from './release-plan.js';
-import { usersNotify } from './users-notify.js';
+import { usersDraftNotice, usersNotify } from './users-notify.js';
 import { validate } from './validate.js';
 import { wait } from './wait.js';
 
@@ -47,6 +47,7 @@ export const ACTIONS: Record<string, ActionDefinition<unknown>> = Object.fromEnt
     databaseRestore,
     databaseCheck,
     validate,
+    usersDraftNotice,
     usersNotify,
     wait,
     monitor,

@@ -8,6 +8,7 @@ import { Interruption } from '../engine/interrupt.js';
 import { readJournal } from '../engine/journal.js';
 import type { RunResult } from '../engine/result.js';
 import { ExitCode, messageOf, usageError } from '../errors.js';
+import { readMetricsFile } from '../monitor/metrics-file.js';
 import { formatMs } from '../report/format.js';
 import { renderScorecardPage } from '../report/html/scorecard-page.js';
 import { toJson, writeOutputFile } from '../report/output.js';
@@ -180,7 +181,7 @@ async function rehearse(name: string, gameDay: GameDay, options: RehearseOptions
           : 'The sandbox, its database and this journal are removed after the game day (--keep keeps them).',
       ],
     });
-    if (result.journal) row.timeline = runTimeline(readJournal(result.journal).events, isChange);
+    if (result.journal) row.timeline = runTimeline(readJournal(result.journal).events, readMetricsFile(result.journal).samples, isChange);
     Object.assign(row, {
       run_status: result.status,
       duration_ms: result.duration_ms,
@@ -288,6 +289,7 @@ function renderScorecard(rows: ScoreRow[]): string {
 
 /** --html FILE: a path whose directory exists, checked before hours of game days, not after. */
 function verifyWritableFile(flag: string, path: string): void {
+  if (path.trim() === '') throw usageError('option-invalid', `${flag} needs a file name`, 'for example: --html scorecard.html');
   const dir = dirname(resolve(path));
   if (!existsSync(dir) || !statSync(dir).isDirectory())
     throw usageError('option-invalid', `${flag}: the directory ${dir} does not exist`, 'give a file in an existing directory');

@@ -1,4 +1,5 @@
 import { existsSync } from 'node:fs';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { type Config, type ConfigFlags, DEFAULT_CONFIG_NAME, loadConfig } from '../config/config.js';
 import { webhookChannel } from '../config/notify-config.js';
 import { redactValue } from '../config/secret.js';
@@ -6,7 +7,7 @@ import { type Asker, assumeYes, type Confirmer, terminalAsker, terminalConfirmer
 import type { Observation } from '../engine/execute.js';
 import { isFile } from '../engine/files.js';
 import { Interruption } from '../engine/interrupt.js';
-import { readJournal } from '../engine/journal.js';
+import { journalPath, readJournal } from '../engine/journal.js';
 import type { Invocation, JournaledTarget } from '../engine/journal-events.js';
 import { buildPlan, type StepHistory } from '../engine/plan.js';
 import type { Progress } from '../engine/progress.js';
@@ -14,8 +15,10 @@ import type { RunResult, RunStatus } from '../engine/result.js';
 import { runPlan } from '../engine/run.js';
 import { newRunId } from '../engine/run-id.js';
 import { ExitCode, type ExitCodeValue, isTrimpError, messageOf, TrimpError, usageError } from '../errors.js';
+import { metricsPath, readMetricsFile } from '../monitor/metrics-file.js';
 import { MetricsSampler } from '../monitor/sampler.js';
 import { RunNotifier } from '../notify/notifier.js';
+import { formatMs } from '../report/format.js';
 import { toJson } from '../report/output.js';
 import { renderPlan } from '../report/plan.js';
 import { writeRunReport } from '../report/run-report.js';
@@ -142,7 +145,12 @@ export async function runRunbook(request: RunRequest): Promise<{ result: RunResu
   const sampler =
     dryRun || sampleEveryMs === 0
       ? undefined
-      : new MetricsSampler({ api: target.api, everyMs: sampleEveryMs, note: (text) => progress.note(text) });
+      : new MetricsSampler({
+          api: target.api,
+          everyMs: sampleEveryMs,
+          file: metricsPath(journalPath(config.stateDir, runId)),
+          note: (text) => progress.note(text),
+        });
   try {
     const outcome = await runPlan({
       plan,
@@ -152,7 +160,6 @@ export async function runRunbook(request: RunRequest): Promise<{ result: RunResu
       asker: request.unattended ? undefined : chooseAsker(),
       progress,
       watchers: [notifier, sampler].filter((watcher) => watcher !== undefined),
-      observeMs,
       reason: options.reason ?? null,
       forceUnlock: options.forceUnlock ?? false,
       invocation,
@@ -177,7 +184,6 @@ export async function runRunbook(request: RunRequest): Promise<{ result: RunResu
         });
       throw error;
     });
-    await sampler?.settled();
     // Redacted once, as values, before anything renders them (the summary, JSON, the report).
     const result = redactValue(outcome.result);
     const observations = outcome.observations;
@@ -195,6 +201,13 @@ export async function runRunbook(request: RunRequest): Promise<{ result: RunResu
       // The caller reports.
     } else if (output.json) process.stdout.write(`${toJson(result)}\n`);
     else process.stdout.write(renderRunSummary(result, styleFor(process.stdout, output), footer));
+    // The run has ended (journaled, locks released): --observe watches the metrics a while longer.
+    if (sampler && observeMs > 0 && result.status !== 'interrupted' && !interruption.requested) {
+      interruption.firstStopText = 'ending the observing (the run itself has ended)';
+      process.stderr.write(`Observing the metrics for ${formatMs(observeMs)} after the run (Ctrl-C ends it early)\n`);
+      await sleep(observeMs, undefined, { signal: interruption.signal }).catch(() => undefined);
+    }
+    await sampler?.finish();
     // The page with the charts comes after the summary: drawing it (~0.5 s) never delays the result.
     const charts = report.path ? await writeCharts(result, config) : undefined;
     if (charts && request.print !== false && !output.json) process.stdout.write(`${charts}\n`);
@@ -202,6 +215,7 @@ export async function runRunbook(request: RunRequest): Promise<{ result: RunResu
     await notifier?.flush();
     return { result, command: commandResultFor(result.status) };
   } finally {
+    await sampler?.finish();
     if (!request.interruption) interruption.dispose();
     await target.close();
   }
@@ -223,7 +237,8 @@ function writeReport(result: RunResult): { lines: string[]; path: string | undef
 async function writeCharts(result: RunResult, config: Config): Promise<string | undefined> {
   if (!result.journal) return undefined;
   try {
-    return `Charts: ${await writeRunPage(result, readJournal(result.journal).events, config.thresholds)}`;
+    const { samples } = readMetricsFile(result.journal);
+    return `Charts: ${await writeRunPage(result, readJournal(result.journal).events, samples, config.thresholds)}`;
   } catch (error) {
     process.stderr.write(`warning: report.html was not written: ${messageOf(error)}\n`);
     return `Charts: not written (${messageOf(error)})`;
@@ -233,7 +248,9 @@ async function writeCharts(result: RunResult, config: Config): Promise<string | 
 /** --sample-every: a duration between 100 ms and 1 min, or "off"; 1 s when not given. */
 function sampleInterval(text: string | undefined): number {
   if (text === undefined) return 1000;
-  if (text === 'off') return 0;
+  if (text.toLowerCase() === 'off') return 0;
+  if (!/^\d+(\.\d+)?(ms|s|m|h)$/.test(text))
+    throw usageError('option-invalid', `--sample-every must be a duration such as 1s or 5s, or off, not "${text}"`);
   const ms = parseDurationOption('--sample-every', text, 60_000);
   if (ms < 100) throw usageError('option-invalid', `--sample-every is at least 100ms, not ${text} (or off)`);
   return ms;

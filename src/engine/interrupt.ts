@@ -26,6 +26,9 @@ export class Interruption {
   constructor(private readonly notify: (message: string) => void) {}
 
   /** Aborted on the first interrupt: for waits, which can end at once without harm. */
+  /** What the first Ctrl-C does, as said to the operator (after a run: ending the observing). */
+  firstStopText = 'finishing the step in flight safely, then stopping';
+
   get signal(): AbortSignal {
     return this.controller.signal;
   }
@@ -69,9 +72,7 @@ export class Interruption {
     this.count += 1;
     received ??= signal;
     if (this.count === 1) {
-      this.notify(
-        `${signal === 'SIGINT' ? 'Interrupt' : signal}: finishing the step in flight safely, then stopping. Press Ctrl-C again to stop at once.`,
-      );
+      this.notify(`${signal === 'SIGINT' ? 'Interrupt' : signal}: ${this.firstStopText}. Press Ctrl-C again to stop at once.`);
       this.request();
       return;
     }

@@ -81,33 +81,10 @@ function build() {
     }),
     z.object({ type: z.literal('step.declined'), step: text, answer: text, optional: z.boolean().optional() }),
     z.object({ type: z.literal('run.interrupted'), step: text.nullable(), duration_ms: millis, hard: z.boolean().optional() }),
-    /** observed_ms: how long the metrics were watched after the last step (--observe); not in duration_ms. */
-    z.object({ type: z.literal('run.finished'), status: text, duration_ms: millis, observed_ms: millis.optional() }),
+    z.object({ type: z.literal('run.finished'), status: text, duration_ms: millis }),
     z.object({ type: z.literal('run.escalated'), level: count, team: text, after_ms: millis, contacts: z.array(text) }),
     /** A channel that did not take a notification after its retries (it never fails the run). */
     z.object({ type: z.literal('notify.failed'), channel: text, kind: text, error: text }),
-    /**
-     * The app's metrics over [from, at], sampled beside the run (and while --observe watches after
-     * it): the series the report draws. Each slice is all users or one user type.
-     */
-    z.object({
-      type: z.literal('metrics.sample'),
-      from: z.iso.datetime(),
-      at: z.iso.datetime(),
-      slices: z.record(
-        z.string(),
-        z.object({
-          requests: count,
-          errors: count,
-          p95_ms: millis,
-          calculations: count.optional(),
-          failures: count.optional(),
-        }),
-      ),
-      error: text.optional(),
-    }),
-    /** Background sampling gave up (the metrics could not be read), and why. */
-    z.object({ type: z.literal('metrics.stopped'), reason: text, samples: count }),
     /** Written on a fresh line when a run continues after a torn last line, naming that line. */
     z.object({ type: z.literal('journal.repaired'), torn_line: count, bytes: count }),
   ]);

@@ -1,6 +1,5 @@
 import { existsSync, statSync } from 'node:fs';
 import { hostname } from 'node:os';
-import { setTimeout as sleep } from 'node:timers/promises';
 import type { Config } from '../config/config.js';
 import { ExitCode, isTrimpError, TrimpError } from '../errors.js';
 import type { Target } from '../target/target.js';
@@ -63,8 +62,6 @@ export interface RunOptions {
   resumeHint?: string;
   /** Notifications, escalation, metric sampling: told when the run starts, at each step, and when it stops. */
   watchers?: RunWatcher[];
-  /** Keep the run (and its watchers) going this long after the last step, so the change's effect is seen (--observe). */
-  observeMs?: number;
 }
 
 /** The target as it is journaled: what resume and restore act on later. */
@@ -260,13 +257,7 @@ export async function runPlan(options: RunOptions): Promise<RunOutcome> {
       const stopped = execution.steps.find((step) => step.status === 'interrupted')?.id ?? null;
       journal.append({ type: 'run.interrupted', step: stopped, duration_ms: durationMs });
     } else {
-      const observedMs = await observe(options, execution.status);
-      journal.append({
-        type: 'run.finished',
-        status: execution.status,
-        duration_ms: durationMs,
-        ...(observedMs > 0 ? { observed_ms: observedMs } : {}),
-      });
+      journal.append({ type: 'run.finished', status: execution.status, duration_ms: durationMs });
     }
     return { result: resultOf(plan, execution, startedAt, journal.path), observations: execution.observations };
   } finally {
@@ -277,20 +268,6 @@ export async function runPlan(options: RunOptions): Promise<RunOutcome> {
     releaseLocks();
     process.off('exit', releaseLocks);
   }
-}
-
-/**
- * --observe: after the last step the watchers go on (the metrics are still sampled) for the time
- * asked, so the report shows the change's effect settle. Not after an interruption; a Ctrl-C
- * here ends the watching early, not the run. Returns how long it watched.
- */
-async function observe(options: RunOptions, status: string): Promise<number> {
-  const ms = options.observeMs ?? 0;
-  if (ms <= 0 || status === 'interrupted' || options.interruption.requested) return 0;
-  options.progress.note(`observing the metrics for ${Math.round(ms / 1000)} s after the last step (Ctrl-C ends it early)`);
-  const start = performance.now();
-  await sleep(ms, undefined, { signal: options.interruption.signal }).catch(() => undefined);
-  return Math.round(performance.now() - start);
 }
 
 function runStartedEvent(plan: Plan, options: RunOptions, config: Config, operator: string): JournalEvent {

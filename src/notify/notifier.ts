@@ -124,17 +124,17 @@ export class RunNotifier implements RunWatcher {
   }
 }
 
-/** One message to one channel: ATTEMPTS tries, each bounded whole; rejects with the last reason. */
-export async function deliver(channel: Channel, message: Message): Promise<void> {
+/** One message to one channel: `attempts` tries (ATTEMPTS by default), each bounded whole; rejects with the last reason. */
+export async function deliver(channel: Channel, message: Message, attempts = ATTEMPTS): Promise<void> {
   let last: unknown;
-  for (let attempt = 1; attempt <= ATTEMPTS; attempt++) {
+  for (let attempt = 1; attempt <= attempts; attempt++) {
     try {
       // Bounded whole, not per socket read: a server that answers each command slowly counts too.
       await withDeadline(channel.send(message, ATTEMPT_TIMEOUT_MS), ATTEMPT_TIMEOUT_MS);
       return;
     } catch (error) {
       last = error;
-      if (attempt < ATTEMPTS) await new Promise((resolve) => setTimeout(resolve, PAUSE_MS));
+      if (attempt < attempts) await new Promise((resolve) => setTimeout(resolve, PAUSE_MS));
     }
   }
   throw last;

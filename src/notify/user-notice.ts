@@ -41,8 +41,9 @@ export function draftUserNotice(facts: NoticeFacts): UserNotice {
   };
 }
 
-export function noticeMessage(notice: UserNotice): Message {
-  return { kind: 'user-notice', title: notice.title, text: notice.text, data: { notice } };
+/** `id` (the run's) lets an app that shows the notice as a banner show it once, however often it arrives. */
+export function noticeMessage(notice: UserNotice, id: string): Message {
+  return { kind: 'user-notice', title: notice.title, text: notice.text, data: { notice: { ...notice, id } } };
 }
 
 /** "14:35 UTC on 29 Nov 2026". */

@@ -64,20 +64,30 @@ export function renderMarkdown(result: RunResult): string {
     lines.push('', '## Validation', '', '| check | status | result |', '|---|---|---|');
     for (const c of checks) lines.push(`| ${c.name} | ${c.status} | ${cell(c.summary)} |`);
   }
-  const notice = result.steps.find((s) => s.action === 'users.notify' && s.evidence?.notice);
-  if (notice) {
-    const draft = notice.evidence?.notice as { title: string; text: string };
+  const drafted = noticeOf(result);
+  if (drafted) {
+    const { notice, sending } = drafted;
     lines.push(
       '',
       '## Notice to users',
       '',
-      `_${notice.summary}_`,
+      `_${sending}_`,
       '',
-      `> **${draft.title}**`,
+      `> **${notice.title}**`,
       '>',
-      ...draft.text.split('\n').map((l) => `> ${l}`.trimEnd()),
+      ...notice.text.split('\n').map((l) => `> ${l}`.trimEnd()),
     );
   }
   lines.push('', '## Post-rollback analysis', '', ...ANALYSIS_QUESTIONS.flatMap((q) => [`### ${q}`, '', '_to be answered_', '']));
   return `${lines.join('\n')}\n`;
+}
+
+/** The run's notice to users (its draft step's), and what became of it (its send step's summary). */
+export function noticeOf(result: RunResult): { notice: { title: string; text: string }; sending: string } | undefined {
+  const draft = result.steps.find((s) => s.action === 'users.draft-notice');
+  const notice = draft?.evidence?.notice as { title?: unknown; text?: unknown } | undefined;
+  if (!notice || typeof notice.title !== 'string' || typeof notice.text !== 'string') return undefined;
+  const send = result.steps.find((s) => s.action === 'users.notify');
+  const sending = send ? `${send.status}: ${send.summary}` : 'drafted; this runbook does not send it';
+  return { notice: { title: notice.title, text: notice.text }, sending };
 }

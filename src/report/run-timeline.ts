@@ -1,4 +1,5 @@
 import type { StampedEvent } from '../engine/journal-events.js';
+import type { MetricsLine } from '../monitor/metrics-file.js';
 
 /** One step as it ran: when it started and ended (the last attempt of it), and whether it changed the system. */
 export interface TimelineStep {
@@ -36,9 +37,10 @@ export interface RunTimeline {
   /** The moments the system was changed: each changing step that finished having acted. */
   changes: { step: string; at: string }[];
   points: SeriesPoint[];
-  /** Samples that could not be read, and why sampling stopped if it did. */
+  /** Samples that could not be read (the app down or without metrics). */
   unreadable: number;
-  stopped: string | null;
+  /** How many consecutive samples were merged into each drawn point (0: none; a long run). */
+  merged: number;
 }
 
 interface Span {
@@ -54,19 +56,20 @@ interface Span {
  * series (the background samples and the gradual windows' samples, which are one series: the
  * sampler pauses while a window samples). `isChange` says whether an action changes the system.
  */
-export function runTimeline(events: readonly StampedEvent[], isChange: (action: string) => boolean): RunTimeline {
+export function runTimeline(
+  events: readonly StampedEvent[],
+  samples: readonly MetricsLine[],
+  isChange: (action: string) => boolean,
+): RunTimeline {
   const steps = new Map<string, TimelineStep>();
-  const spans: Span[] = [];
-  let stopped: string | null = null;
+  const spans: Span[] = samples.map((sample) => ({ ...sample, source: 'background' as const }));
   for (const event of events) {
     if (event.type === 'step.started')
       steps.set(event.step, { id: event.step, action: event.action, start: event.ts, end: event.ts, status: 'running', change: false });
     else if (event.type === 'step.finished') {
       const step = steps.get(event.step);
       if (step) Object.assign(step, { end: event.ts, status: event.status, change: isChange(step.action) && acted(event) });
-    } else if (event.type === 'metrics.sample') spans.push({ ...event, source: 'background' });
-    else if (event.type === 'metrics.stopped') stopped = event.reason;
-    else if (event.type === 'step.observed' && event.name === 'monitor_sample') {
+    } else if (event.type === 'step.observed' && event.name === 'monitor_sample') {
       const data = event.data as Partial<Span>;
       if (typeof data.from === 'string' && typeof data.at === 'string' && data.slices)
         spans.push({ from: data.from, at: data.at, slices: data.slices, error: data.error, source: 'window' });
@@ -75,13 +78,16 @@ export function runTimeline(events: readonly StampedEvent[], isChange: (action: 
   const ordered = [...steps.values()].sort((a, b) => a.start.localeCompare(b.start));
   const changes = ordered.filter((s) => s.change).map((s) => ({ step: s.id, at: s.end }));
   const first = changes[0]?.at;
+  const phaseOf = (span: { from: string; at: string }): SeriesPoint['phase'] =>
+    first === undefined ? 'no change' : span.at <= first ? 'before' : span.from >= first ? 'after' : 'across';
+  const readable = spans.filter((s) => !s.error).sort((a, b) => a.at.localeCompare(b.at));
+  const merged = Math.ceil(readable.length / MAX_DRAWN_SPANS);
   const points: SeriesPoint[] = [];
-  for (const span of spans.sort((a, b) => a.at.localeCompare(b.at))) {
-    if (span.error) continue;
+  for (const span of merged > 1 ? mergeSpans(readable, merged, phaseOf) : readable) {
     const from = Date.parse(span.from);
     const until = Date.parse(span.at);
     const seconds = Math.max(0.001, (until - from) / 1000);
-    const phase = first === undefined ? 'no change' : span.at <= first ? 'before' : span.from >= first ? 'after' : 'across';
+    const phase = phaseOf(span);
     for (const [slice, f] of Object.entries(span.slices))
       points.push({
         at: new Date((from + until) / 2).toISOString(),
@@ -98,16 +104,50 @@ export function runTimeline(events: readonly StampedEvent[], isChange: (action: 
       });
   }
   const startedAt = events.find((e) => e.type === 'run.started')?.ts ?? events[0]?.ts ?? new Date(0).toISOString();
-  const endedAt = events.findLast((e) => e.type.startsWith('run.') || e.type === 'metrics.sample')?.ts ?? startedAt;
+  const lastEvent = events.findLast((e) => e.type.startsWith('run.'))?.ts ?? startedAt;
+  // ISO times of one zone sort as text: the latest of the run's end and its last sample.
+  const lastSample = [lastEvent, ...spans.map((s) => s.at)].sort().at(-1) ?? lastEvent;
   return {
     startedAt,
-    endedAt,
+    endedAt: lastSample,
     steps: ordered,
     changes,
     points,
     unreadable: spans.filter((s) => s.error).length,
-    stopped,
+    merged: merged > 1 ? merged : 0,
   };
+}
+
+/** More spans than this are merged for drawing: a page of a long run stays a few hundred KB. */
+export const MAX_DRAWN_SPANS = 600;
+
+/**
+ * Consecutive spans merged `size` at a time (never across the change, nor a window's samples with
+ * the background's): counts add up, and p95 is the largest of the merged ones (an upper bound).
+ */
+function mergeSpans(spans: Span[], size: number, phaseOf: (s: Span) => string): Span[] {
+  const out: Span[] = [];
+  let group: Span[] = [];
+  const flush = () => {
+    const firstSpan = group[0];
+    const lastSpan = group.at(-1);
+    if (!firstSpan || !lastSpan) return;
+    const slices: Span['slices'] = {};
+    for (const span of group)
+      for (const [name, f] of Object.entries(span.slices)) {
+        const sum = slices[name] ?? { requests: 0, errors: 0, p95_ms: 0 };
+        slices[name] = { requests: sum.requests + f.requests, errors: sum.errors + f.errors, p95_ms: Math.max(sum.p95_ms, f.p95_ms) };
+      }
+    out.push({ from: firstSpan.from, at: lastSpan.at, slices, source: firstSpan.source });
+    group = [];
+  };
+  for (const span of spans) {
+    const previous = group.at(-1);
+    if (previous && (group.length >= size || previous.source !== span.source || phaseOf(previous) !== phaseOf(span))) flush();
+    group.push(span);
+  }
+  flush();
+  return out;
 }
 
 /** A changing step acted when it succeeded (or warned); one that found nothing to change did not. */

@@ -53,7 +53,7 @@ describe('shell completion', () => {
   });
 
   it('completes commands, options, runbook ids, run ids, backup ids and fixed values in a real bash', () => {
-    expect(complete(['trimp-rollback', 're'])).toEqual(['resume', 'rehearse']);
+    expect(complete(['trimp-rollback', 're'])).toEqual(['resume', 'report', 'rehearse']);
     expect(complete(['trimp-rollback', 'gradual', '--st'])).toEqual(['--state-dir', '--stages']);
     expect(complete(['trimp-rollback', 'run', ''])).toEqual(['application', 'complete', 'database', 'database-undo', 'flag', 'gradual']);
     expect(complete(['trimp-rollback', 'resume', '--state-dir', state, ''])).toEqual([

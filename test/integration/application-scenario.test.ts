@@ -85,9 +85,11 @@ describe('application rollback against the sandbox (a real git checkout, real pr
     expect(await head(sb.appDir)).toBe(older);
     expect(await health(sb)).toMatchObject({ status: 'healthy', version: '1.0.0' });
     // The notice to users is drafted for an application rollback (downtime), here not sent.
-    expect(run.steps.find((s) => s.id === 'notify-users')?.status).toBe('skipped');
+    expect(run.steps.find((s) => s.id === 'draft-notice')?.status).toBe('succeeded');
     const report = readFileSync(join(dirname(run.journal as string), 'report.md'), 'utf8');
-    expect(report).toMatch(/## Notice to users\n\n_notice drafted into the report; not sent: no notify.users channel in the config_/);
+    expect(report).toMatch(
+      /## Notice to users\n\n_succeeded: nothing to change: no notify.users channel: the notice is in the report, to send by hand_/,
+    );
     expect(report).toContain('> We found a problem with a recent update to how training load (TRIMP) is calculated');
     expect(report).toContain('> Your training data is safe.');
     // 1.0.0 computes the average even for a user whose flag is on.

@@ -75,7 +75,8 @@ describe('database rollback against the sandbox', () => {
       ['choose-backup', 'succeeded'],
       ['verify-backup', 'succeeded'],
       ['preflight', 'succeeded'],
-      ['notify-users', 'skipped'],
+      ['draft-notice', 'succeeded'],
+      ['notify-users', 'succeeded'],
       ['stop-app', 'succeeded'],
       ['keep-current', 'succeeded'],
       ['restore', 'succeeded'],
@@ -107,7 +108,9 @@ describe('database rollback against the sandbox', () => {
     expect(run.undo_command).toBe(`trimp-rollback database undo --run ${run.run_id} --config ${sandbox.config} --yes`);
 
     // The notice to users is drafted (no notify.users channel here: not sent), with the restore point.
-    expect(step(run, 'notify-users').summary).toBe('notice drafted into the report; not sent: no notify.users channel in the config');
+    expect(step(run, 'notify-users').summary).toBe(
+      'nothing to change: no notify.users channel: the notice is in the report, to send by hand',
+    );
     const report = readFileSync(join(dirname(run.journal as string), 'report.md'), 'utf8');
     const backupTime = `${manifest.created_at.slice(11, 16)} UTC`;
     expect(report).toContain('## Notice to users');

@@ -28,6 +28,8 @@ describe('plan building', () => {
       ['verify', 'probe', false],
       ['health', 'probe', false],
       ['validate', 'probe', false],
+      ['draft-notice', 'probe', false],
+      ['notify-users', 'print', true],
     ]);
     expect(step(plan, 'set-flag').params).toEqual({ flag: 'enhanced_trimp_calculation', states: { beta: false, regular: false } });
     expect(JSON.parse(JSON.stringify(plan))).toEqual(plan);
@@ -66,7 +68,7 @@ describe('plan building', () => {
       ['set-flag', 'started' as const],
     ]);
     const plan = buildPlan({ runbook: flag, inputs: {}, info, dryRun: false, runId: 'R1', history });
-    expect(plan.steps.map((s) => s.resume)).toEqual(['done', 'done', 'recheck', 'run', 'run', 'run']);
+    expect(plan.steps.map((s) => s.resume)).toEqual(['done', 'done', 'recheck', 'run', 'run', 'run', 'run', 'run']);
   });
 
   it('refuses unknown, missing and mistyped inputs as usage errors', () => {

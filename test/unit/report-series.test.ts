@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import type { StampedEvent } from '../../src/engine/journal-events.js';
+import type { MetricsLine } from '../../src/monitor/metrics-file.js';
 import { draftUserNotice } from '../../src/notify/user-notice.js';
 import { metricSpec, timelineSpec } from '../../src/report/html/charts.js';
 import { escapeHtml, renderSvg } from '../../src/report/html/svg.js';
@@ -33,22 +34,24 @@ const slices = (requests: number, errors: number) => ({
   all: { requests, errors, p95_ms: 12 },
   regular: { requests: requests / 2, errors: errors / 2, p95_ms: 10 },
 });
+const samples: MetricsLine[] = [
+  { from: at(-5), at: at(0), slices: slices(200, 100) },
+  { from: at(0), at: at(1), slices: slices(40, 2) },
+  { from: at(1), at: at(2), slices: slices(40, 0) },
+  { from: at(2), at: at(3), slices: {}, error: 'HTTP 500' },
+];
 const events: StampedEvent[] = [
   { ts: at(0), type: 'run.started' } as unknown as StampedEvent,
-  { ts: at(0.01), type: 'metrics.sample', from: at(-5), at: at(0), slices: slices(200, 100) },
   { ts: at(0.1), type: 'step.started', step: 'assess', index: 0, action: 'flag.assess', params: {}, attempt: 1 },
   { ts: at(0.2), type: 'step.finished', step: 'assess', status: 'succeeded', summary: '', duration_ms: 100 },
   { ts: at(0.3), type: 'step.started', step: 'set-flag', index: 1, action: 'flag.set', params: {}, attempt: 1 },
   { ts: at(0.5), type: 'step.finished', step: 'set-flag', status: 'succeeded', summary: '', duration_ms: 200 },
-  { ts: at(1.01), type: 'metrics.sample', from: at(0), at: at(1), slices: slices(40, 2) },
-  { ts: at(2.01), type: 'metrics.sample', from: at(1), at: at(2), slices: slices(40, 0) },
-  { ts: at(3.01), type: 'metrics.sample', from: at(2), at: at(3), slices: {}, error: 'HTTP 500' },
-  { ts: at(3.5), type: 'run.finished', status: 'succeeded', duration_ms: 500, observed_ms: 3000 },
+  { ts: at(0.6), type: 'run.finished', status: 'succeeded', duration_ms: 500 },
 ];
 const isChange = (action: string) => action === 'flag.set';
 
 describe('the run timeline read from a journal', () => {
-  const t = runTimeline(events, isChange);
+  const t = runTimeline(events, samples, isChange);
   it('places the change at the end of the changing step, and each sample against it', () => {
     expect(t.changes).toEqual([{ step: 'set-flag', at: at(0.5) }]);
     const all = t.points.filter((p) => p.slice === 'all');
@@ -60,13 +63,30 @@ describe('the run timeline read from a journal', () => {
     expect(all.map((p) => p.error_rate)).toEqual([0.5, 0.05, 0]);
     expect(all[0]?.requests_per_s).toBe(40);
   });
-  it('counts the unreadable sample and draws nothing for it', () => {
+  it('counts the unreadable sample and draws nothing for it; the series goes on after the run ended', () => {
     expect(t.unreadable).toBe(1);
     expect(t.points.filter((p) => p.until === at(3))).toEqual([]);
+    expect(t.endedAt).toBe(at(3));
+  });
+  it('merges consecutive samples for drawing beyond 600, never across the change, counts added up', () => {
+    // 1,300 one-second samples after the change, 10 requests and 1 error each: merged 3 at a time (ceil(1300/600)).
+    const many: MetricsLine[] = Array.from({ length: 1300 }, (_, i) => ({
+      from: at(1 + i),
+      at: at(2 + i),
+      slices: { all: { requests: 10, errors: 1, p95_ms: i % 7 } },
+    }));
+    const u = runTimeline(events, [samples[0] as MetricsLine, ...many], isChange);
+    expect(u.merged).toBe(3);
+    // the before sample alone, then ceil(1300 / 3) = 434 merged points
+    expect(u.points.filter((p) => p.phase === 'before')).toHaveLength(2);
+    const after = u.points.filter((p) => p.phase === 'after' && p.slice === 'all');
+    expect(after).toHaveLength(434);
+    expect(after[0]).toMatchObject({ requests: 30, errors: 3, p95_ms: 2, from: at(1), until: at(4) });
+    expect(after.reduce((n, p) => n + p.requests, 0)).toBe(13_000);
   });
   it('a changing step that found nothing to change is no change', () => {
     const noop = events.map((e) => (e.type === 'step.finished' && e.step === 'set-flag' ? { ...e, noop: true } : e));
-    const u = runTimeline(noop, isChange);
+    const u = runTimeline(noop, samples, isChange);
     expect(u.changes).toEqual([]);
     expect(new Set(u.points.map((p) => p.phase))).toEqual(new Set(['no change']));
   });
@@ -74,7 +94,7 @@ describe('the run timeline read from a journal', () => {
 
 describe('charts', () => {
   it('render to SVG in Node with named marks: the samples, the change and the budget line', async () => {
-    const t = runTimeline(events, isChange);
+    const t = runTimeline(events, samples, isChange);
     const svg = await renderSvg(metricSpec(t, 'error_rate', { value: 0.05, label: 'validation fails at 5 %' }));
     expect(svg.startsWith('<svg')).toBe(true);
     expect(svg).toContain('samples_marks');

@@ -31,7 +31,16 @@ describe('runbook schema', () => {
     for (const file of builtinRunbookFiles()) expect(lintRunbookFile(file).ok).toBe(true);
     const flag = loadRunbook('flag');
     expect(flag.budgetMs).toBe(300_000);
-    expect(flag.steps.map((s) => s.id)).toEqual(['baseline', 'assess', 'set-flag', 'verify', 'health', 'validate']);
+    expect(flag.steps.map((s) => s.id)).toEqual([
+      'baseline',
+      'assess',
+      'set-flag',
+      'verify',
+      'health',
+      'validate',
+      'draft-notice',
+      'notify-users',
+    ]);
   });
 
   it('refuses an unknown key with its line', () => {

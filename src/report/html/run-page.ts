@@ -1,7 +1,6 @@
 import type { RunResult } from '../../engine/result.js';
-import type { UserNotice } from '../../notify/user-notice.js';
 import { againstBudget, formatMs } from '../format.js';
-import { ANALYSIS_QUESTIONS } from '../run-report.js';
+import { ANALYSIS_QUESTIONS, noticeOf } from '../run-report.js';
 import type { RunTimeline, SeriesPoint } from '../run-timeline.js';
 import { METRIC_TITLES, type MetricName, metricSpec, timelineSpec } from './charts.js';
 import { PAGE_STYLE } from './page-style.js';
@@ -31,10 +30,11 @@ export async function renderRunPage({ result, timeline, limits }: RunPageInput):
     for (const metric of ['error_rate', 'p95_ms', 'requests_per_s'] as const)
       charts.push(figure(metric.replace(/_/g, '-'), METRIC_TITLES[metric], await renderSvg(metricSpec(timeline, metric, budgets[metric]))));
   }
+  const spans = new Set(timeline.points.map((p) => p.until)).size;
   const sampling =
     timeline.points.length === 0
-      ? `<p class="missing">No metrics samples in this run's journal${timeline.stopped ? `: ${e(timeline.stopped)}` : ' (sampling was off, or the metrics could not be read)'}.</p>`
-      : `<p class="muted">${new Set(timeline.points.map((p) => p.until)).size} samples${timeline.unreadable ? `, ${timeline.unreadable} unreadable` : ''}${timeline.stopped ? `; sampling stopped: ${e(timeline.stopped)}` : ''}. Each point is the figures over its span, drawn at the span's middle; "before" and "after" are spans wholly before or after the first change.</p>`;
+      ? `<p class="missing">No metrics samples in this run${timeline.unreadable ? ` (${timeline.unreadable} could not be read)` : ' (sampling was off, or the app has no metrics endpoint)'}.</p>`
+      : `<p class="muted">${plural(spans, 'point')}${timeline.merged ? ` (each merges up to ${timeline.merged} consecutive samples, for drawing)` : ''}${timeline.unreadable ? `; ${plural(timeline.unreadable, 'sample')} could not be read (the app down or without metrics)` : ''}. Each point is the figures over its span, drawn at the span's middle; "before" and "after" are spans wholly before or after the first change.</p>`;
   const body = [
     header(result),
     section('Across the change', [sampling, beforeAfter(timeline.points), ...charts].join('\n')),
@@ -91,6 +91,7 @@ function beforeAfter(points: SeriesPoint[]): string {
     const chosen = points.filter((p) => p.slice === slice && p.phase === phase);
     const requests = chosen.reduce((n, p) => n + p.requests, 0);
     const errors = chosen.reduce((n, p) => n + p.errors, 0);
+    if (chosen.length === 0) return '<td class="muted">not sampled</td>';
     return requests === 0
       ? '<td class="muted">no requests</td>'
       : `<td>${((errors / requests) * 100).toFixed(1)} % (${errors} of ${requests})</td>`;
@@ -114,7 +115,7 @@ function monitoringWindows(r: RunResult): string {
   const rows = windows.map((w) => {
     const ev = w.evidence as { cohort?: string | null; decision?: string | null; decided_by?: string; fast?: boolean; reasons?: string[] };
     const decision = ev.fast ? 'skipped (--fast)' : (ev.decision ?? 'not judged');
-    return `<tr><td>${e(w.id)}</td><td>${e(ev.cohort ?? '')}</td><td>${e(decision)}</td><td>${e(ev.decided_by ?? '')}</td><td>${e((ev.reasons ?? [w.summary]).join('; '))}</td></tr>`;
+    return `<tr><td>${e(w.id)}</td><td>${e(ev.cohort ?? '')}</td><td>${e(decision)}</td><td>${e(ev.decided_by ?? '')}</td><td>${e((Array.isArray(ev.reasons) ? ev.reasons : [w.summary]).join('; '))}</td></tr>`;
   });
   return section(
     'Monitoring windows',
@@ -135,14 +136,18 @@ function validation(r: RunResult): string {
 }
 
 function userNotice(r: RunResult): string {
-  const step = r.steps.find((s) => s.action === 'users.notify' && s.evidence?.notice);
-  if (!step) return '';
-  const notice = step.evidence?.notice as UserNotice;
+  const drafted = noticeOf(r);
+  if (!drafted) return '';
+  const { notice, sending } = drafted;
   return section(
     'Notice to users',
-    `<p class="muted">${e(step.summary)}</p><blockquote class="notice"><strong>${e(notice.title)}</strong>${notice.text
+    `<p class="muted">${e(sending)}</p><blockquote class="notice"><strong>${e(notice.title)}</strong>${notice.text
       .split('\n\n')
       .map((p) => `<p>${e(p)}</p>`)
       .join('')}</blockquote>`,
   );
+}
+
+function plural(n: number, word: string): string {
+  return `${n} ${word}${n === 1 ? '' : 's'}`;
 }

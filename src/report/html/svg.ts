@@ -17,7 +17,8 @@ export async function renderSvg(spec: TopLevelSpec): Promise<string> {
   }
 }
 
-/** Text for HTML: element content and attribute values alike. */
-export function escapeHtml(text: string): string {
+/** Text for HTML: element content and attribute values alike (anything else is shown as text too). */
+export function escapeHtml(value: unknown): string {
+  const text = typeof value === 'string' ? value : value === undefined || value === null ? '' : String(value);
   return text.replace(/[&<>"']/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[c] ?? c);
 }
