@@ -33,10 +33,10 @@ describe('complete system rollback (runbooks/complete.yaml: the flag, applicatio
     expect(run.steps.map((s) => s.id.split('.')[0])).toEqual([
       'choose-backup',
       'verify-backup',
-      ...Array(6).fill('flag'),
-      ...Array(9).fill('application'),
-      ...Array(11).fill('database'),
-      ...Array(6).fill('flag-again'),
+      ...Array(8).fill('flag'),
+      ...Array(11).fill('application'),
+      ...Array(13).fill('database'),
+      ...Array(8).fill('flag-again'),
     ]);
     expect(step(run, 'database.choose-backup').summary).toMatch(new RegExp(`^backup ${backupId.replace('.', '\\.')}: `));
     expect(step(run, 'database.choose-backup').warnings).toEqual([

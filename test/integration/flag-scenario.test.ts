@@ -55,6 +55,9 @@ describe('flag scenario against the sandbox, through the admin API', () => {
       ['verify', 'succeeded'],
       ['health', 'succeeded'],
       ['validate', 'succeeded'],
+      // A flag rollback is transparent to users: no notice unless --notify-users asks.
+      ['draft-notice', 'skipped'],
+      ['notify-users', 'skipped'],
     ]);
     expect(await sandbox.flags()).toEqual({ admin: false, beta: false, regular: false });
     expect(sandbox.dbFlags()).toEqual({ admin: false, beta: false, regular: false });

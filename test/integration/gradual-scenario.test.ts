@@ -71,7 +71,7 @@ describe('gradual rollback against the sandbox (real process, real traffic)', ()
       );
     // The summary says who still has the enhanced calculation, and how to finish or undo, on this target.
     expect(result.stdout).toMatch(/\nStill on the enhanced TRIMP calculation: admin, beta\.\n/);
-    expect(result.stdout).toMatch(/\nFinish the rollback for them: trimp-rollback flag --user-type admin,beta --config \S+ --yes$/);
+    expect(result.stdout).toMatch(/\nFinish the rollback for them: trimp-rollback flag --user-type admin,beta --config \S+ --yes\n/);
     expect(result.stdout).toMatch(/\nUndo: trimp-rollback flag restore --run \S+ --config \S+ --yes\n/);
     expect(await busy.flags()).toEqual({ admin: true, beta: true, regular: false });
 
