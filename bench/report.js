@@ -1,7 +1,7 @@
 // The reports' figures (issue #15), each against a baseline measured in the same run, on a sandbox
 // under simulated traffic: what sampling the metrics beside a run costs the headline command
 // (`flag --all --yes` with sampling against `--sample-every off`), what one background sample
-// costs inside the CLI (asked for → journaled, read from the journal) against a bare curl of the
+// costs inside the CLI (the interval's end → its line in metrics.jsonl, `took_ms`) against a bare curl of the
 // same endpoint, and what drawing report.html costs (`report RUN --html`: vega loaded, four
 // charts rendered to SVG) against `report RUN` (Markdown only) and a bare `node -e 0`.
 import { spawnSync } from 'node:child_process';
@@ -51,19 +51,19 @@ export async function benchReport() {
     }
     row('flag --all --yes, metrics sampled', median(sampled), 'the same, --sample-every off', median(plain));
 
-    // One background sample: from the moment it was asked for (`at`) to its journal line (`ts`).
+    // One background sample: from the interval's end to its line in metrics.jsonl (`took_ms`).
     const observed = back(['--observe', '20s']);
     const journal = JSON.parse(observed.stdout).journal;
-    const costs = readFileSync(journal, 'utf8')
+    const costs = readFileSync(join(dirname(journal), 'metrics.jsonl'), 'utf8')
       .trim()
       .split('\n')
       .map((line) => JSON.parse(line))
-      .filter((e) => e.type === 'metrics.sample' && !e.error)
-      .map((e) => Date.parse(e.ts) - Date.parse(e.at));
+      .filter((e) => !e.error && e.took_ms !== undefined)
+      .map((e) => e.took_ms);
     const token = readFileSync(info.token_file, 'utf8').trim();
     const url = `${info.base_url}/api/admin/trimp-performance-metrics?window=1.00`;
     const curls = Array.from({ length: costs.length }, () => timed('curl', ['-sf', url, '-H', `Authorization: Bearer ${token}`]).ms);
-    row(`one background sample (n=${costs.length}, journaled)`, median(costs), 'a bare curl of the endpoint', median(curls));
+    row(`one background sample (n=${costs.length}, written)`, median(costs), 'a bare curl of the endpoint', median(curls));
 
     const id = lastRun.run_id;
     const html = [];

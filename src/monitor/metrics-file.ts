@@ -22,6 +22,8 @@ const line = z.object({
     }),
   ),
   error: z.string().max(10_000).optional(),
+  /** How long the read took, from the interval's end to the line written (what a sample costs). */
+  took_ms: z.number().nonnegative().optional(),
 });
 
 /** One sample: the app's figures over [from, at], per slice (all users, each user type), or why it could not be read. */

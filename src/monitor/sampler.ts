@@ -97,7 +97,7 @@ export class MetricsSampler implements RunWatcher {
           from,
           until,
         );
-        if (!this.write({ from: from.toISOString(), ...sample })) return;
+        if (!this.write({ from: from.toISOString(), ...sample, took_ms: Date.now() - until.getTime() })) return;
         taken += 1;
         if (sample.error) {
           failures += 1;
