@@ -175,6 +175,8 @@ async function rehearse(name: string, gameDay: GameDay, options: RehearseOptions
       // Escalation and progress notifications on a rehearsal clock: a minute of a real run is a second.
       clockScale: 1 / 60,
       print: !options.json,
+      // report.html only where it stays: without --keep the directory goes with the game day.
+      charts: options.keep === true,
       footer: () => [
         options.keep
           ? `The sandbox stays in ${dir}.`
@@ -211,8 +213,13 @@ async function rehearse(name: string, gameDay: GameDay, options: RehearseOptions
     forget();
     await stopSandbox(dir);
     if (options.keep) {
-      const how = `trimp-rollback sandbox stop --dir ${dir}; rm -rf ${dir}`;
-      row.note = [row.note, `kept in ${dir} (stopped; remove it with: ${how})`].filter(Boolean).join('; ');
+      const again = `trimp-rollback sandbox start --dir ${dir}`;
+      row.note = [
+        row.note,
+        `kept in ${dir}, stopped, its fault still injected (start it again: ${again}; clear the fault: trimp-rollback sandbox heal --dir ${dir}; remove it: rm -rf ${dir})`,
+      ]
+        .filter(Boolean)
+        .join('; ');
     } else rmSync(dir, { recursive: true, force: true });
   }
   return row;

@@ -92,6 +92,8 @@ export interface RunRequest {
   unattended?: boolean;
   /** How fast the notification and escalation clock runs (a game day: 1/60, a minute a second). */
   clockScale?: number;
+  /** False: no report.html (a game day whose directory is removed right after). */
+  charts?: boolean;
 }
 
 /** Load, plan, run and report one runbook. Shared by every scenario command. */
@@ -209,7 +211,7 @@ export async function runRunbook(request: RunRequest): Promise<{ result: RunResu
     }
     await sampler?.finish();
     // The page with the charts comes after the summary: drawing it (~0.5 s) never delays the result.
-    const charts = report.path ? await writeCharts(result, config) : undefined;
+    const charts = report.path && request.charts !== false ? await writeCharts(result, config) : undefined;
     if (charts && request.print !== false && !output.json) process.stdout.write(`${charts}\n`);
     // The end message is on its way; it is given its bounded retries before the process ends.
     await notifier?.flush();

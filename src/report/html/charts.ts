@@ -108,6 +108,10 @@ export function metricSpec(t: RunTimeline, metric: MetricName, budget?: { value:
     .filter((p) => p[metric] !== null)
     .map((p) => ({ at: p.at, slice: p.slice, value: p[metric], label: pointLabel(p, metric) }));
   const percent = metric === 'error_rate';
+  // A limit far above every value would flatten the lines to the axis: then it is named in the
+  // legend's place instead of drawn (the error rate's 5 % always is: its scale starts at 5 %).
+  const top = Math.max(0, ...values.map((v) => v.value ?? 0));
+  if (budget && !percent && budget.value > top * 3) budget = { ...budget, value: Number.NaN };
   const y = {
     field: 'value',
     type: 'quantitative',
@@ -116,21 +120,30 @@ export function metricSpec(t: RunTimeline, metric: MetricName, budget?: { value:
       ? { axis: { format: '.0%' }, scale: { domain: [0, Math.max(budget?.value ?? 0, ...values.map((v) => v.value ?? 0), 0.05)] } }
       : {}),
   };
-  const budgetLayers = budget
-    ? [
-        {
-          name: 'budget',
-          data: { values: [{ value: budget.value, label: budget.label }] },
-          mark: { type: 'rule', strokeDash: [6, 4], color: '#b71c1c' },
-          encoding: { y: { field: 'value', type: 'quantitative' }, description: { field: 'label' } },
-        },
-        {
-          data: { values: [{ value: budget.value, label: budget.label }] },
-          mark: { type: 'text', align: 'right', x: WIDTH - 2, dy: -6, color: '#b71c1c', fontSize: 10 },
-          encoding: { y: { field: 'value', type: 'quantitative' }, text: { field: 'label' } },
-        },
-      ]
-    : [];
+  const budgetLayers =
+    budget && Number.isNaN(budget.value)
+      ? [
+          {
+            data: { values: [{ label: `${budget.label} (far above every value here)` }] },
+            mark: { type: 'text', align: 'right', baseline: 'top', x: WIDTH - 2, y: 2, color: '#b71c1c', fontSize: 10 },
+            encoding: { text: { field: 'label' } },
+          },
+        ]
+      : budget
+        ? [
+            {
+              name: 'budget',
+              data: { values: [{ value: budget.value, label: budget.label }] },
+              mark: { type: 'rule', strokeDash: [6, 4], color: '#b71c1c' },
+              encoding: { y: { field: 'value', type: 'quantitative' }, description: { field: 'label' } },
+            },
+            {
+              data: { values: [{ value: budget.value, label: budget.label }] },
+              mark: { type: 'text', align: 'right', x: WIDTH - 2, dy: -6, color: '#b71c1c', fontSize: 10 },
+              encoding: { y: { field: 'value', type: 'quantitative' }, text: { field: 'label' } },
+            },
+          ]
+        : [];
   return {
     $schema: 'https://vega.github.io/schema/vega-lite/v6.json',
     width: WIDTH,

@@ -1,3 +1,4 @@
+import { dirname } from 'node:path';
 import type { RunResult } from '../../engine/result.js';
 import { againstBudget, formatMs } from '../format.js';
 import { ANALYSIS_QUESTIONS, noticeOf } from '../run-report.js';
@@ -44,7 +45,7 @@ export async function renderRunPage({ result, timeline, limits }: RunPageInput):
     userNotice(result),
     result.next_steps?.length ? section('Next steps', `<ul>${result.next_steps.map((s) => `<li>${e(s)}</li>`).join('')}</ul>`) : '',
     section('Post-rollback analysis', ANALYSIS_QUESTIONS.map((q) => `<h3>${e(q)}</h3><p class="answer">to be answered</p>`).join('\n')),
-    `<footer>Written by trimp-rollback from the run's journal${result.journal ? ` (${e(result.journal)})` : ''}. Re-render with <code>trimp-rollback report ${e(result.run_id)} --html</code>.</footer>`,
+    `<footer>Written by trimp-rollback from the run's journal${result.journal ? ` (${e(result.journal)})` : ''} and its metrics samples. Re-render with <code>${e(rerender(result))}</code>.</footer>`,
   ];
   return page(`Rollback run ${result.run_id}`, body.join('\n'));
 }
@@ -150,4 +151,10 @@ function userNotice(r: RunResult): string {
 
 function plural(n: number, word: string): string {
   return `${n} ${word}${n === 1 ? '' : 's'}`;
+}
+
+/** The command that draws this page again, naming the run's state directory (where its journal is). */
+function rerender(result: RunResult): string {
+  const stateDir = result.journal ? dirname(dirname(dirname(result.journal))) : undefined;
+  return `trimp-rollback report ${result.run_id} --html${stateDir ? ` --state-dir ${stateDir}` : ''}`;
 }
