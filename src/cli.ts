@@ -142,7 +142,10 @@ export function createProgram(sink: ResultSink): Command {
       .command(name)
       .description(description)
       .option('--config <file>', 'config file (default: TRIMP_ROLLBACK_CONFIG, or ./trimp-rollback.yaml if present)')
-      .option('--database <file>', 'the SQLite database (default ./training_data.db)')
+      .option(
+        '--database <file|url>',
+        'the SQLite database file, or postgres://USER@HOST:PORT/DB (password: PGPASSWORD or ~/.pgpass) (default ./training_data.db)',
+      )
       .option('--state-dir <dir>', 'the state directory; backups go to backups.dir, default <state_dir>/backups')
       .option('--json', JSON_HELP)
       .option('--no-color', 'no colours or spinners');
@@ -403,7 +406,10 @@ function withTarget(command: Command): Command {
   return command
     .option('--config <file>', 'config file (default: TRIMP_ROLLBACK_CONFIG, or ./trimp-rollback.yaml if present)')
     .option('--base-url <url>', 'the app (default http://localhost:8080)')
-    .option('--database <file>', 'the SQLite database (default ./training_data.db)')
+    .option(
+      '--database <file|url>',
+      'the SQLite database file, or postgres://USER@HOST:PORT/DB (password: PGPASSWORD or ~/.pgpass) (default ./training_data.db)',
+    )
     .option('--state-dir <dir>', 'where runs and the lock live (default ~/.local/state/trimp-rollback)')
     .option('--token-file <file>', 'a file holding the admin token (or TRIMP_ADMIN_TOKEN)');
 }

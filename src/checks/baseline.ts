@@ -15,9 +15,7 @@ export interface Baseline {
 export const COUNTED_TABLES = ['activities', 'hr_streams', 'user_settings', 'feature_flags'] as const;
 
 export async function schemaHash(db: SqlDatabase): Promise<string> {
-  const rows = await db.all<{ type: string; name: string; sql: string | null }>(
-    "SELECT type, name, sql FROM sqlite_master WHERE name NOT LIKE 'sqlite_%' ORDER BY type, name",
-  );
+  const rows = await db.schemaObjects();
   const text = rows.map((r) => `${r.type} ${r.name} ${(r.sql ?? '').replace(/\s+/g, ' ').trim()}`).join('\n');
   return createHash('sha256').update(text).digest('hex');
 }

@@ -10,16 +10,16 @@ export const noCorruption: CheckDefinition = {
     withDatabase(ctx, async () => {
       const db = await ctx.target.openDatabase({ readonly: true });
       try {
-        const rows = await db.all<{ quick_check: string }>('PRAGMA quick_check(20)');
+        // The engine's own check: SQLite's quick_check, PostgreSQL's amcheck (when installed).
+        const result = await db.integrity('quick');
+        if (!result.checked) return skip(`no corruption check on ${db.location}: ${result.why}`);
         // One row can hold several lines: each problem is one message.
-        const messages = rows.flatMap((r) => r.quick_check.split('\n')).filter(Boolean);
-        if (messages.length === 1 && messages[0] === 'ok') return pass('PRAGMA quick_check: ok');
+        const messages = result.problems.flatMap((p) => p.split('\n')).filter(Boolean);
+        if (messages.length === 0) return pass(`${result.why}: ok`);
         return fail(
-          `quick_check found ${messages.length} problem(s): ${messages.slice(0, 3).join('; ')}`,
+          `${result.why} found ${messages.length} problem(s): ${messages.slice(0, 3).join('; ')}`,
           'the database is damaged: run the database rollback to a verified backup',
-          {
-            quick_check: messages,
-          },
+          { problems: messages },
         );
       } finally {
         await db.close();
@@ -41,7 +41,7 @@ export const schemaConsistent: CheckDefinition = {
         const now = await schemaHash(db);
         const evidence = { baseline: ctx.baseline.schema_hash, now };
         if (now !== ctx.baseline.schema_hash)
-          return fail('the schema differs from the baseline', 'compare sqlite_master with the backup the baseline came from', evidence);
+          return fail('the schema differs from the baseline', 'compare the schema with the backup the baseline came from', evidence);
         return pass(`schema hash ${now.slice(0, 12)} matches the baseline of ${ctx.baseline.recorded_at}`, evidence);
       } finally {
         await db.close();

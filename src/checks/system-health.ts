@@ -72,7 +72,7 @@ export const databaseAccessible: CheckDefinition = {
     withDatabase(ctx, async () => {
       const db = await ctx.target.openDatabase({ readonly: true });
       try {
-        const tables = (await db.all<{ name: string }>("SELECT name FROM sqlite_master WHERE type = 'table'")).map((t) => t.name);
+        const tables = await db.tableNames();
         const missing = EXPECTED_TABLES.filter((t) => !tables.includes(t));
         const evidence = { tables };
         if (missing.length > 0)

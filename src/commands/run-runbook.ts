@@ -1,5 +1,6 @@
 import { existsSync } from 'node:fs';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { EXPECTED_TABLES } from '../checks/system-health.js';
 import { type Config, type ConfigFlags, DEFAULT_CONFIG_NAME, loadConfig } from '../config/config.js';
 import { webhookChannel } from '../config/notify-config.js';
 import { redactValue } from '../config/secret.js';
@@ -26,6 +27,7 @@ import { renderRunSummary } from '../report/run-summary.js';
 import { isInteractive, styleFor } from '../report/style.js';
 import { terminalProgress } from '../report/terminal-progress.js';
 import { loadRunbook } from '../runbook/load.js';
+import { describePostgres, isPostgresUrl, openPostgres } from '../target/postgres.js';
 import { connectTarget, type Target, type Via } from '../target/target.js';
 import { parseDurationOption } from './options.js';
 import { invocationOf, resumeCommand } from './printed-commands.js';
@@ -129,11 +131,13 @@ export async function runRunbook(request: RunRequest): Promise<{ result: RunResu
     ...(request.resume ? { history: request.resume.history } : {}),
   });
 
-  if (via === 'db' && !isFile(config.target.database)) {
+  if (isPostgresUrl(config.target.database)) refuseFileOnlySteps(plan.steps, config.target.database);
+  if (via === 'db' && !isPostgresUrl(config.target.database) && !isFile(config.target.database)) {
     const what = existsSync(config.target.database) ? 'database path is not a file' : 'database file not found';
     throw usageError('database-missing', `${what}: ${config.target.database}`, 'check target.database or --database');
   }
   verifyToken(config, via);
+  await verifyPostgres(config);
   const err = styleFor(process.stderr, output);
   for (const warning of config.warnings) process.stderr.write(err.yellow(`warning: ${warning}\n`));
   process.stderr.write(renderPlan(plan, err, config));
@@ -303,5 +307,48 @@ export function commandResultFor(status: RunStatus): CommandResult {
       return { exitCode: ExitCode.declined };
     case 'interrupted':
       return { exitCode: ExitCode.failed, interrupted: true };
+  }
+}
+
+/** Steps that work on the database as a file: backups, restores and their checks (SQLite only, for now). */
+const FILE_DATABASE_ACTIONS = [
+  'backup.create',
+  'backup.choose',
+  'database.verify-source',
+  'database.preflight',
+  'database.keep',
+  'database.restore',
+  'database.check',
+  'database.use-kept',
+  'release.plan',
+];
+
+/** A PostgreSQL target gets a plain refusal before anything runs, never a file error halfway. */
+function refuseFileOnlySteps(steps: readonly { id: string; action: string }[], database: string): void {
+  const fileOnly = steps.filter((step) => FILE_DATABASE_ACTIONS.includes(step.action));
+  if (fileOnly.length === 0) return;
+  throw usageError(
+    'engine-unsupported',
+    `${describePostgres(database)} is a PostgreSQL database; steps ${fileOnly.map((s) => s.id).join(', ')} back up, restore or read a SQLite file, which this version cannot do on PostgreSQL`,
+    'on PostgreSQL this version runs flag (also --via db), gradual and validate; take backups with pg_dump -Fc meanwhile',
+  );
+}
+
+/**
+ * A PostgreSQL target is reached once before anything is planned or journaled: a wrong password,
+ * a server that is down or a database that is not there is one line, and no run is left behind.
+ */
+async function verifyPostgres(config: Config): Promise<void> {
+  if (!isPostgresUrl(config.target.database)) return;
+  const db = await openPostgres(config.target.database, { readonly: true, password: config.target.databasePassword });
+  try {
+    const tables = await db.tableNames();
+    const missing = EXPECTED_TABLES.filter((table) => !tables.includes(table));
+    if (missing.length > 0)
+      throw new TrimpError('database-schema', `PostgreSQL at ${db.location} has no table ${missing.join(', ')}`, {
+        remedy: "check that target.database names the TRIMP app's database",
+      });
+  } finally {
+    await db.close();
   }
 }

@@ -4,6 +4,7 @@ import { dirname, resolve } from 'node:path';
 import { z } from 'zod';
 import { DEFAULT_THRESHOLDS, type Thresholds } from '../checks/check.js';
 import { fileSystemError, TrimpError, usageError } from '../errors.js';
+import { isPostgresUrl } from '../target/postgres.js';
 import { SEED_SAMPLE_USERS, type UserType } from '../target/user-types.js';
 import { parseDuration } from './duration.js';
 import { escalationSchema, type NotifySettings, notifySchema, notifySettingsOf } from './notify-config.js';
@@ -22,6 +23,8 @@ export interface TargetConfig {
   auth: 'bearer' | 'none';
   /** How the app process is stopped and started; absent when the config does not say. */
   app: AppProcessConfig | undefined;
+  /** A PostgreSQL target's password (PGPASSWORD or target.database_password_file); ~/.pgpass is read by the driver. */
+  databasePassword: Secret | undefined;
 }
 
 /** `target.app`: the app's process, as the database and application scenarios control it. */
@@ -132,6 +135,8 @@ const fileSchema = z
       .object({
         base_url: z.url().max(2048).optional(),
         database: z.string().min(1).max(4096).optional(),
+        /** A PostgreSQL target's password: a file (mode 0600). PGPASSWORD and ~/.pgpass work too. */
+        database_password_file: z.string().min(1).max(4096).optional(),
         app_dir: z.string().min(1).max(4096).optional(),
         logs_dir: z.string().min(1).max(4096).optional(),
         token_file: z.string().min(1).max(4096).optional(),
@@ -180,7 +185,8 @@ export function loadConfig(flags: ConfigFlags, env: NodeJS.ProcessEnv = process.
   verifyUrl(baseUrl);
   const target: TargetConfig = {
     baseUrl,
-    database: fromCwd(flags.database ?? env.TRIMP_DATABASE) ?? fromFileDir(t.database) ?? resolve(cwd, 'training_data.db'),
+    database:
+      databaseOf(flags.database ?? env.TRIMP_DATABASE, fromCwd) ?? databaseOf(t.database, fromFileDir) ?? resolve(cwd, 'training_data.db'),
     appDir: fromCwd(env.TRIMP_APP_DIR) ?? fromFileDir(t.app_dir) ?? resolve(cwd, 'app'),
     logsDir: fromCwd(env.TRIMP_LOGS_DIR) ?? fromFileDir(t.logs_dir) ?? resolve(cwd, 'app/logs'),
     sampleUsers: t.sample_users ?? SEED_SAMPLE_USERS,
@@ -194,7 +200,10 @@ export function loadConfig(flags: ConfigFlags, env: NodeJS.ProcessEnv = process.
           healthDeadlineMs: parseDuration(t.app.health_deadline ?? '60s'),
         }
       : undefined,
+    databasePassword: undefined,
   };
+  if (isPostgresUrl(target.database))
+    target.databasePassword = databasePassword(target.database, fromFileDir(t.database_password_file), env);
   const stateDir = fromCwd(flags.stateDir ?? env.TRIMP_ROLLBACK_STATE_DIR) ?? fromFileDir(fromFile.state_dir) ?? defaultStateDir(env);
 
   const token: TokenRead = flags.withoutToken
@@ -356,4 +365,39 @@ export function withTokenFile(config: Config, path: string | null | undefined): 
 export function describeTokenSource(config: Config): string {
   if (config.target.auth === 'none') return 'none (target.auth: none)';
   return config.token ? config.token.source : 'none found';
+}
+
+/** A database file (resolved against where it was given) or a PostgreSQL URL (as it is). */
+function databaseOf(text: string | undefined, resolvePath: (p: string | undefined) => string | undefined): string | undefined {
+  if (text === undefined) return undefined;
+  return isPostgresUrl(text) ? text : resolvePath(text);
+}
+
+/**
+ * A PostgreSQL password never rides in the URL (it would be on the command line, in the journal,
+ * in every printed command): a file, or PGPASSWORD; otherwise the driver reads ~/.pgpass.
+ */
+function databasePassword(url: string, file: string | undefined, env: NodeJS.ProcessEnv): Secret | undefined {
+  let parsed: URL;
+  try {
+    parsed = new URL(url);
+  } catch {
+    throw usageError('config-invalid', 'target.database is not a valid postgres:// URL', 'write it as postgres://USER@HOST:PORT/DATABASE');
+  }
+  if (parsed.password)
+    throw usageError(
+      'config-invalid',
+      'the PostgreSQL URL (target.database, --database or TRIMP_DATABASE) holds a password: it would show in commands, journals and process lists',
+      'remove it from the URL; give it in PGPASSWORD, target.database_password_file (mode 0600) or ~/.pgpass',
+    );
+  let password: Secret | undefined;
+  if (file) {
+    try {
+      password = new Secret(readFileSync(file, 'utf8').trim(), 'target.database_password_file');
+    } catch {
+      throw usageError('config-invalid', `the database password file cannot be read: ${file}`, 'check target.database_password_file');
+    }
+  } else if (env.PGPASSWORD) password = new Secret(env.PGPASSWORD, 'PGPASSWORD');
+  registerSecret(password);
+  return password;
 }

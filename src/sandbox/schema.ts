@@ -9,7 +9,7 @@ export const SCHEMA_VERSION = 1;
 
 export const EXPECTED_TABLES = ['activities', 'feature_flags', 'hr_streams', 'trimp_settings', 'user_feedback', 'user_settings'] as const;
 
-const DDL = `
+export const SANDBOX_DDL = `
 CREATE TABLE IF NOT EXISTS user_settings (
   id INTEGER PRIMARY KEY,
   email TEXT NOT NULL UNIQUE,
@@ -60,14 +60,14 @@ CREATE TABLE IF NOT EXISTS user_feedback (
 `;
 
 /** Indexes are built after a bulk load: inserting into an indexed table is several times slower. */
-const INDEXES = `
+export const SANDBOX_INDEXES = `
 CREATE INDEX IF NOT EXISTS idx_activities_user_date ON activities (user_id, date);
 CREATE INDEX IF NOT EXISTS idx_activities_date ON activities (date);
 CREATE INDEX IF NOT EXISTS idx_activities_method_trimp ON activities (trimp_calculation_method, trimp);
 `;
 
 export function createSchema(db: Database, flagEnabled: boolean): void {
-  db.exec(DDL);
+  db.exec(SANDBOX_DDL);
   addUserTypes(db);
   const now = new Date().toISOString();
   const flag = db.prepare('INSERT OR IGNORE INTO feature_flags (name, user_type, enabled, updated_at, updated_by) VALUES (?, ?, ?, ?, ?)');
@@ -80,7 +80,7 @@ export function createSchema(db: Database, flagEnabled: boolean): void {
 
 /** After seeding: indexes, statistics, and the WAL mode the app runs in. */
 export function finishSchema(db: Database): void {
-  db.exec(INDEXES);
+  db.exec(SANDBOX_INDEXES);
   db.exec('ANALYZE');
   db.pragma('journal_mode = WAL');
 }

@@ -1,17 +1,39 @@
 import { existsSync } from 'node:fs';
 import { TrimpError, usageError } from '../errors.js';
 
+/** One object of the schema, as hashed for "the schema is what it was". */
+export interface SchemaObject {
+  type: string;
+  name: string;
+  sql: string | null;
+}
+
+/** An engine's own corruption check: what it found, or that it could not check (and why). */
+export interface IntegrityResult {
+  checked: boolean;
+  problems: string[];
+  /** What was checked, or why nothing could be. */
+  why: string;
+}
+
 /**
- * The database behind the app, as the CLI sees it. SQL is written with `?` placeholders and
- * portable statements so that a PostgreSQL adapter can implement the same interface later.
+ * The database behind the app, as the CLI sees it: SQLite (a file) or PostgreSQL (a URL). SQL is
+ * written with `?` placeholders and portable statements; what only an engine knows (its tables,
+ * its schema, its corruption check) is asked of the adapter.
  */
 export interface SqlDatabase {
-  readonly kind: 'sqlite';
+  readonly kind: 'sqlite' | 'postgres';
+  /** The file, or the server and database (never a password). */
   readonly location: string;
   all<T>(sql: string, params?: readonly unknown[]): Promise<T[]>;
   run(sql: string, params?: readonly unknown[]): Promise<{ changes: number }>;
   /** Runs `work` in one write transaction; it commits only if `work` resolves. */
   transaction<T>(work: () => Promise<T>): Promise<T>;
+  tableNames(): Promise<string[]>;
+  /** Tables, columns, indexes as the engine states them, in a stable order. */
+  schemaObjects(): Promise<SchemaObject[]>;
+  /** quick: SQLite's quick_check, PostgreSQL's index check; thorough: integrity_check, every heap too. */
+  integrity(level: 'quick' | 'thorough'): Promise<IntegrityResult>;
   close(): Promise<void>;
 }
 
@@ -59,6 +81,27 @@ export async function openSqlite(path: string, options: OpenOptions): Promise<Sq
         if (db.inTransaction) db.exec('ROLLBACK');
         throw error;
       }
+    },
+    async tableNames() {
+      return guard(() =>
+        (db.prepare("SELECT name FROM sqlite_master WHERE type = 'table' ORDER BY name").all() as { name: string }[]).map((t) => t.name),
+      );
+    },
+    async schemaObjects() {
+      return guard(
+        () =>
+          db
+            .prepare("SELECT type, name, sql FROM sqlite_master WHERE name NOT LIKE 'sqlite_%' ORDER BY type, name")
+            .all() as SchemaObject[],
+      );
+    },
+    async integrity(level) {
+      const pragma = level === 'quick' ? 'quick_check(20)' : 'integrity_check(20)';
+      const messages = guard(() =>
+        (db.prepare(`PRAGMA ${pragma}`).all() as Record<string, string>[]).map((r) => String(Object.values(r)[0])),
+      );
+      const ok = messages.length === 1 && messages[0] === 'ok';
+      return { checked: true, problems: ok ? [] : messages, why: `PRAGMA ${pragma.replace('(20)', '')}` };
     },
     async close() {
       if (db.open) db.close();

@@ -7,6 +7,7 @@ import { type OpenOptions, openSqlite, type SqlDatabase } from './database.js';
 import { dryRunGate, type FlagStore, openGate } from './flag-store.js';
 import { apiFlagStore } from './flag-store-api.js';
 import { dbFlagStore } from './flag-store-db.js';
+import { isPostgresUrl, openPostgres } from './postgres.js';
 
 export type Via = 'api' | 'db';
 
@@ -33,7 +34,9 @@ export function connectTarget(config: Config, via: Via, options: { dryRun: boole
   const api = new AdminApi(config.target.baseUrl, config.token, config.target.httpTimeoutMs);
   const openDatabase = (open: OpenOptions) => {
     if (!open.readonly) gate.verifyWritable(`open ${config.target.database} for writing`);
-    return openSqlite(config.target.database, open);
+    return isPostgresUrl(config.target.database)
+      ? openPostgres(config.target.database, { ...open, password: config.target.databasePassword })
+      : openSqlite(config.target.database, open);
   };
   const flags = via === 'api' ? apiFlagStore(api, gate) : dbFlagStore(openDatabase, config.target.database, gate);
   return {
