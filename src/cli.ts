@@ -279,6 +279,7 @@ export function createProgram(sink: ResultSink): Command {
     .option('--all', 'every scenario')
     .option('--runbook <file>', "rehearse your own runbook against the scenario's fault (one scenario)")
     .option('--html <file>', 'also write the scorecard as a self-contained page: a row and a small error-rate chart per game day')
+    .option('--engine <engine>', "the sandbox's database: sqlite (default) or postgres (a PostgreSQL server of its own)")
     .option('--db-from <file>', 'start each sandbox from a copy of this database')
     .option('--json', JSON_HELP)
     .option('--no-color', 'no colours or spinners')
@@ -331,9 +332,17 @@ export function createProgram(sink: ResultSink): Command {
     .option('--users <n>', 'users in a new database (default 20)')
     .option('--activities <n>', 'activities in a new database (default 3000)')
     .option('--traffic <rate>', 'simulated user requests per second (default 0)')
+    .option(
+      '--engine <engine>',
+      'sqlite (a file, the default) or postgres (a PostgreSQL server of its own, loopback, run as the postgres user)',
+    )
     .addHelpText(
       'after',
-      examples('trimp-rollback sandbox start --dir /tmp/sb --traffic 40', 'trimp-rollback flag --all --config /tmp/sb/trimp-rollback.yaml'),
+      examples(
+        'trimp-rollback sandbox start --dir /tmp/sb --traffic 40',
+        'trimp-rollback sandbox start --dir /tmp/pgsb --engine postgres --traffic 40',
+        'trimp-rollback flag --all --config /tmp/sb/trimp-rollback.yaml',
+      ),
     )
     .action(async (options) => sink(await (await import('./commands/sandbox.js')).sandboxStart(options)));
   sandboxCommand('seed', 'Create the database at scale before starting it (e.g. --activities 1000000).')

@@ -46,6 +46,8 @@ export interface RehearseOptions {
   runbook?: string;
   /** Write the scorecard as a self-contained page here too. */
   html?: string;
+  /** The sandbox's database engine: sqlite (a file) or postgres (its own server). */
+  engine?: string;
 }
 
 /** How long the in-run validation may wait for enough user traffic after the change. */
@@ -91,6 +93,10 @@ export async function rehearseCommand(names: string[], options: RehearseOptions)
   if (options.runbook && scenarios.length !== 1) throw usageError('rehearse-usage', '--runbook rehearses one game day: name it');
   if (options.runbook && !existsSync(options.runbook)) throw usageError('runbook-missing', `runbook file not found: ${options.runbook}`);
   if (options.html !== undefined) verifyWritableFile('--html', options.html);
+  if (options.engine !== undefined && options.engine !== 'sqlite' && options.engine !== 'postgres')
+    throw usageError('option-invalid', `--engine must be sqlite or postgres, not "${options.engine}"`);
+  if (options.engine === 'postgres' && options.dbFrom)
+    throw usageError('rehearse-usage', '--db-from copies a SQLite file: it cannot be given with --engine postgres');
 
   // One Ctrl-C handler for the whole game day: the first stops after the step in flight and
   // tears the sandbox down; a second kills the sandbox at once and removes its directory.
@@ -145,7 +151,11 @@ async function rehearse(name: string, gameDay: GameDay, options: RehearseOptions
     if (!options.keep) rmSync(dir, { recursive: true, force: true });
   });
   try {
-    const sandbox = await startSandbox(dir, { traffic: TRAFFIC_PER_SECOND, ...(options.dbFrom ? { dbFrom: options.dbFrom } : {}) });
+    const sandbox = await startSandbox(dir, {
+      traffic: TRAFFIC_PER_SECOND,
+      engine: options.engine === 'postgres' ? 'postgres' : 'sqlite',
+      ...(options.dbFrom ? { dbFrom: options.dbFrom } : {}),
+    });
     api = new AdminApi(sandbox.base_url, new Secret(readFileSync(sandbox.token_file, 'utf8').trim(), 'sandbox token'), 5000);
     const prepared = await gameDay.prepare?.(dir, sandbox, interruption.signal);
     if (prepared) process.stderr.write(`Before the fault: ${prepared.text}\n`);

@@ -18,6 +18,7 @@ export interface SandboxOptions {
   userTypes?: string;
   ms?: string;
   defect?: string;
+  engine?: string;
 }
 
 export async function sandboxStart(options: SandboxOptions): Promise<CommandResult> {
@@ -25,6 +26,7 @@ export async function sandboxStart(options: SandboxOptions): Promise<CommandResu
     port: options.port === undefined ? 0 : integer('--port', options.port, 0, 65535),
     seed: seedSize(options),
     traffic: options.traffic === undefined ? 0 : integer('--traffic', options.traffic, 0, 10_000),
+    engine: engineOf(options.engine),
   });
   if (options.json) process.stdout.write(`${JSON.stringify(info, null, 2)}\n`);
   else {
@@ -163,4 +165,10 @@ function integer(flag: string, text: string, min: number, max: number): number {
   if (!Number.isInteger(value) || value < min || value > max)
     throw usageError('sandbox-usage', `${flag} must be an integer from ${min} to ${max}, not "${text}"`);
   return value;
+}
+
+function engineOf(text: string | undefined): 'sqlite' | 'postgres' {
+  if (text === undefined || text === 'sqlite') return 'sqlite';
+  if (text === 'postgres') return 'postgres';
+  throw usageError('option-invalid', `--engine must be sqlite or postgres, not "${text}"`);
 }

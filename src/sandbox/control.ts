@@ -7,7 +7,9 @@ import { withoutSecrets } from '../config/secret.js';
 import { isProcessAlive } from '../engine/lock.js';
 import { TrimpError, usageError } from '../errors.js';
 import { activeFaults, databaseReplaced, type FaultName, readFaults, writeFaults } from './faults.js';
-import { type SandboxLayout, type SandboxState, sandboxLayout } from './layout.js';
+import { type PostgresEngine, type SandboxLayout, type SandboxState, sandboxLayout } from './layout.js';
+import { createAppDatabase } from './postgres-load.js';
+import { killPostgresServerNow, startPostgresServer, stopPostgresServer } from './postgres-server.js';
 import { initAppRepo } from './release.js';
 import { createSandboxDatabase, DEFAULT_SEED, type SeedOptions } from './seed.js';
 
@@ -28,6 +30,8 @@ export interface StartOptions {
   traffic?: number;
   /** Start from a copy of this database file instead of a seeded one. */
   dbFrom?: string;
+  /** postgres: the app's database on a PostgreSQL server of the sandbox's own, loaded from the seeded data. */
+  engine?: 'sqlite' | 'postgres';
 }
 
 /** Creates what the directory lacks (database, token, app checkout), then starts the server detached. */
@@ -51,6 +55,12 @@ export async function startSandbox(dir: string, options: StartOptions = {}): Pro
     await createSandboxDatabase(layout.database, { ...DEFAULT_SEED, ...options.seed });
   }
   if (!existsSync(layout.tokenFile)) writeFileSync(layout.tokenFile, `${randomBytes(24).toString('hex')}\n`, { mode: 0o600 });
+  if (options.engine === 'postgres' && !existsSync(layout.engineFile)) {
+    const server = await startPostgresServer(layout.root);
+    const app = await createAppDatabase(server, { sqliteSource: layout.database });
+    const engine: PostgresEngine = { engine: 'postgres', url: app.url, password_file: app.passwordFile };
+    writeFileSync(layout.engineFile, `${JSON.stringify(engine, null, 2)}\n`);
+  } else if (existsSync(layout.engineFile)) await startPostgresServer(layout.root);
   rmSync(layout.stateFile, { force: true });
   // A concrete port, not 0: the config's start command must restart it where the config points.
   const state = options.port
@@ -69,7 +79,7 @@ export async function startSandbox(dir: string, options: StartOptions = {}): Pro
 /** Stops and starts the server on the same port (the config stays valid), keeping its traffic. */
 export async function restartSandbox(dir: string, port: number, traffic: number): Promise<SandboxInfo> {
   const layout = sandboxLayout(dir);
-  await stopSandbox(dir);
+  await stopSandbox(dir, { database: false });
   const state = await spawnServer(layout, port, traffic);
   return infoOf(layout, state);
 }
@@ -152,7 +162,7 @@ export interface StopResult {
  * line is this sandbox's server; a PID file naming another program is reported, not obeyed,
  * and the real server is found by its command line even when the PID file lies.
  */
-export async function stopSandbox(dir: string): Promise<StopResult> {
+export async function stopSandbox(dir: string, options: { database?: boolean } = {}): Promise<StopResult> {
   const layout = sandboxLayout(dir);
   const recorded = readPid(layout);
   const foreign = recorded !== undefined && isProcessAlive(recorded) && !isSandboxProcess(recorded, layout) ? recorded : undefined;
@@ -169,12 +179,15 @@ export async function stopSandbox(dir: string): Promise<StopResult> {
   }
   rmSync(layout.stateFile, { force: true });
   rmSync(layout.pidFile, { force: true });
+  // The sandbox's own PostgreSQL server goes with it (a restart of the app keeps it running).
+  if (options.database !== false && existsSync(layout.engineFile)) await stopPostgresServer(layout.root);
   return pids.length > 0 ? { ...result, stopped: true, pid: pids[0] as number, forced } : result;
 }
 
 /** A second Ctrl-C during a game day: no waiting, the sandbox is killed where it stands. */
 export function killSandboxNow(dir: string): void {
   for (const pid of sandboxProcesses(sandboxLayout(dir))) signal(pid, 'SIGKILL');
+  killPostgresServerNow(sandboxLayout(dir).root);
 }
 
 function signal(pid: number, name: NodeJS.Signals): void {
@@ -258,7 +271,7 @@ function writeConfig(layout: SandboxLayout, state: SandboxState): void {
     'state_dir: ./state',
     'target:',
     `  base_url: ${state.base_url}`,
-    '  database: ./training_data.db',
+    ...databaseLines(layout),
     '  app_dir: ./app',
     '  logs_dir: ./app/logs',
     '  token_file: ./admin-token',
@@ -275,12 +288,24 @@ function writeConfig(layout: SandboxLayout, state: SandboxState): void {
   writeFileSync(layout.config, text);
 }
 
+/** The target's database: the SQLite file, or the sandbox's PostgreSQL database and its password file. */
+function databaseLines(layout: SandboxLayout): string[] {
+  if (!existsSync(layout.engineFile)) return ['  database: ./training_data.db'];
+  const engine = JSON.parse(readFileSync(layout.engineFile, 'utf8')) as PostgresEngine;
+  return [`  database: ${engine.url}`, `  database_password_file: ${engine.password_file}`];
+}
+
+/** What the tool's target.database is: the file, or the PostgreSQL URL. */
+function databaseOf(layout: SandboxLayout): string {
+  return existsSync(layout.engineFile) ? (JSON.parse(readFileSync(layout.engineFile, 'utf8')) as PostgresEngine).url : layout.database;
+}
+
 function infoOf(layout: SandboxLayout, state: SandboxState): SandboxInfo {
   return {
     base_url: state.base_url,
     pid: state.pid,
     config: layout.config,
-    database: layout.database,
+    database: databaseOf(layout),
     token_file: layout.tokenFile,
     app_dir: layout.appDir,
     logs_dir: layout.logsDir,

@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { closeSync, fsyncSync, openSync, readFileSync, readSync, statSync, writeSync } from 'node:fs';
+import { closeSync, existsSync, fsyncSync, openSync, readFileSync, readSync, statSync, writeSync } from 'node:fs';
 import { TrimpError, usageError } from '../errors.js';
 import type { UserType } from '../target/user-types.js';
 import { readState, restartSandbox, sandboxStatus } from './control.js';
@@ -30,6 +30,12 @@ export async function breakSandbox(dir: string, fault: FaultName, options: Break
       break;
     case 'corrupt-db': {
       if (faults['corrupt-db']) throw usageError('fault-active', 'corrupt-db is already injected; heal it first');
+      if (existsSync(layout.engineFile))
+        throw usageError(
+          'fault-unsupported',
+          "corrupt-db damages pages of the sandbox's SQLite file; this sandbox's database is on PostgreSQL, where it is not built yet",
+          'rehearse the database scenario on the SQLite sandbox (without --engine postgres)',
+        );
       faults['corrupt-db'] = { since, pages: await corruptPages(layout.database), inode: statSync(layout.database).ino };
       faults.db_generation = (faults.db_generation ?? 0) + 1;
       break;

@@ -15,6 +15,8 @@ export function sandboxLayout(dir: string) {
     logsDir: join(appDir, 'logs'),
     processLog: join(appDir, 'logs', 'sandbox.out'),
     stateDir: join(root, 'state'),
+    /** Present when the app's database is on the sandbox's own PostgreSQL server (sandbox start --engine postgres). */
+    engineFile: join(root, 'engine.json'),
   };
 }
 export type SandboxLayout = ReturnType<typeof sandboxLayout>;
@@ -28,4 +30,11 @@ export interface SandboxState {
   dir: string;
   /** Simulated requests per second. */
   traffic?: number;
+}
+
+/** engine.json: where the app's PostgreSQL database is, and the file holding its password. */
+export interface PostgresEngine {
+  engine: 'postgres';
+  url: string;
+  password_file: string;
 }

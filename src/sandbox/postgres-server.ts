@@ -1,3 +1,4 @@
+import { execFileSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { chmodSync, chownSync, existsSync, mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
@@ -78,9 +79,11 @@ async function freePort(): Promise<number> {
   });
 }
 
-/** Creates the cluster (once) and starts it; returns where it listens. */
+/** Creates the cluster (once) and starts it (on the port it had before, if it had one); returns where it listens. */
 export async function startPostgresServer(dir: string): Promise<PostgresServer> {
   const l = layout(dir);
+  const previous = existsSync(l.port) ? Number(readFileSync(l.port, 'utf8').trim()) : undefined;
+  if (previous && existsSync(join(l.data, 'postmaster.pid'))) return describe(dir, previous); // already running
   if (!existsSync(l.data)) {
     mkdirSync(l.root, { recursive: true, mode: 0o700 });
     writeFileSync(l.password, `${randomBytes(18).toString('base64url')}\n`, { mode: 0o600 });
@@ -103,7 +106,8 @@ export async function startPostgresServer(dir: string): Promise<PostgresServer> 
       '--no-instructions',
     ]);
   }
-  const port = await freePort();
+  // The same port as before: the app's config and the tool's target name it.
+  const port = previous || (await freePort());
   writeFileSync(l.port, `${port}\n`);
   await serverCommand('pg_ctl', [
     '-D',
@@ -124,6 +128,20 @@ export async function stopPostgresServer(dir: string): Promise<void> {
   const l = layout(dir);
   if (!existsSync(join(l.data, 'postmaster.pid'))) return;
   await serverCommand('pg_ctl', ['-D', l.data, '-m', 'fast', '-w', '-t', '60', 'stop']);
+}
+
+/** A second Ctrl-C: the server is told to stop at once (no waiting for clients); crash-safe by its WAL. */
+export function killPostgresServerNow(dir: string): void {
+  const l = layout(dir);
+  if (!existsSync(join(l.data, 'postmaster.pid'))) return;
+  try {
+    const path = join(postgresBinDir(), 'pg_ctl');
+    const argv = ['-D', l.data, '-m', 'immediate', 'stop'];
+    if (asRoot()) execFileSync('runuser', ['-u', SERVER_USER, '--', path, ...argv], { stdio: 'ignore', timeout: 10_000 });
+    else execFileSync(path, argv, { stdio: 'ignore', timeout: 10_000 });
+  } catch {
+    // Stopping now matters more.
+  }
 }
 
 function describe(dir: string, port: number): PostgresServer {

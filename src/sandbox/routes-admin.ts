@@ -26,26 +26,26 @@ export function adminRoutes(ctx: AdminRouteContext): Route[] {
   const route = (method: string, pattern: RegExp, handler: Route['handler'], admin = true): Route => ({ method, pattern, admin, handler });
   return [
     route('GET', /^\/health$/, () => health(ctx), false),
-    route('GET', /^\/api\/admin\/feature-flags$/, () => ok({ flags: store.flags() })),
-    route('POST', /^\/api\/admin\/feature-flags\/([^/]+)\/toggle$/, ({ params, body }) => {
+    route('GET', /^\/api\/admin\/feature-flags$/, async () => ok({ flags: await store.flags() })),
+    route('POST', /^\/api\/admin\/feature-flags\/([^/]+)\/toggle$/, async ({ params, body }) => {
       const name = decodeURIComponent(params[0] ?? '');
-      store.flag(name);
+      await store.flag(name);
       const { user_type: userType, enabled } = (body ?? {}) as { user_type?: unknown; enabled?: unknown };
       if (typeof enabled !== 'boolean') throw new HttpError(400, 'body must be {"enabled": true|false} with an optional "user_type"');
       if (userType !== undefined && !isUserType(userType)) throw new HttpError(400, `user_type must be one of ${USER_TYPES.join(', ')}`);
       const types = userType === undefined ? USER_TYPES : [userType];
-      store.setFlag(name, types, enabled, 'admin-api');
+      await store.setFlag(name, types, enabled, 'admin-api');
       ctx.logs.info(`feature flag ${name} set to ${enabled} for ${types.join(',')}`);
-      return ok({ flag: name, states: store.flag(name) });
+      return ok({ flag: name, states: await store.flag(name) });
     }),
-    route('GET', /^\/api\/admin\/feature-flags\/([^/]+)\/evaluate$/, ({ params, query }) => {
+    route('GET', /^\/api\/admin\/feature-flags\/([^/]+)\/evaluate$/, async ({ params, query }) => {
       const name = decodeURIComponent(params[0] ?? '');
-      const states = store.flag(name);
-      const user = store.user(Number(query.get('user_id')));
+      const states = await store.flag(name);
+      const user = await store.user(Number(query.get('user_id')));
       return ok({ flag: name, user_id: user.id, user_type: user.user_type, enabled: states[user.user_type] ?? false });
     }),
-    route('GET', /^\/api\/admin\/trimp-settings$/, () => {
-      const states = store.flags().enhanced_trimp_calculation ?? {};
+    route('GET', /^\/api\/admin\/trimp-settings$/, async () => {
+      const states = (await store.flags()).enhanced_trimp_calculation ?? {};
       return ok({
         enhanced_trimp_enabled: USER_TYPES.some((type) => states[type]),
         active_method: USER_TYPES.every((type) => !states[type]) ? 'average' : 'stream where enabled and a stream exists',
@@ -68,23 +68,8 @@ export function adminRoutes(ctx: AdminRouteContext): Route[] {
         performance_metrics: { system_metrics: ctx.metrics.snapshot(Number.isFinite(window) && window > 0 ? window * 1000 : undefined) },
       });
     }),
-    route('GET', /^\/api\/admin\/trimp-calculation-stats$/, () =>
-      ok({
-        stats: store.db
-          .prepare(
-            `SELECT trimp_calculation_method AS method, COUNT(*) AS count, ROUND(AVG(trimp), 2) AS avg_trimp, MIN(trimp) AS min_trimp,
-             MAX(trimp) AS max_trimp FROM activities GROUP BY trimp_calculation_method`,
-          )
-          .all(),
-      }),
-    ),
-    route('GET', /^\/api\/admin\/feedback\/summary$/, () =>
-      ok({
-        summary: store.db
-          .prepare('SELECT category, COUNT(*) AS count, ROUND(AVG(rating), 2) AS avg_rating FROM user_feedback GROUP BY category')
-          .all(),
-      }),
-    ),
+    route('GET', /^\/api\/admin\/trimp-calculation-stats$/, async () => ok({ stats: await store.calculationStats() })),
+    route('GET', /^\/api\/admin\/feedback\/summary$/, async () => ok({ summary: await store.feedbackSummary() })),
     route('GET', /^\/api\/admin\/monitoring\/dashboard$/, () => {
       const memory = process.memoryUsage();
       const disk = statfsSync(ctx.dir);
@@ -104,7 +89,7 @@ export function adminRoutes(ctx: AdminRouteContext): Route[] {
   ];
 }
 
-function health(ctx: AdminRouteContext): Reply {
+async function health(ctx: AdminRouteContext): Promise<Reply> {
   const base = {
     service: 'trimp-sandbox',
     version: ctx.release.version,
@@ -115,11 +100,9 @@ function health(ctx: AdminRouteContext): Reply {
     return { status: 503, body: { status: 'unhealthy', ...base, error: `release ${ctx.release.version} fails its start-up checks` } };
   }
   try {
-    const tables = (
-      ctx.store.db.prepare("SELECT name FROM sqlite_master WHERE type = 'table' ORDER BY name").all() as { name: string }[]
-    ).map((t) => t.name);
+    const tables = await ctx.store.tables();
     const missing = EXPECTED_TABLES.filter((t) => !tables.includes(t));
-    const count = (ctx.store.db.prepare('SELECT COUNT(*) AS n FROM activities').get() as { n: number }).n;
+    const count = await ctx.store.activityCount();
     const healthy = missing.length === 0;
     return {
       status: healthy ? 200 : 503,

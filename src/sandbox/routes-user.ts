@@ -29,12 +29,14 @@ export interface UserRouteContext {
 export function userRoutes(ctx: UserRouteContext): Route[] {
   /** Both endpoints compute TRIMP for a user first; a failed computation answers for itself. */
   const computing =
-    (then: (b: TrimpBody, user: UserRow, result: { trimp: number; method: 'average' | 'stream' }) => Reply): Route['handler'] =>
+    (
+      then: (b: TrimpBody, user: UserRow, result: { trimp: number; method: 'average' | 'stream' }) => Reply | Promise<Reply>,
+    ): Route['handler'] =>
     async ({ body }) => {
       const b = (body ?? {}) as TrimpBody;
-      const user = ctx.store.user(b.user_id);
+      const user = await ctx.store.user(b.user_id);
       const result = await trimpFor(ctx, user, b);
-      return { ...('failed' in result ? result.failed : then(b, user, result)), userType: user.user_type };
+      return { ...('failed' in result ? result.failed : await then(b, user, result)), userType: user.user_type };
     };
   return [
     {
@@ -51,8 +53,8 @@ export function userRoutes(ctx: UserRouteContext): Route[] {
       method: 'POST',
       pattern: /^\/api\/activities$/,
       admin: false,
-      handler: computing((b, user, result) => {
-        const activityId = ctx.store.insertActivity({
+      handler: computing(async (b, user, result) => {
+        const activityId = await ctx.store.insertActivity({
           userId: user.id,
           date: typeof b.date === 'string' ? b.date : new Date().toISOString().slice(0, 19).replace('T', ' '),
           durationMin: Number(b.duration_minutes),
@@ -89,7 +91,7 @@ async function trimpFor(
   // Release 1.0.0 predates the enhanced method: it computes the average, whatever the flag says.
   const enhanced =
     ctx.release.enhanced_trimp !== false &&
-    (ctx.store.flags().enhanced_trimp_calculation?.[user.user_type] ?? false) &&
+    ((await ctx.store.flags()).enhanced_trimp_calculation?.[user.user_type] ?? false) &&
     Array.isArray(b.hr_stream) &&
     b.hr_stream.length > 0;
   const faults = ctx.faults();

@@ -12,7 +12,7 @@ import { type SandboxState, sandboxLayout } from './layout.js';
 import { AppLogs } from './logs.js';
 import { Metrics } from './metrics.js';
 import { currentRelease } from './release.js';
-import { SandboxStore } from './store.js';
+import { openSandboxStore } from './store.js';
 import { startTraffic } from './traffic.js';
 
 const { values } = parseArgs({
@@ -24,7 +24,7 @@ if (!values.dir) {
 }
 const layout = sandboxLayout(values.dir);
 const token = readFileSync(layout.tokenFile, 'utf8').trim();
-const store = new SandboxStore(layout.database);
+const store = await openSandboxStore(layout);
 const logs = new AppLogs(layout.logsDir);
 const release = currentRelease(layout.appDir);
 const eventLoop = monitorEventLoopDelay({ resolution: 20 });
@@ -46,8 +46,7 @@ setInterval(() => {
   faults = readFaults(layout.root);
   if ((faults.db_generation ?? 0) !== generation) {
     generation = faults.db_generation ?? 0;
-    store.reopen();
-    logs.info('database connection reopened');
+    void store.reopen().then(() => logs.info('database connection reopened'));
   }
 }, 100).unref();
 
@@ -84,7 +83,7 @@ server.listen(Number(values.port), '127.0.0.1', () => {
 
 let usersByType = new Map<string, number[]>();
 try {
-  usersByType = store.usersByType();
+  usersByType = await store.usersByType();
 } catch (error) {
   logs.error(`could not list users: ${error instanceof Error ? error.message : String(error)}`);
 }
@@ -97,10 +96,12 @@ function shutdown(signal: string): void {
   logs.info(`sandbox stopping on ${signal}`);
   server.close();
   server.closeAllConnections();
-  store.close();
   rmSync(layout.stateFile, { force: true });
   rmSync(layout.pidFile, { force: true });
-  void logs.close().then(() => process.exit(0));
+  void store
+    .close()
+    .then(() => logs.close())
+    .then(() => process.exit(0));
 }
 process.on('SIGTERM', () => shutdown('SIGTERM'));
 process.on('SIGINT', () => shutdown('SIGINT'));
