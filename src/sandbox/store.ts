@@ -1,6 +1,6 @@
 import { existsSync, readFileSync } from 'node:fs';
 import Database from 'better-sqlite3';
-import { connectionOf, numbered } from '../target/postgres.js';
+import { connectionOf, numbered, numbersAsNumbers } from '../target/postgres.js';
 import { isUserType, type UserType } from '../target/user-types.js';
 import { HttpError } from './http.js';
 import type { PostgresEngine, SandboxLayout } from './layout.js';
@@ -169,7 +169,13 @@ export class PostgresStore extends SandboxStore {
   }
 
   private newPool(): import('pg').Pool {
-    const pool = new this.pg.Pool({ ...this.connection, max: 8, connectionTimeoutMillis: 5000, statement_timeout: 10_000 });
+    const pool = new this.pg.Pool({
+      ...this.connection,
+      types: numbersAsNumbers(this.pg.types),
+      max: 8,
+      connectionTimeoutMillis: 5000,
+      statement_timeout: 10_000,
+    });
     pool.on('error', () => {}); // a dropped idle connection is replaced on the next query
     return pool;
   }

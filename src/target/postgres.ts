@@ -28,6 +28,22 @@ export function connectionOf(url: string): { host: string; port: number; user?: 
   };
 }
 
+/**
+ * COUNT(*) is a bigint and AVG a numeric, which node-postgres hands over as text (they may not fit
+ * a double); every figure the checks compare is a count or a TRIMP value that does, and "3002"
+ * against 3002 would read as a changed row count. So both arrive as numbers, as from SQLite.
+ */
+export function numbersAsNumbers(types: typeof import('pg').types) {
+  const BIGINT = 20;
+  const NUMERIC = 1700;
+  return {
+    getTypeParser: ((oid: number, format?: 'text' | 'binary') =>
+      oid === BIGINT || oid === NUMERIC
+        ? (value: string) => Number(value)
+        : types.getTypeParser(oid, format)) as typeof types.getTypeParser,
+  };
+}
+
 /** Each statement's bound, so that a lock held by the app cannot hang a rollback step. */
 const STATEMENT_TIMEOUT_MS = 15_000;
 
@@ -42,6 +58,7 @@ export async function openPostgres(url: string, options: OpenOptions & { passwor
   const where = describePostgres(url);
   const client = new pg.Client({
     ...connectionOf(url),
+    types: numbersAsNumbers(pg.types),
     ...(options.password ? { password: options.password.reveal() } : {}),
     connectionTimeoutMillis: options.busyTimeoutMs ?? 5000,
     statement_timeout: STATEMENT_TIMEOUT_MS,

@@ -123,6 +123,13 @@ describe('a PostgreSQL target', () => {
     const dirOf = join(dir, 'state', 'runs', run.run_id);
     for (const text of [result.stdout, result.stderr, ...readdirSync(dirOf).map((f) => readFileSync(join(dirOf, f), 'utf8'))])
       expect(text).not.toContain(password);
+    // Counts arrive as numbers (PostgreSQL's bigint is text to the driver): the baseline is one a later validate can use.
+    const later = await cli(['validate', '--checks', 'schema-consistent,historical-data', '--json', '--config', config]);
+    expect(later.exitCode, later.stderr).toBe(0);
+    expect(jsonOf<{ checks: { name: string; status: string }[] }>(later).checks.map((c) => [c.name, c.status])).toEqual([
+      ['schema-consistent', 'pass'],
+      ['historical-data', 'pass'],
+    ]);
     expect(run.undo_command).toBe(`trimp-rollback flag restore --run ${run.run_id} --config ${config} --via db --yes`);
     const undo = await cli(['flag', 'restore', '--run', run.run_id, '--via', 'db', '--yes', '--config', config]);
     expect(undo.exitCode, undo.stderr).toBe(0);
