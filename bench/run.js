@@ -234,3 +234,7 @@ await benchGradual();
 // 9. The reports: sampling beside a run, one background sample, drawing report.html.
 const { benchReport } = await import('./report.js');
 await benchReport();
+
+// 10. PostgreSQL targets: the flag through the database, against psql and against SQLite.
+const { benchPostgres } = await import('./postgres.js');
+await benchPostgres();
