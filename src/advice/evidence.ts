@@ -6,6 +6,7 @@ import type { AdminApi } from '../target/admin-api.js';
 import { errorLinesBetween } from '../target/app-logs.js';
 import { errorPatterns } from '../target/log-patterns.js';
 import { readSystemMetrics } from '../target/metrics.js';
+import { isPostgresUrl, openPostgres } from '../target/postgres.js';
 
 /** What the system shows now, and the matrix row it points to (none when nothing is wrong). */
 export interface Proposal {
@@ -28,7 +29,24 @@ export async function proposeFromSystem(config: Config, api: AdminApi): Promise<
   const pct = (x: number) => `${(x * 100).toFixed(1)}%`;
 
   let quick: string[] | undefined;
-  if (existsSync(config.target.database)) {
+  if (isPostgresUrl(config.target.database)) {
+    // PostgreSQL's own check (amcheck); without it the data is said unchecked, never intact.
+    try {
+      const db = await openPostgres(config.target.database, { readonly: true, password: config.target.databasePassword });
+      try {
+        const result = await db.integrity('quick');
+        if (result.checked) {
+          quick = result.problems.length ? result.problems : ['ok'];
+          evidence.push(`database (PostgreSQL) ${result.why}: ${describeCheck(quick)}`);
+        } else evidence.push(`database (PostgreSQL) not checked for corruption: ${result.why}`);
+      } finally {
+        await db.close();
+      }
+    } catch (error) {
+      quick = [messageOf(error)];
+      evidence.push(`database check could not run: ${messageOf(error)}`);
+    }
+  } else if (existsSync(config.target.database)) {
     try {
       quick = await withSqliteFile(config.target.database, (db) => checkIntegrity(db, 'quick'), { live: true });
       evidence.push(`database quick_check: ${describeCheck(quick)}`);
@@ -92,7 +110,7 @@ export async function proposeFromSystem(config: Config, api: AdminApi): Promise<
   if ((p95 ?? 0) > t.latencyP95Ms) return { issue: 'performance', why: `p95 latency ${p95} ms is above ${t.latencyP95Ms} ms`, evidence };
   return {
     issue: undefined,
-    why: 'nothing the matrix covers shows: healthy, no errors above the threshold, latency normal, data intact',
+    why: `nothing the matrix covers shows: healthy, no errors above the threshold, latency normal, ${quick ? 'data intact' : 'data not checked'}`,
     evidence,
   };
 }

@@ -279,6 +279,10 @@ export const noUserErrors: CheckDefinition = {
       const remedy = 'see error.log; if the enhanced method fails, roll the flag back for the affected users';
       // Errors seen are evidence enough to fail; a pass needs enough requests.
       const failing = parts.filter(([, f]) => f.requests > 0 && f.error_rate >= ctx.thresholds.errorRateFail).map(([type]) => type);
+      // Failed requests the app could not tie to a user (its database down: no user to look up)
+      // are in the total only: the total is judged too.
+      if (failing.length === 0 && m.requests > 0 && m.error_rate >= ctx.thresholds.errorRateFail)
+        failing.push('all users (errors not tied to a user type)');
       if (failing.length > 0) return fail(`${text}: too many errors for ${failing.join(', ')}`, remedy, evidence);
       if (shortfall) return warn(`${shortfall} (${text})`, MORE_EVIDENCE, evidence);
       const warning = parts.filter(([, f]) => f.requests > 0 && f.error_rate >= ctx.thresholds.errorRateWarn).map(([type]) => type);

@@ -14,6 +14,7 @@ import { toJson } from '../report/output.js';
 import { isInteractive, styleFor } from '../report/style.js';
 import { renderTable } from '../report/table.js';
 import { appCommit } from '../target/app-repo.js';
+import { describePostgres, isPostgresUrl } from '../target/postgres.js';
 import { parseDurationOption } from './options.js';
 import { loadRuns, observationsOf, RESUMABLE } from './run-history.js';
 import type { CommandResult } from './run-runbook.js';
@@ -26,6 +27,12 @@ interface BackupOptions extends ConfigFlags {
 /** `backup create [--label L] [--deadline 10m]`: an online, verified backup of the target database. */
 export async function backupCreate(options: BackupOptions & { label?: string; deadline?: string }): Promise<CommandResult> {
   const config = loadConfig({ ...options, withoutToken: true });
+  if (isPostgresUrl(config.target.database))
+    throw usageError(
+      'engine-unsupported',
+      `${describePostgres(config.target.database)} is a PostgreSQL database: this version backs up SQLite files only`,
+      'take a backup with pg_dump -Fc meanwhile',
+    );
   const label = options.label === undefined ? undefined : validateLabel(options.label);
   const deadlineMs = parseDurationOption('--deadline', options.deadline ?? '10m', 24 * 3_600_000);
   const output = { json: options.json ?? false, color: options.color ?? true };

@@ -44,6 +44,8 @@ export interface GameDay {
   prepare?: (dir: string, sandbox: SandboxInfo, signal: AbortSignal) => Promise<Prepared>;
   /** After the run, beyond an error-free window of traffic: the scenario's own proof. */
   prove?: (proving: Proving) => Promise<{ ok: boolean; text: string }>;
+  /** Why it cannot be rehearsed on a PostgreSQL sandbox yet (it backs up or restores a SQLite file). */
+  sqliteOnly?: string;
 }
 
 /**
@@ -73,7 +75,13 @@ export const GAME_DAYS: Record<string, GameDay> = {
     note: `the fault hits every cohort; ${SHORTENED}`,
     prove: (p) => provesStages(p, ['failing', 'failing', 'recovered'], { regular: false, beta: false, admin: false }),
   },
-  application: { scenario: 'application', fault: 'bad-deploy', runbook: 'application', inputs: {} },
+  application: {
+    scenario: 'application',
+    fault: 'bad-deploy',
+    runbook: 'application',
+    inputs: {},
+    sqliteOnly: 'the application rollback backs up the database first, which this version does on SQLite files only',
+  },
   database: {
     scenario: 'database',
     fault: 'corrupt-db',
@@ -81,6 +89,7 @@ export const GAME_DAYS: Record<string, GameDay> = {
     inputs: {},
     prepare: backupUnderTraffic,
     prove: restoredDatabaseHolds,
+    sqliteOnly: 'the database rollback restores a SQLite backup; pg_dump/pg_restore backups are not built yet',
   },
 };
 

@@ -97,6 +97,17 @@ export async function rehearseCommand(names: string[], options: RehearseOptions)
     throw usageError('option-invalid', `--engine must be sqlite or postgres, not "${options.engine}"`);
   if (options.engine === 'postgres' && options.dbFrom)
     throw usageError('rehearse-usage', '--db-from copies a SQLite file: it cannot be given with --engine postgres');
+  // A game day named on a PostgreSQL sandbox it cannot run on is refused before any sandbox starts.
+  if (options.engine === 'postgres')
+    for (const name of names.flatMap(gameDaysNamed)) {
+      const why = GAME_DAYS[name]?.sqliteOnly;
+      if (why)
+        throw usageError(
+          'engine-unsupported',
+          `game day ${name} cannot run with --engine postgres: ${why}`,
+          'rehearse it without --engine postgres',
+        );
+    }
 
   // One Ctrl-C handler for the whole game day: the first stops after the step in flight and
   // tears the sandbox down; a second kills the sandbox at once and removes its directory.
@@ -105,7 +116,12 @@ export async function rehearseCommand(names: string[], options: RehearseOptions)
   try {
     for (const name of scenarios) {
       if (interruption.requested) break;
-      const row = await rehearse(name, GAME_DAYS[name] as GameDay, options, interruption);
+      const gameDay = GAME_DAYS[name] as GameDay;
+      // --all on PostgreSQL: what cannot run there is a row that says so (not a pass), no sandbox started.
+      const row =
+        options.engine === 'postgres' && gameDay.sqliteOnly
+          ? notOnPostgres(name, gameDay)
+          : await rehearse(name, gameDay, options, interruption);
       rows.push(row);
     }
   } finally {
@@ -324,4 +340,22 @@ async function writeScorecardPage(path: string, rows: ScoreRow[]): Promise<void>
   } catch (error) {
     process.stderr.write(`warning: the scorecard page was not written to ${path}: ${messageOf(error)}\n`);
   }
+}
+
+function notOnPostgres(name: string, gameDay: GameDay): ScoreRow {
+  return {
+    scenario: name,
+    fault: gameDay.fault,
+    status: 'failed',
+    symptom_before: null,
+    run_status: null,
+    duration_ms: null,
+    budget_ms: null,
+    within_budget: null,
+    fault_gone: null,
+    proof: null,
+    window_proof: null,
+    scenario_proof: null,
+    note: `not rehearsed on PostgreSQL: ${gameDay.sqliteOnly}`,
+  };
 }

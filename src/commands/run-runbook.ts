@@ -134,7 +134,9 @@ export async function runRunbook(request: RunRequest): Promise<{ result: RunResu
   if (isPostgresUrl(config.target.database)) refuseFileOnlySteps(plan.steps, config.target.database);
   if (via === 'db' && !isPostgresUrl(config.target.database) && !isFile(config.target.database)) {
     const what = existsSync(config.target.database) ? 'database path is not a file' : 'database file not found';
-    throw usageError('database-missing', `${what}: ${config.target.database}`, 'check target.database or --database');
+    // A mistyped URL (postgress://user:pw@…) is taken for a path: its password is not repeated.
+    const shown = config.target.database.replace(/\/\/([^/@:]*):[^/@]*@/, '//$1:***@');
+    throw usageError('database-missing', `${what}: ${shown}`, 'check target.database or --database (a PostgreSQL URL starts postgres://)');
   }
   verifyToken(config, via);
   await verifyPostgres(config);

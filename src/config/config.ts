@@ -384,6 +384,12 @@ function databasePassword(url: string, file: string | undefined, env: NodeJS.Pro
   } catch {
     throw usageError('config-invalid', 'target.database is not a valid postgres:// URL', 'write it as postgres://USER@HOST:PORT/DATABASE');
   }
+  if (parsed.search)
+    throw usageError(
+      'config-invalid',
+      'the PostgreSQL URL (target.database, --database or TRIMP_DATABASE) has a query string: settings there (a password among them) are not read',
+      'remove everything from the ? on; a password goes in PGPASSWORD, target.database_password_file or ~/.pgpass, TLS settings in PGSSLMODE and the like',
+    );
   if (parsed.password)
     throw usageError(
       'config-invalid',

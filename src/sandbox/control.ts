@@ -1,11 +1,12 @@
 import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { closeSync, existsSync, mkdirSync, openSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
 import { withoutSecrets } from '../config/secret.js';
 import { isProcessAlive } from '../engine/lock.js';
-import { TrimpError, usageError } from '../errors.js';
+import { messageOf, TrimpError, usageError } from '../errors.js';
 import { activeFaults, databaseReplaced, type FaultName, readFaults, writeFaults } from './faults.js';
 import { type PostgresEngine, type SandboxLayout, type SandboxState, sandboxLayout } from './layout.js';
 import { createAppDatabase } from './postgres-load.js';
@@ -55,12 +56,8 @@ export async function startSandbox(dir: string, options: StartOptions = {}): Pro
     await createSandboxDatabase(layout.database, { ...DEFAULT_SEED, ...options.seed });
   }
   if (!existsSync(layout.tokenFile)) writeFileSync(layout.tokenFile, `${randomBytes(24).toString('hex')}\n`, { mode: 0o600 });
-  if (options.engine === 'postgres' && !existsSync(layout.engineFile)) {
-    const server = await startPostgresServer(layout.root);
-    const app = await createAppDatabase(server, { sqliteSource: layout.database });
-    const engine: PostgresEngine = { engine: 'postgres', url: app.url, password_file: app.passwordFile };
-    writeFileSync(layout.engineFile, `${JSON.stringify(engine, null, 2)}\n`);
-  } else if (existsSync(layout.engineFile)) await startPostgresServer(layout.root);
+  if (options.engine === 'postgres' && !existsSync(layout.engineFile)) await setUpPostgres(layout);
+  else if (existsSync(layout.engineFile)) await startPostgresServer(layout.root);
   rmSync(layout.stateFile, { force: true });
   // A concrete port, not 0: the config's start command must restart it where the config points.
   const state = options.port
@@ -179,8 +176,9 @@ export async function stopSandbox(dir: string, options: { database?: boolean } =
   }
   rmSync(layout.stateFile, { force: true });
   rmSync(layout.pidFile, { force: true });
-  // The sandbox's own PostgreSQL server goes with it (a restart of the app keeps it running).
-  if (options.database !== false && existsSync(layout.engineFile)) await stopPostgresServer(layout.root);
+  // The sandbox's own PostgreSQL server goes with it (a restart of the app keeps it running), even
+  // one whose set-up never finished (no engine.json yet).
+  if (options.database !== false) await stopPostgresServer(layout.root);
   return pids.length > 0 ? { ...result, stopped: true, pid: pids[0] as number, forced } : result;
 }
 
@@ -286,6 +284,27 @@ function writeConfig(layout: SandboxLayout, state: SandboxState): void {
     '',
   ].join('\n');
   writeFileSync(layout.config, text);
+}
+
+/**
+ * The app's database moved onto a PostgreSQL server of the sandbox's own. engine.json is written
+ * last: without it the set-up did not finish, and the next start does it again from the seeded
+ * SQLite file (createAppDatabase replaces what an unfinished one left). A set-up that fails stops
+ * the server it started and says why in one line.
+ */
+async function setUpPostgres(layout: SandboxLayout): Promise<void> {
+  try {
+    const server = await startPostgresServer(layout.root);
+    const app = await createAppDatabase(server, { sqliteSource: layout.database });
+    const engine: PostgresEngine = { engine: 'postgres', url: app.url, password_file: app.passwordFile };
+    writeFileSync(layout.engineFile, `${JSON.stringify(engine, null, 2)}\n`);
+  } catch (error) {
+    await stopPostgresServer(layout.root).catch(() => undefined);
+    if (error instanceof TrimpError) throw error;
+    throw new TrimpError('sandbox-start', `the sandbox's PostgreSQL database could not be set up: ${messageOf(error)}`, {
+      remedy: `see ${join(layout.root, 'postgres', 'server.log')}; remove ${join(layout.root, 'postgres')} to start over`,
+    });
+  }
 }
 
 /** The target's database: the SQLite file, or the sandbox's PostgreSQL database and its password file. */

@@ -51,6 +51,9 @@ export async function createAppDatabase(
   const admin = new pg.Client({ ...connectionOf(server.url('postgres', 'postgres')), password: superuser });
   await admin.connect();
   try {
+    // A set-up that was killed halfway left its database and role: they are replaced, not reused.
+    await admin.query(`DROP DATABASE IF EXISTS ${database} WITH (FORCE)`);
+    await admin.query(`DROP ROLE IF EXISTS ${user}`);
     // Identifiers are ours (fixed words), the password is a literal: quoted by the server's rules.
     await admin.query(`CREATE ROLE ${user} LOGIN PASSWORD ${pg.escapeLiteral(password)}`);
     await admin.query(`CREATE DATABASE ${database} OWNER ${user}`);

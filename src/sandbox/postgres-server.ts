@@ -1,16 +1,29 @@
 import { execFileSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { chmodSync, chownSync, existsSync, mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import {
+  appendFileSync,
+  chmodSync,
+  chownSync,
+  existsSync,
+  mkdirSync,
+  readdirSync,
+  readFileSync,
+  renameSync,
+  rmSync,
+  statSync,
+  writeFileSync,
+} from 'node:fs';
 import { createServer } from 'node:net';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { execa } from 'execa';
-import { TrimpError } from '../errors.js';
+import { withoutSecrets } from '../config/secret.js';
+import { TrimpError, usageError } from '../errors.js';
 
 /**
  * A PostgreSQL server of the sandbox's own: initdb in `<dir>/postgres`, listening on loopback
- * only, on a free port, with a generated superuser password (file, 0600). PostgreSQL refuses to
- * run as root: started as root, it runs as the unprivileged `postgres` user, which then owns its
- * directory. Nothing here touches a system service.
+ * only, on a free port (the same one at every start), with a generated superuser password (file,
+ * 0600). PostgreSQL refuses to run as root: started as root, it runs as the unprivileged
+ * `postgres` user, which then owns its directory. Nothing here touches a system service.
  */
 export interface PostgresServer {
   dir: string;
@@ -40,20 +53,32 @@ export function postgresBinDir(): string {
 
 const asRoot = () => process.getuid?.() === 0;
 
-/** Runs a server binary as the server's user (when we are root) with an argument array, never a shell. */
-async function serverCommand(binary: string, args: string[]): Promise<void> {
+/**
+ * A server binary, run as the server's user when we are root, with an argument array. Its
+ * environment carries no secret (that user can read it). Returns the exit code; throws, with the
+ * last lines it printed, when `strict`.
+ */
+async function serverCommand(binary: string, args: string[], strict = true): Promise<number> {
   const path = join(postgresBinDir(), binary);
   const [command, argv] = asRoot() ? ['runuser', ['-u', SERVER_USER, '--', path, ...args]] : [path, args];
-  const result = await execa(command, argv, { reject: false, stdin: 'ignore', timeout: 120_000 });
-  if (result.exitCode !== 0)
-    throw new TrimpError(
-      'postgres-command',
-      `${binary} failed (exit ${result.exitCode}): ${String(result.stderr || result.stdout)
-        .trim()
-        .split('\n')
-        .slice(-2)
-        .join(' ')}`,
-    );
+  const result = await execa(command, argv, {
+    reject: false,
+    stdin: 'ignore',
+    timeout: 120_000,
+    env: withoutSecrets(process.env),
+    extendEnv: false,
+  });
+  if (result.exitCode !== 0 && strict) {
+    const said = String(result.stderr || result.stdout)
+      .trim()
+      .split('\n')
+      .slice(-2)
+      .join(' ');
+    throw new TrimpError('postgres-command', `${binary} failed (exit ${result.exitCode}): ${said}`, {
+      remedy: 'see the server log: <sandbox>/postgres/server.log',
+    });
+  }
+  return result.exitCode ?? 1;
 }
 
 function layout(dir: string) {
@@ -61,6 +86,7 @@ function layout(dir: string) {
   return {
     root,
     data: join(root, 'data'),
+    fresh: join(root, 'data.new'),
     log: join(root, 'server.log'),
     port: join(root, 'port'),
     password: join(root, 'superuser-password'),
@@ -79,13 +105,54 @@ async function freePort(): Promise<number> {
   });
 }
 
-/** Creates the cluster (once) and starts it (on the port it had before, if it had one); returns where it listens. */
+/**
+ * pg_ctl hands its paths to a shell inside double quotes: a directory name holding `$`, a
+ * backquote, `"` or `\` would run as a command. Refused, with one line.
+ */
+function verifyPath(dir: string): void {
+  if (/[$`"\\\n]/.test(dir))
+    throw usageError(
+      'sandbox-path',
+      `a PostgreSQL sandbox cannot live in a directory whose path holds $, \`, " or \\ (${JSON.stringify(dir)})`,
+      'choose a plain path, such as /tmp/pgsb',
+    );
+}
+
+/** As root: the postgres user must pass through every directory above the server's. */
+function verifyReachable(dir: string): void {
+  if (!asRoot()) return;
+  for (let d = dirname(dir); d !== dirname(d); d = dirname(d)) {
+    const mode = statSync(d).mode;
+    if ((mode & 0o001) === 0)
+      throw usageError(
+        'sandbox-path',
+        `the postgres user (PostgreSQL refuses to run as root) cannot pass through ${d} (mode ${(mode & 0o777).toString(8)})`,
+        `give it search rights (chmod o+x ${d}), or put the sandbox under a directory it can reach, such as /tmp`,
+      );
+  }
+}
+
+/** Whether the cluster's server runs (pg_ctl status: 0 running, 3 not; a stale postmaster.pid is "not"). */
+export async function postgresRunning(dir: string): Promise<boolean> {
+  const l = layout(dir);
+  if (!existsSync(l.data)) return false;
+  return (await serverCommand('pg_ctl', ['-D', l.data, 'status'], false)) === 0;
+}
+
+/**
+ * Creates the cluster (once: into data.new, renamed into place when initdb finished, so a start
+ * killed halfway leaves nothing that passes for a cluster) and starts it on the port it had
+ * before, if it had one; returns where it listens.
+ */
 export async function startPostgresServer(dir: string): Promise<PostgresServer> {
+  verifyPath(dir);
   const l = layout(dir);
   const previous = existsSync(l.port) ? Number(readFileSync(l.port, 'utf8').trim()) : undefined;
-  if (previous && existsSync(join(l.data, 'postmaster.pid'))) return describe(dir, previous); // already running
+  if (previous && (await postgresRunning(dir))) return describe(dir, previous);
   if (!existsSync(l.data)) {
+    verifyReachable(dir);
     mkdirSync(l.root, { recursive: true, mode: 0o700 });
+    rmSync(l.fresh, { recursive: true, force: true });
     writeFileSync(l.password, `${randomBytes(18).toString('base64url')}\n`, { mode: 0o600 });
     if (asRoot()) {
       // The server's user must pass through the sandbox directory (a mkdtemp one is 0700): it
@@ -97,7 +164,7 @@ export async function startPostgresServer(dir: string): Promise<PostgresServer> 
     }
     await serverCommand('initdb', [
       '-D',
-      l.data,
+      l.fresh,
       '-U',
       'postgres',
       '--auth=scram-sha-256',
@@ -105,29 +172,25 @@ export async function startPostgresServer(dir: string): Promise<PostgresServer> 
       '--encoding=UTF8',
       '--no-instructions',
     ]);
+    // Settings in the cluster's own file (quoted by its rules), not on pg_ctl's shell-bound -o line.
+    const quoted = (value: string) => `'${value.replace(/'/g, "''")}'`;
+    appendFileSync(
+      join(l.fresh, 'postgresql.conf'),
+      `\n# trimp-rollback sandbox\nlisten_addresses = '127.0.0.1'\nunix_socket_directories = ${quoted(l.root)}\n`,
+    );
+    renameSync(l.fresh, l.data);
   }
   // The same port as before: the app's config and the tool's target name it.
   const port = previous || (await freePort());
   writeFileSync(l.port, `${port}\n`);
-  await serverCommand('pg_ctl', [
-    '-D',
-    l.data,
-    '-l',
-    l.log,
-    '-w',
-    '-t',
-    '60',
-    '-o',
-    `-c listen_addresses=127.0.0.1 -p ${port} -c unix_socket_directories=${l.root} -c fsync=on`,
-    'start',
-  ]);
+  await serverCommand('pg_ctl', ['-D', l.data, '-l', l.log, '-w', '-t', '60', '-o', `-p ${port}`, 'start']);
   return describe(dir, port);
 }
 
+/** Stops the server if it runs; one that is not running (a stale postmaster.pid included) is stopped already. */
 export async function stopPostgresServer(dir: string): Promise<void> {
-  const l = layout(dir);
-  if (!existsSync(join(l.data, 'postmaster.pid'))) return;
-  await serverCommand('pg_ctl', ['-D', l.data, '-m', 'fast', '-w', '-t', '60', 'stop']);
+  if (!(await postgresRunning(dir))) return;
+  await serverCommand('pg_ctl', ['-D', layout(dir).data, '-m', 'fast', '-w', '-t', '60', 'stop']);
 }
 
 /** A second Ctrl-C: the server is told to stop at once (no waiting for clients); crash-safe by its WAL. */
@@ -137,8 +200,9 @@ export function killPostgresServerNow(dir: string): void {
   try {
     const path = join(postgresBinDir(), 'pg_ctl');
     const argv = ['-D', l.data, '-m', 'immediate', 'stop'];
-    if (asRoot()) execFileSync('runuser', ['-u', SERVER_USER, '--', path, ...argv], { stdio: 'ignore', timeout: 10_000 });
-    else execFileSync(path, argv, { stdio: 'ignore', timeout: 10_000 });
+    const env = withoutSecrets(process.env);
+    if (asRoot()) execFileSync('runuser', ['-u', SERVER_USER, '--', path, ...argv], { stdio: 'ignore', timeout: 10_000, env });
+    else execFileSync(path, argv, { stdio: 'ignore', timeout: 10_000, env });
   } catch {
     // Stopping now matters more.
   }

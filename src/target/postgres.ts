@@ -1,5 +1,5 @@
 import type { Secret } from '../config/secret.js';
-import { TrimpError } from '../errors.js';
+import { ExitCode, TrimpError } from '../errors.js';
 import type { IntegrityResult, OpenOptions, SchemaObject, SqlDatabase } from './database.js';
 
 /** A PostgreSQL target: `postgres://user@host:port/db` (never with a password in it). */
@@ -225,6 +225,19 @@ function pgError(where: string, error: unknown): TrimpError {
         remedy: 'check that the server runs and target.database names its host and port',
       });
   }
+  if (/client password must be a string/.test(message))
+    return new TrimpError(
+      'database-auth',
+      `no password for PostgreSQL at ${where}: none in target.database_password_file, PGPASSWORD or ~/.pgpass`,
+      {
+        exitCode: ExitCode.usage,
+        remedy: 'give it in one of those three (a file, mode 0600, is best)',
+      },
+    );
+  if (/Connection terminated|connection.*(closed|ended)|terminating connection/i.test(message))
+    return new TrimpError('database-unreachable', `PostgreSQL at ${where} went away mid-statement (${message})`, {
+      remedy: 'check that the server runs; what was changed before is in the journal (flag restore --run puts it back)',
+    });
   if (/timeout/i.test(message))
     return new TrimpError('database-unreachable', `PostgreSQL at ${where} did not answer in time (${message})`, {
       remedy: 'check that the server runs and target.database names its host and port',

@@ -109,12 +109,135 @@ describe('the sandbox on PostgreSQL', () => {
     const stopped = await cli(['sandbox', 'stop', '--dir', dir]);
     expect(stopped.exitCode, stopped.stderr).toBe(0);
     expect(serverProcesses()).toBe(0);
-    const again = await cli(['sandbox', 'start', '--dir', dir, '--json'], { timeoutMs: 60_000 });
+    const again = await cli(['sandbox', 'start', '--dir', dir, '--traffic', '40', '--json'], { timeoutMs: 60_000 });
     expect(again.exitCode, again.stderr).toBe(0);
     expect(jsonOf<{ database: string }>(again).database).toBe(info.database);
     info = { ...info, ...jsonOf(again) };
     expect(await flags()).toBe('admin=1,beta=1,regular=1');
   });
+});
+
+describe('when the PostgreSQL side goes wrong', () => {
+  pgIt(
+    'the database down under traffic: user-errors fails on the total (errors no user type can be tied to); advise reads amcheck',
+    async () => {
+      const advised = await cli(['advise', '--from-metrics', '--json', '--config', info.config]);
+      expect(advised.exitCode, advised.stderr).toBe(0);
+      expect(advised.stdout).toMatch(/database \(PostgreSQL\) \d+ B-tree indexes checked: ok/);
+      const data = join(dir, 'postgres', 'data');
+      execFileSync('runuser', ['-u', 'postgres', '--', join(postgresBinDir(), 'pg_ctl'), '-D', data, '-m', 'immediate', 'stop'], {
+        stdio: 'ignore',
+      });
+      try {
+        await new Promise((resolve) => setTimeout(resolve, 3000));
+        const result = await cli(['validate', '--checks', 'user-errors', '--json', '--config', info.config]);
+        expect(result.exitCode).toBe(1);
+        const check = jsonOf<{ checks: { status: string; summary: string }[] }>(result).checks[0];
+        expect(check?.status).toBe('fail');
+        expect(check?.summary).toMatch(/too many errors for all users \(errors not tied to a user type\)/);
+      } finally {
+        // A stale postmaster.pid is left by the kill: stop says "stopped already", start starts it.
+        const stopped = await cli(['sandbox', 'stop', '--dir', dir]);
+        expect(stopped.exitCode, stopped.stderr).toBe(0);
+        const again = await cli(['sandbox', 'start', '--dir', dir, '--traffic', '40', '--json'], { timeoutMs: 60_000 });
+        expect(again.exitCode, again.stderr).toBe(0);
+        info = { ...info, ...jsonOf(again) };
+      }
+      const health = (await (await fetch(`${info.base_url}/health`)).json()) as { status: string };
+      expect(health.status).toBe('healthy');
+    },
+  );
+
+  pgIt("the server's environment holds no secret of the operator's", async () => {
+    await cli(['sandbox', 'stop', '--dir', dir]);
+    const started = await cli(['sandbox', 'start', '--dir', dir, '--traffic', '40', '--json'], {
+      env: { PGPASSWORD: 'operator-pg-secret', TRIMP_ADMIN_TOKEN: 'operator-token-secret' },
+      timeoutMs: 60_000,
+    });
+    expect(started.exitCode, started.stderr).toBe(0);
+    info = { ...info, ...jsonOf(started) };
+    const pid = readFileSync(join(dir, 'postgres', 'data', 'postmaster.pid'), 'utf8').split('\n')[0] as string;
+    const environ = readFileSync(`/proc/${pid}/environ`, 'utf8');
+    expect(environ).not.toMatch(/operator-pg-secret|operator-token-secret|TRIMP_ADMIN_TOKEN|PGPASSWORD/);
+  });
+
+  pgIt(
+    'unusable settings are one line each (exit 2): a query string in the URL, no password anywhere, a backup, a SQLite-only game day',
+    async () => {
+      const url = info.database;
+      const query = await cli([
+        'flag',
+        '--all',
+        '--via',
+        'db',
+        '--yes',
+        '--config',
+        info.config,
+        '--database',
+        `${url}?password=s3cret-in-query`,
+      ]);
+      expect(query.exitCode).toBe(2);
+      expect(query.stderr).toMatch(/has a query string: settings there \(a password among them\) are not read/);
+      expect(query.stderr).not.toContain('s3cret-in-query');
+      const bare = join(dir, 'no-password.yaml');
+      execFileSync('sh', ['-c', `grep -v database_password_file "$0" > "$1"`, info.config, bare]);
+      const none = await cli(['flag', '--all', '--via', 'db', '--yes', '--config', bare], { env: { HOME: dir } });
+      expect(none.exitCode).toBe(2);
+      expect(none.stderr.trim()).toMatch(
+        /^trimp-rollback: no password for PostgreSQL at trimp@127\.0\.0\.1:\d+\/training: none in target\.database_password_file, PGPASSWORD or ~\/\.pgpass/,
+      );
+      const backup = await cli(['backup', 'create', '--config', info.config]);
+      expect(backup.exitCode).toBe(2);
+      expect(backup.stderr).toMatch(/is a PostgreSQL database: this version backs up SQLite files only/);
+      const gameDay = await cli(['rehearse', 'database', '--engine', 'postgres']);
+      expect(gameDay.exitCode).toBe(2);
+      expect(gameDay.stderr).toMatch(/game day database cannot run with --engine postgres/);
+      for (const r of [query, none, backup, gameDay]) expect(r.stderr).not.toMatch(/\n\s+at /);
+    },
+  );
+});
+
+describe('a PostgreSQL sandbox that could not be set up', () => {
+  pgIt(
+    'a path with shell characters is refused; a set-up cut short is done again on the next start, and stop leaves no server',
+    async () => {
+      const odd = await cli(['sandbox', 'start', '--dir', join(tmpdir(), 'trimp-pg-$(touch x)'), '--engine', 'postgres']);
+      expect(odd.exitCode).toBe(2);
+      expect(odd.stderr).toMatch(/cannot live in a directory whose path holds \$/);
+      if (process.getuid?.() === 0) {
+        // As root the server runs as postgres, which must pass through every directory above it.
+        const closed = mkdtempSync(join(tmpdir(), 'trimp-pgclosed-'));
+        try {
+          const refused = await cli(['sandbox', 'start', '--dir', join(closed, 'sb'), '--engine', 'postgres']);
+          expect(refused.exitCode).toBe(2);
+          expect(refused.stderr).toMatch(new RegExp(`cannot pass through ${closed} \\(mode 700\\) — give it search rights \\(chmod o\\+x`));
+        } finally {
+          await cli(['sandbox', 'stop', '--dir', join(closed, 'sb')]);
+          rmSync(closed, { recursive: true, force: true });
+        }
+      }
+      const cut = mkdtempSync(join(tmpdir(), 'trimp-pgcut-'));
+      try {
+        const first = await cli(['sandbox', 'start', '--dir', cut, '--engine', 'postgres', '--json'], { timeoutMs: 120_000 });
+        expect(first.exitCode, first.stderr).toBe(0);
+        await cli(['sandbox', 'stop', '--dir', cut]);
+        // As if killed between the server's start and the end of the set-up: engine.json never written.
+        rmSync(join(cut, 'engine.json'));
+        const again = await cli(['sandbox', 'start', '--dir', cut, '--engine', 'postgres', '--json'], { timeoutMs: 120_000 });
+        expect(again.exitCode, again.stderr).toBe(0);
+        const health = (await (await fetch(`${jsonOf<{ base_url: string }>(again).base_url}/health`)).json()) as { status: string };
+        expect(health.status).toBe('healthy');
+      } finally {
+        await cli(['sandbox', 'stop', '--dir', cut]);
+        const left = execFileSync('ps', ['-eo', 'args'], { encoding: 'utf8' })
+          .split('\n')
+          .filter((l) => l.includes(join(cut, 'postgres')));
+        rmSync(cut, { recursive: true, force: true });
+        expect(left).toEqual([]);
+      }
+    },
+    240_000,
+  );
 });
 
 describe('a game day on PostgreSQL', () => {
