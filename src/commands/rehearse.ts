@@ -143,21 +143,7 @@ export async function rehearseCommand(names: string[], options: RehearseOptions)
 }
 
 async function rehearse(name: string, gameDay: GameDay, options: RehearseOptions, interruption: Interruption): Promise<ScoreRow> {
-  const row: ScoreRow = {
-    scenario: name,
-    fault: gameDay.fault,
-    status: 'failed',
-    symptom_before: null,
-    run_status: null,
-    duration_ms: null,
-    budget_ms: null,
-    within_budget: null,
-    fault_gone: null,
-    proof: null,
-    window_proof: null,
-    scenario_proof: null,
-    note: null,
-  };
+  const row = unscoredRow(name, gameDay, null);
   const runbook = options.runbook ?? gameDay.runbook;
   const dir = mkdtempSync(join(tmpdir(), `trimp-gameday-${name}-`));
   process.stderr.write(`\n== Game day: ${name} (fault: ${gameDay.fault}) in ${dir}\n`);
@@ -343,6 +329,11 @@ async function writeScorecardPage(path: string, rows: ScoreRow[]): Promise<void>
 }
 
 function notOnPostgres(name: string, gameDay: GameDay): ScoreRow {
+  return unscoredRow(name, gameDay, `not rehearsed on PostgreSQL: ${gameDay.sqliteOnly}`);
+}
+
+/** A game day's row before anything was proven: failed until its proof says otherwise. */
+function unscoredRow(name: string, gameDay: GameDay, note: string | null): ScoreRow {
   return {
     scenario: name,
     fault: gameDay.fault,
@@ -356,6 +347,6 @@ function notOnPostgres(name: string, gameDay: GameDay): ScoreRow {
     proof: null,
     window_proof: null,
     scenario_proof: null,
-    note: `not rehearsed on PostgreSQL: ${gameDay.sqliteOnly}`,
+    note,
   };
 }

@@ -3,9 +3,10 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { execa } from 'execa';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect } from 'vitest';
 import { postgresBinDir } from '../../src/sandbox/postgres-server.js';
 import { cli, jsonOf, type RunJson } from '../helpers/cli.js';
+import { postgresTests } from '../helpers/postgres.js';
 import { RELAXED_HOST } from '../helpers/sandbox.js';
 
 /**
@@ -14,15 +15,7 @@ import { RELAXED_HOST } from '../helpers/sandbox.js';
  * scenario through the API and through the database, validation, a game day, and a stop that
  * leaves no server behind. What the database holds is read with psql, not with our code.
  */
-const required = process.env.TRIMP_REQUIRE_POSTGRES === '1';
-let installed = true;
-try {
-  postgresBinDir();
-} catch {
-  installed = false;
-}
-if (required && !installed) throw new Error("the PostgreSQL server is missing: .ci/run installs Debian's postgresql");
-const pgIt = installed ? it : it.skip;
+const { installed, pgIt } = postgresTests();
 
 let dir: string;
 let info: { base_url: string; config: string; database: string };

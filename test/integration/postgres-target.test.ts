@@ -3,17 +3,12 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { execa } from 'execa';
 import pg from 'pg';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect } from 'vitest';
 import { type AppDatabase, createAppDatabase } from '../../src/sandbox/postgres-load.js';
-import {
-  type PostgresServer,
-  postgresBinDir,
-  startPostgresServer,
-  stopPostgresServer,
-  superuserPassword,
-} from '../../src/sandbox/postgres-server.js';
+import { type PostgresServer, startPostgresServer, stopPostgresServer, superuserPassword } from '../../src/sandbox/postgres-server.js';
 import { connectionOf } from '../../src/target/postgres.js';
 import { cli, jsonOf, type RunJson } from '../helpers/cli.js';
+import { postgresTests } from '../helpers/postgres.js';
 
 /**
  * A real PostgreSQL 15 server of the test's own (initdb in a temporary directory, loopback, run
@@ -21,15 +16,7 @@ import { cli, jsonOf, type RunJson } from '../helpers/cli.js';
  * flag scenario through the database and the validation checks on it, and the three ways a
  * PostgreSQL target goes wrong, each one line. Flag states are read back with psql, not our code.
  */
-const required = process.env.TRIMP_REQUIRE_POSTGRES === '1';
-let installed = true;
-try {
-  postgresBinDir();
-} catch {
-  installed = false;
-}
-if (required && !installed) throw new Error("the PostgreSQL server is missing: .ci/run installs Debian's postgresql");
-const pgIt = installed ? it : it.skip;
+const { installed, pgIt } = postgresTests();
 
 let dir: string;
 let server: PostgresServer;
