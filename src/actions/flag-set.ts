@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { messageOf } from '../errors.js';
 import { apiUrl } from '../target/admin-api.js';
 import { describeTransition, type FlagStates, USER_TYPES, type UserType } from '../target/user-types.js';
 import { defineAction, type Operation, type TargetInfo } from './action.js';
@@ -41,9 +42,21 @@ export const flagSet = defineAction<Params>({
     // Journaled (and fsynced) before the first write: `flag restore` puts these back, even if
     // the run dies between two types' writes.
     ctx.observe('flag_states_before', { flag, states: before, targets: states });
+    const done: string[] = [];
     for (const [userType, enabled] of targets(states)) {
       ctx.progress(`${userType} → ${enabled ? 'enabled' : 'disabled'}`);
-      await ctx.target.flags.set(flag, userType, enabled, ctx.info.actor);
+      try {
+        await ctx.target.flags.set(flag, userType, enabled, ctx.info.actor);
+      } catch (error) {
+        // Which types changed before the failure is what the operator must know first.
+        const changed = done.length ? `${done.join(', ')} already set; ` : 'nothing was set; ';
+        return {
+          status: 'failed',
+          summary: `setting ${userType} failed: ${messageOf(error)} (${changed}flag restore --run puts back the states journaled before)`,
+          evidence: { flag, before, set: done, failed_at: userType, via: ctx.target.via },
+        };
+      }
+      done.push(`${userType}=${enabled ? 'enabled' : 'disabled'}`);
     }
     const after = await ctx.target.flags.read(flag);
     const wrong = targets(states).filter(([type, enabled]) => after[type] !== enabled);
