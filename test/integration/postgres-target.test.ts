@@ -147,29 +147,33 @@ describe('a PostgreSQL target', () => {
     },
   );
 
-  pgIt('a row held by another session: the change fails at that type, the summary names what was already set, and the journaled states put it back', async () => {
-    const holder = new pg.Client({ ...connectionOf(app.url), password });
-    await holder.connect();
-    try {
-      await holder.query('BEGIN');
-      await holder.query("SELECT * FROM feature_flags WHERE user_type = 'regular' FOR UPDATE");
-      const result = await cli(['flag', '--all', '--via', 'db', '--yes', '--json', '--config', config], { timeoutMs: 90_000 });
-      expect(result.exitCode).toBe(1);
-      const run = jsonOf<RunJson>(result);
-      const set = run.steps.find((s) => s.id === 'set-flag');
-      expect(set?.status).toBe('failed');
-      expect(set?.summary).toMatch(
-        /^setting regular failed: PostgreSQL at \S+: a statement ran past 15 s and was cancelled \(admin=disabled, beta=disabled already set; flag restore --run puts back the states journaled before\)$/,
-      );
-      expect(await psqlFlags()).toEqual({ admin: 0, beta: 0, regular: 1 });
-      await holder.query('ROLLBACK');
-      const restored = await cli(['flag', 'restore', '--run', run.run_id, '--via', 'db', '--yes', '--config', config]);
-      expect(restored.exitCode, restored.stderr).toBe(0);
-      expect(await psqlFlags()).toEqual({ admin: 1, beta: 1, regular: 1 });
-    } finally {
-      await holder.end();
-    }
-  }, 120_000);
+  pgIt(
+    'a row held by another session: the change fails at that type, the summary names what was already set, and the journaled states put it back',
+    async () => {
+      const holder = new pg.Client({ ...connectionOf(app.url), password });
+      await holder.connect();
+      try {
+        await holder.query('BEGIN');
+        await holder.query("SELECT * FROM feature_flags WHERE user_type = 'regular' FOR UPDATE");
+        const result = await cli(['flag', '--all', '--via', 'db', '--yes', '--json', '--config', config], { timeoutMs: 90_000 });
+        expect(result.exitCode).toBe(1);
+        const run = jsonOf<RunJson>(result);
+        const set = run.steps.find((s) => s.id === 'set-flag');
+        expect(set?.status).toBe('failed');
+        expect(set?.summary).toMatch(
+          /^setting regular failed: PostgreSQL at \S+: a statement ran past 15 s and was cancelled \(admin=disabled, beta=disabled already set; flag restore --run puts back the states journaled before\)$/,
+        );
+        expect(await psqlFlags()).toEqual({ admin: 0, beta: 0, regular: 1 });
+        await holder.query('ROLLBACK');
+        const restored = await cli(['flag', 'restore', '--run', run.run_id, '--via', 'db', '--yes', '--config', config]);
+        expect(restored.exitCode, restored.stderr).toBe(0);
+        expect(await psqlFlags()).toEqual({ admin: 1, beta: 1, regular: 1 });
+      } finally {
+        await holder.end();
+      }
+    },
+    120_000,
+  );
 
   pgIt('a wrong password, an unreachable server, a missing table, a password in the URL: one line each, before any run', async () => {
     const runs = () => (existsSync(join(dir, 'state', 'runs')) ? readdirSync(join(dir, 'state', 'runs')).length : 0);
