@@ -10,7 +10,7 @@ import { messageOf, TrimpError, usageError } from '../errors.js';
 import { activeFaults, databaseReplaced, type FaultName, readFaults, writeFaults } from './faults.js';
 import { type PostgresEngine, type SandboxLayout, type SandboxState, sandboxLayout } from './layout.js';
 import { createAppDatabase } from './postgres-load.js';
-import { killPostgresServerNow, startPostgresServer, stopPostgresServer } from './postgres-server.js';
+import { killPostgresServerNow, startPostgresServer, stopPostgresServer, verifyPath } from './postgres-server.js';
 import { initAppRepo } from './release.js';
 import { createSandboxDatabase, DEFAULT_SEED, type SeedOptions } from './seed.js';
 
@@ -46,6 +46,8 @@ export async function startSandbox(dir: string, options: StartOptions = {}): Pro
       `stop it first: trimp-rollback sandbox stop --dir ${dir}`,
     );
   }
+  // Refused before anything is created: a PostgreSQL sandbox cannot live at a path pg_ctl's shell would read.
+  if (options.engine === 'postgres') verifyPath(layout.root);
   mkdirSync(layout.logsDir, { recursive: true });
   mkdirSync(layout.stateDir, { recursive: true, mode: 0o700 });
   initAppRepo(layout.appDir);

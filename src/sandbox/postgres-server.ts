@@ -109,7 +109,7 @@ async function freePort(): Promise<number> {
  * pg_ctl hands its paths to a shell inside double quotes: a directory name holding `$`, a
  * backquote, `"` or `\` would run as a command. Refused, with one line.
  */
-function verifyPath(dir: string): void {
+export function verifyPath(dir: string): void {
   if (/[$`"\\\n]/.test(dir))
     throw usageError(
       'sandbox-path',

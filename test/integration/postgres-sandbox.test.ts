@@ -1,5 +1,5 @@
 import { execFileSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { execa } from 'execa';
@@ -197,6 +197,7 @@ describe('a PostgreSQL sandbox that could not be set up', () => {
       const odd = await cli(['sandbox', 'start', '--dir', join(tmpdir(), 'trimp-pg-$(touch x)'), '--engine', 'postgres']);
       expect(odd.exitCode).toBe(2);
       expect(odd.stderr).toMatch(/cannot live in a directory whose path holds \$/);
+      expect(existsSync(join(tmpdir(), 'trimp-pg-$(touch x)'))).toBe(false);
       if (process.getuid?.() === 0) {
         // As root the server runs as postgres, which must pass through every directory above it.
         const closed = mkdtempSync(join(tmpdir(), 'trimp-pgclosed-'));
