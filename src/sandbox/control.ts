@@ -10,7 +10,7 @@ import { messageOf, TrimpError, usageError } from '../errors.js';
 import { activeFaults, databaseReplaced, type FaultName, readFaults, writeFaults } from './faults.js';
 import { type PostgresEngine, type SandboxLayout, type SandboxState, sandboxLayout } from './layout.js';
 import { createAppDatabase } from './postgres-load.js';
-import { killPostgresServerNow, startPostgresServer, stopPostgresServer, verifyPath } from './postgres-server.js';
+import { freePort, killPostgresServerNow, startPostgresServer, stopPostgresServer, verifyPath } from './postgres-server.js';
 import { initAppRepo } from './release.js';
 import { createSandboxDatabase, DEFAULT_SEED, type SeedOptions } from './seed.js';
 
@@ -100,18 +100,6 @@ async function spawnOnFreePort(layout: SandboxLayout, traffic: number): Promise<
       if (attempt >= 3 || !(error instanceof TrimpError) || !error.message.includes('EADDRINUSE')) throw error;
     }
   }
-}
-
-async function freePort(): Promise<number> {
-  const { createServer } = await import('node:net');
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const address = server.address();
-      server.close(() => resolve(typeof address === 'object' && address ? address.port : 0));
-    });
-  });
 }
 
 async function spawnServer(layout: SandboxLayout, port: number, traffic: number): Promise<SandboxState> {

@@ -93,8 +93,8 @@ function layout(dir: string) {
   };
 }
 
-/** A free loopback port (bound, then released: the server binds it next). */
-async function freePort(): Promise<number> {
+/** A free loopback port (bound, then released: the server binds it next; the sandbox app's too). */
+export async function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {
     const server = createServer();
     server.on('error', reject);
