@@ -13,7 +13,9 @@ export class Terminal {
     command: string,
     private readonly exitFile: string,
   ) {
-    this.tmux('new-session', '-d', '-x', '200', '-y', '60', `${command}; echo $? > ${exitFile}; sleep 60`);
+    // An operator's terminal: CI (set by CI runners) makes ora and chalk treat even a real
+    // terminal as a log, so no spinner line would ever be drawn.
+    this.tmux('new-session', '-d', '-x', '200', '-y', '60', `env -u CI ${command}; echo $? > ${exitFile}; sleep 60`);
   }
 
   screen(): string {
