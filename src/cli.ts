@@ -95,6 +95,7 @@ export function createProgram(sink: ResultSink): Command {
     .description('Scenario 2: stop the app by its PID, back up the database, deploy the previous release (git), start it, prove health.')
     .option('--to <ref>', 'the release to deploy (default: the commit that ran before the current one; else HEAD~1)')
     .option('--force', 'deploy over uncommitted changes in the app directory (journaled with their diff stat)')
+    .option('--all-at-once', 'with several instances: stop them all, deploy, start them all (default: one at a time, rolling)')
     .enablePositionalOptions()
     .addHelpText(
       'after',
@@ -110,6 +111,7 @@ export function createProgram(sink: ResultSink): Command {
     .description('Return the app to the commit that ran before an earlier application rollback, the same safe way.')
     .requiredOption('--run <run_id>', 'the application rollback to undo (required)')
     .option('--force', 'deploy over uncommitted changes in the app directory')
+    .option('--all-at-once', 'with several instances: stop them all, deploy, start them all (default: one at a time)')
     .addHelpText('after', examples('trimp-rollback application undo --run 20261129T031502.123Z-application-3f9a'))
     .action(async (options) => sink(await (await import('./commands/application.js')).undoApplicationRollback(options.run, options)));
 
@@ -280,6 +282,7 @@ export function createProgram(sink: ResultSink): Command {
     .option('--runbook <file>', "rehearse your own runbook against the scenario's fault (one scenario)")
     .option('--html <file>', 'also write the scorecard as a self-contained page: a row and a small error-rate chart per game day')
     .option('--engine <engine>', "the sandbox's database: sqlite (default) or postgres (a PostgreSQL server of its own)")
+    .option('--instances <n>', 'app instances sharing the database in each sandbox (1-8, default 1)')
     .option('--db-from <file>', 'start each sandbox from a copy of this database')
     .option('--json', JSON_HELP)
     .option('--no-color', 'no colours or spinners')
@@ -336,11 +339,12 @@ export function createProgram(sink: ResultSink): Command {
       '--engine <engine>',
       'sqlite (a file, the default) or postgres (a PostgreSQL server of its own, loopback, run as the postgres user)',
     )
+    .option('--instances <n>', 'app instances sharing the database, each on a free port (1-8; default: as last started, else 1)')
     .addHelpText(
       'after',
       examples(
         'trimp-rollback sandbox start --dir /tmp/sb --traffic 40',
-        'trimp-rollback sandbox start --dir /tmp/pgsb --engine postgres --traffic 40',
+        'trimp-rollback sandbox start --dir /tmp/pgsb --engine postgres --instances 2 --traffic 40',
         'trimp-rollback flag --all --config /tmp/sb/trimp-rollback.yaml',
       ),
     )

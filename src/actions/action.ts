@@ -21,6 +21,8 @@ export interface Operation {
 export interface TargetInfo {
   via: Via;
   baseUrl: string;
+  /** Every instance's base URL (the first is baseUrl). */
+  instances: string[];
   database: string;
   actor: string;
   runId: string;

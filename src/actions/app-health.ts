@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { acrossInstances } from '../checks/across-instances.js';
 import type { CheckResult } from '../checks/check.js';
 import { appResponsive } from '../checks/system-health.js';
 import { apiUrl } from '../target/admin-api.js';
@@ -13,13 +14,13 @@ const OUTCOME: Record<CheckResult['status'], OutcomeStatus> = { pass: 'succeeded
 /** The seed's "check system health" step: the same check as validation's `app-responsive`. */
 export const appHealth = defineAction<Params>({
   name: 'app.health',
-  description: 'GET /health: the app answers 200 with status "healthy".',
+  description: 'GET /health: the app (every instance of it) answers 200 with status "healthy".',
   rehearsal: 'probe',
   confirm: false,
   params,
-  describe: (_params, info) => [{ kind: 'http', text: `GET ${apiUrl(info.baseUrl, 'health')}` }],
+  describe: (_params, info) => info.instances.map((url) => ({ kind: 'http', text: `GET ${apiUrl(url, 'health')}` })),
   async run({ app }, ctx) {
-    const result = await appResponsive.run({
+    const result = await acrossInstances(appResponsive, {
       target: ctx.target,
       thresholds: ctx.target.thresholds,
       since: ctx.run.startedAt,

@@ -3,8 +3,9 @@ import { processesHolding } from '../backup/sqlite-file.js';
 import type { AppProcessConfig } from '../config/config.js';
 import { type AppState, appState, startProblem } from '../target/app-process.js';
 import { appCommit, checkoutProblem } from '../target/app-repo.js';
+import { isPostgresUrl } from '../target/postgres.js';
 import { defineAction } from './action.js';
-import { appConfigOf } from './app-stop.js';
+import { type InstanceApp, instanceAppsOf } from './app-instances.js';
 import { RELEASE_PLAN, type ReleasePlan } from './release-plan.js';
 import { databaseFileOf } from './restore-source.js';
 
@@ -16,29 +17,40 @@ const params = z.object({}).strict();
  * holding the database (it could write during the change).
  */
 export function appProblems(
-  app: AppProcessConfig,
+  apps: InstanceApp[],
   appDir: string,
   database: string,
-): { state: AppState; others: number[]; problems: string[] } {
+): { states: AppState[]; others: number[]; problems: string[]; said: string } {
   const problems: string[] = [];
-  const state = appState(app);
-  if (state.kind === 'foreign')
-    problems.push(
-      `the PID file ${app.pidFile} names pid ${state.pid} ("${state.commandLine.slice(0, 80)}"), which is not the app: it would not be stopped`,
-    );
-  const cannotStart = startProblem(app, appDir);
+  const states = apps.map(({ app }) => appState(app));
+  for (const [index, state] of states.entries()) {
+    const { app } = apps[index] as InstanceApp;
+    if (state.kind === 'foreign')
+      problems.push(
+        `the PID file ${app.pidFile} names pid ${state.pid} ("${state.commandLine.slice(0, 80)}"), which is not the app: it would not be stopped`,
+      );
+  }
+  const cannotStart = startProblem(apps[0]?.app as AppProcessConfig, appDir);
   if (cannotStart) problems.push(`the app could not be started again: ${cannotStart} (target.app.start)`);
-  const appPid = state.kind === 'running' ? state.pid : undefined;
-  const others = processesHolding(database).filter((pid) => pid !== appPid);
+  const appPids = new Set(states.flatMap((state) => (state.kind === 'running' ? [state.pid] : [])));
+  // A PostgreSQL database is not a file: its sessions are ended by the restore itself.
+  const others = isPostgresUrl(database) ? [] : processesHolding(database).filter((pid) => !appPids.has(pid));
   if (others.length > 0) problems.push(`pid ${others.join(', ')} holds ${database} open besides the app: stop it first`);
-  return { state, others, problems };
+  const said = [
+    ...states.map((state, index) => describeAppState(state, (apps[index] as InstanceApp).label)),
+    `${apps[0]?.app.start[0]} can start it again`,
+    ...(isPostgresUrl(database) ? [] : ['nothing else holds the database']),
+  ]
+    .filter(Boolean)
+    .join('; ');
+  return { states, others, problems, said };
 }
 
-export function describeAppState(state: AppState): string {
+export function describeAppState(state: AppState, label = ''): string {
   return state.kind === 'running'
-    ? `the app runs as pid ${state.pid}`
+    ? `the app ${label}runs as pid ${state.pid}`
     : state.kind === 'stopped'
-      ? `the app is not running (${state.why})`
+      ? `the app ${label}is not running (${state.why})`
       : '';
 }
 
@@ -55,8 +67,7 @@ export const appPreflight = defineAction<z.output<typeof params>>({
     { kind: 'file', text: `/proc/*/fd: no process but the app holds ${databaseFileOf(info)} open` },
   ],
   async run(_params, ctx) {
-    const app = appConfigOf(ctx.info);
-    const { state, others, problems } = appProblems(app, ctx.info.appDir, databaseFileOf(ctx.info));
+    const { states, others, problems, said } = appProblems(instanceAppsOf(ctx.info), ctx.info.appDir, databaseFileOf(ctx.info));
     // On a resume, the checkout may have moved since the release was planned: deploying the old plan would misrecord it.
     const plan = ctx.run.observed.get(RELEASE_PLAN) as ReleasePlan | undefined;
     if (plan) {
@@ -70,11 +81,11 @@ export const appPreflight = defineAction<z.output<typeof params>>({
         if (conflict) problems.push(`git checkout of ${plan.to_commit.slice(0, 12)} would fail here: ${conflict}`);
       }
     }
-    const evidence = { app: state, other_holders: others };
+    const evidence = { app: states.length === 1 ? states[0] : states, other_holders: others };
     if (problems.length > 0) return { status: 'failed', summary: `${problems.join('; ')}; nothing was changed`, evidence };
     return {
       status: 'succeeded',
-      summary: `${describeAppState(state)}; ${app.start[0]} can start it again; nothing else holds the database`,
+      summary: said,
       evidence,
     };
   },

@@ -3,8 +3,8 @@ import { z } from 'zod';
 import { freeBytes } from '../backup/file-io.js';
 import { formatBytes } from '../report/format.js';
 import { defineAction } from './action.js';
-import { appPreflight, appProblems, describeAppState } from './app-preflight.js';
-import { appConfigOf } from './app-stop.js';
+import { instanceAppsOf } from './app-instances.js';
+import { appPreflight, appProblems } from './app-preflight.js';
 import { databaseFileOf, restoreSourceOf } from './restore-source.js';
 
 const params = z.object({}).strict();
@@ -27,21 +27,19 @@ export const databasePreflight = defineAction<z.output<typeof params>>({
     { kind: 'file', text: `free space in ${dirname(databaseFileOf(info))} for the staged copy` },
   ],
   async run(_params, ctx) {
-    const app = appConfigOf(ctx.info);
     const database = databaseFileOf(ctx.info);
     const source = restoreSourceOf(ctx);
-    const { state, others, problems } = appProblems(app, ctx.info.appDir, database);
+    const { states, others, problems, said } = appProblems(instanceAppsOf(ctx.info), ctx.info.appDir, database);
     const free = freeBytes(dirname(database));
     if (free < source.size + 1024 * 1024)
       problems.push(
         `not enough disk to stage the restore: ${dirname(database)} has ${formatBytes(free)} free, the copy needs ${formatBytes(source.size)}`,
       );
-    const evidence = { app: state, other_holders: others, free_bytes: free, needed_bytes: source.size };
+    const evidence = { app: states.length === 1 ? states[0] : states, other_holders: others, free_bytes: free, needed_bytes: source.size };
     if (problems.length > 0) return { status: 'failed', summary: `${problems.join('; ')}; nothing was changed`, evidence };
-    const running = describeAppState(state);
     return {
       status: 'succeeded',
-      summary: `${running}; ${app.start[0]} can start it again; nothing else holds the database; ${formatBytes(free)} free for a ${formatBytes(source.size)} copy`,
+      summary: `${said}; ${formatBytes(free)} free for a ${formatBytes(source.size)} copy`,
       evidence,
     };
   },

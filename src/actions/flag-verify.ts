@@ -1,5 +1,7 @@
 import { z } from 'zod';
 import { type AppTrimpAnswer, checkAppTrimp } from '../checks/app-trimp.js';
+import { instanceLabel } from '../target/instances.js';
+import type { Target } from '../target/target.js';
 import { describeState, type FlagStates, USER_TYPES, type UserType } from '../target/user-types.js';
 import { defineAction } from './action.js';
 import { whenAppReachable } from './app-reachability.js';
@@ -22,50 +24,78 @@ export const flagVerify = defineAction<Params>({
     const app = appNeed(given, ctx.target.via);
     const problems: string[] = [];
     const warnings: string[] = [];
-    const store = ctx.target.flags;
-
-    const readBack = await store.read(flag);
-    for (const type of typesOf(states)) {
-      if (readBack[type] !== states[type])
-        problems.push(`${type} reads ${describeState(readBack[type])}, expected ${describeState(states[type])}`);
+    const instances = ctx.target.instances;
+    const evidence: Record<string, unknown>[] = [];
+    const methods: string[][] = [];
+    // A change is verified only when every instance answers with the new state: an instance with
+    // a stale cache serves the old calculation to every other request.
+    for (const instance of instances) {
+      const said = instanceLabel(instance, instances.length);
+      const seen = await verifyOn(ctx.target.onInstance(instance), { flag, states, app }, warnings, said ? `${said}: ` : '');
+      problems.push(...seen.problems);
+      evidence.push({ ...(said ? { instance: instance.baseUrl } : {}), ...seen.evidence });
+      methods.push(seen.answers.map((a) => `user ${a.userId} → ${String(a.method)} ${String(a.trimp)}`));
     }
-
-    const evaluations: Record<string, unknown> = {};
-    for (const type of typesOf(states)) {
-      const userId = ctx.target.config.sampleUsers[type];
-      const evaluation = await whenAppReachable(store.via === 'api' ? app : 'required', warnings, `evaluating user ${userId}`, () =>
-        store.evaluate(flag, userId),
-      );
-      if (!evaluation) continue;
-      evaluations[`user_${userId}`] = evaluation;
-      if (evaluation.userType !== type)
-        problems.push(`sample user ${userId} is ${evaluation.userType}, not ${type}: fix target.sample_users`);
-      else if (evaluation.enabled !== states[type])
-        problems.push(`user ${userId} (${type}) evaluates ${describeState(evaluation.enabled)}`);
-    }
-
-    const answers: AppTrimpAnswer[] = [];
-    for (const type of typesOf(states)) {
-      const userId = ctx.target.config.sampleUsers[type];
-      const answer = await whenAppReachable(app, warnings, `the app's TRIMP for user ${userId}`, () =>
-        checkAppTrimp(ctx.target.api, userId, states[type] as boolean),
-      );
-      if (!answer) continue;
-      answers.push(answer);
-      if (!answer.ok && answer.problem) problems.push(answer.problem);
-    }
-
-    const evidence = { flag, via: store.via, states: readBack, evaluations, trimp: answers };
-    if (problems.length > 0) return { status: 'failed', summary: problems.join('; '), evidence, warnings };
+    const journaled = instances.length > 1 ? { flag, via: ctx.target.flags.via, instances: evidence } : (evidence[0] ?? {});
+    if (problems.length > 0) return { status: 'failed', summary: problems.join('; '), evidence: journaled, warnings };
     const checked = typesOf(states)
       .map((type) => `${type} ${describeState(states[type])}`)
       .join(', ');
-    const methods = answers.map((a) => `user ${a.userId} → ${String(a.method)} ${String(a.trimp)}`).join(', ');
+    const where = instances.length > 1 ? ` on all ${instances.length} instances` : '';
     return {
       status: warnings.length > 0 ? 'warned' : 'succeeded',
-      summary: `${checked}${methods ? `; TRIMP: ${methods}` : ''}`,
-      evidence,
+      summary: `${checked}${where}${trimpSaid(methods)}`,
+      evidence: journaled,
       warnings,
     };
   },
 });
+
+/** The flag as one instance serves it: read back, each sample user evaluated, TRIMP asked of the app. */
+async function verifyOn(
+  target: Target,
+  { flag, states, app }: { flag: string; states: FlagStates; app: 'required' | 'optional' },
+  warnings: string[],
+  prefix: string,
+): Promise<{ problems: string[]; evidence: Record<string, unknown>; answers: AppTrimpAnswer[] }> {
+  const problems: string[] = [];
+  const store = target.flags;
+  const readBack = await store.read(flag);
+  for (const type of typesOf(states)) {
+    if (readBack[type] !== states[type])
+      problems.push(`${prefix}${type} reads ${describeState(readBack[type])}, expected ${describeState(states[type])}`);
+  }
+
+  const evaluations: Record<string, unknown> = {};
+  for (const type of typesOf(states)) {
+    const userId = target.config.sampleUsers[type];
+    const evaluation = await whenAppReachable(store.via === 'api' ? app : 'required', warnings, `${prefix}evaluating user ${userId}`, () =>
+      store.evaluate(flag, userId),
+    );
+    if (!evaluation) continue;
+    evaluations[`user_${userId}`] = evaluation;
+    if (evaluation.userType !== type)
+      problems.push(`${prefix}sample user ${userId} is ${evaluation.userType}, not ${type}: fix target.sample_users`);
+    else if (evaluation.enabled !== states[type]) problems.push(`${prefix}user ${userId} (${type}) evaluates ${describeState(evaluation.enabled)}`);
+  }
+
+  const answers: AppTrimpAnswer[] = [];
+  for (const type of typesOf(states)) {
+    const userId = target.config.sampleUsers[type];
+    const answer = await whenAppReachable(app, warnings, `${prefix}the app's TRIMP for user ${userId}`, () =>
+      checkAppTrimp(target.api, userId, states[type] as boolean),
+    );
+    if (!answer) continue;
+    answers.push(answer);
+    if (!answer.ok && answer.problem) problems.push(`${prefix}${answer.problem}`);
+  }
+  return { problems, evidence: { flag, via: store.via, states: readBack, evaluations, trimp: answers }, answers };
+}
+
+/** The app's TRIMP answers; said once when every instance gave the same ones. */
+function trimpSaid(perInstance: string[][]): string {
+  const [first = []] = perInstance;
+  if (first.length === 0 && perInstance.every((m) => m.length === 0)) return '';
+  if (perInstance.every((m) => m.join() === first.join())) return `; TRIMP: ${first.join(', ')}${perInstance.length > 1 ? ' (each instance)' : ''}`;
+  return `; TRIMP: ${perInstance.map((m, i) => `instance ${i + 1}: ${m.join(', ')}`).join('; ')}`;
+}

@@ -70,6 +70,8 @@ export interface CheckDefinition {
   group: CheckGroup;
   /** The seed's checklist line this check ticks. */
   title: string;
+  /** It asks the app what users see: with several instances, every instance is asked, and the worst answer counts. */
+  perInstance?: boolean;
   run(ctx: CheckContext): Promise<CheckResult>;
 }
 

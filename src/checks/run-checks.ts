@@ -1,4 +1,5 @@
 import { messageOf } from '../errors.js';
+import { acrossInstances } from './across-instances.js';
 import type { CheckContext, CheckDefinition, CheckGroup, CheckResult, CheckStatus } from './check.js';
 
 export interface CheckReport extends CheckResult {
@@ -31,8 +32,7 @@ export async function runChecks(checks: CheckDefinition[], ctx: Omit<CheckContex
         }, limitMs);
       });
       const result = await Promise.race([
-        check
-          .run({ ...ctx, signal: controller.signal })
+        acrossInstances(check, { ...ctx, signal: controller.signal })
           .catch((error: unknown): CheckResult => ({ status: 'fail', summary: messageOf(error), remedy: 'see the evidence' })),
         timeout,
       ]);

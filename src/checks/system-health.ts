@@ -20,6 +20,7 @@ export const EXPECTED_TABLES = ['activities', 'user_settings', 'feature_flags', 
 
 export const appResponsive: CheckDefinition = {
   name: 'app-responsive',
+  perInstance: true,
   group: 'system-health',
   title: 'Application is running and responsive',
   run: (ctx) =>
@@ -43,6 +44,7 @@ export const appResponsive: CheckDefinition = {
 
 export const apiEndpoints: CheckDefinition = {
   name: 'api-endpoints',
+  perInstance: true,
   group: 'system-health',
   title: 'All API endpoints are accessible',
   run: (ctx) =>

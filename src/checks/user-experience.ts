@@ -11,6 +11,7 @@ import { type CheckContext, type CheckDefinition, fail, pass, warn } from './che
 
 export const usersCanReach: CheckDefinition = {
   name: 'users-can-reach',
+  perInstance: true,
   group: 'user-experience',
   title: 'Users can access the application',
   run: (ctx) =>
@@ -61,6 +62,7 @@ export const trimpReference: CheckDefinition = {
  */
 export const trimpAppAnswer: CheckDefinition = {
   name: 'trimp-app-answer',
+  perInstance: true,
   group: 'user-experience',
   title: "TRIMP calculations are working (the app's answer)",
   run: (ctx) =>
@@ -258,6 +260,7 @@ const MORE_EVIDENCE = 'run validate again once users have been active, or let th
 
 export const noUserErrors: CheckDefinition = {
   name: 'user-errors',
+  perInstance: true,
   group: 'user-experience',
   title: 'No user-facing errors',
   run: (ctx) =>
@@ -293,6 +296,7 @@ export const noUserErrors: CheckDefinition = {
 
 export const performanceAcceptable: CheckDefinition = {
   name: 'performance',
+  perInstance: true,
   group: 'user-experience',
   title: 'Performance is acceptable',
   run: (ctx) =>

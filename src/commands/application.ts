@@ -15,6 +15,8 @@ import { appLeftStopped } from './scenario-footers.js';
 export interface ApplicationOptions extends RunCommandOptions {
   to?: string;
   force?: boolean;
+  /** Several instances: stop them all, deploy, start them all (an outage), instead of one at a time. */
+  allAtOnce?: boolean;
 }
 
 /** `trimp-rollback application [--to REF] [--force]`: Scenario 2 of the seed. */
@@ -26,7 +28,7 @@ export async function applicationCommand(options: ApplicationOptions): Promise<C
   if (options.to !== undefined) await verifyTarget(config, options.to);
   const { command } = await runRunbook({
     runbook: 'application',
-    inputs: { to: options.to ?? 'previous', force: options.force ?? false },
+    inputs: { to: options.to ?? 'previous', force: options.force ?? false, rolling: !options.allAtOnce },
     options,
     config,
     undo: applicationUndo,
@@ -107,7 +109,7 @@ export async function undoApplicationRollback(sourceRunId: string, options: Appl
   );
   const { command } = await runRunbook({
     runbook: 'application',
-    inputs: { to: plan.from_commit, force: options.force ?? false },
+    inputs: { to: plan.from_commit, force: options.force ?? false, rolling: !options.allAtOnce },
     options: { ...options, via: 'api', reason: options.reason ?? `undo application rollback ${sourceRunId}` },
     config: choice.config,
     undo: applicationUndo,

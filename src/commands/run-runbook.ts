@@ -116,6 +116,7 @@ export async function runRunbook(request: RunRequest): Promise<{ result: RunResu
     info: {
       via,
       baseUrl: config.target.baseUrl,
+      instances: config.target.instances,
       database: config.target.database,
       actor: `trimp-rollback:${runId}`,
       runId,
@@ -154,7 +155,7 @@ export async function runRunbook(request: RunRequest): Promise<{ result: RunResu
     dryRun || sampleEveryMs === 0
       ? undefined
       : new MetricsSampler({
-          api: target.api,
+          apis: target.instances.map((instance) => target.onInstance(instance).api),
           everyMs: sampleEveryMs,
           file: metricsPath(journalPath(config.stateDir, runId)),
           note: (text) => progress.note(text),

@@ -19,6 +19,7 @@ export interface SandboxOptions {
   ms?: string;
   defect?: string;
   engine?: string;
+  instances?: string;
 }
 
 export async function sandboxStart(options: SandboxOptions): Promise<CommandResult> {
@@ -27,12 +28,15 @@ export async function sandboxStart(options: SandboxOptions): Promise<CommandResu
     seed: seedSize(options),
     traffic: options.traffic === undefined ? 0 : integer('--traffic', options.traffic, 0, 10_000),
     engine: engineOf(options.engine),
+    ...(options.instances !== undefined ? { instances: integer('--instances', options.instances, 1, 8) } : {}),
   });
   if (options.json) process.stdout.write(`${JSON.stringify(info, null, 2)}\n`);
   else {
     process.stdout.write(
       [
-        `sandbox running at ${info.base_url} (pid ${info.pid})${options.traffic ? `, simulated users: ${options.traffic} requests/s` : ''}`,
+        info.instances.length > 1
+          ? `sandbox running: ${info.instances.length} instances at ${info.instances.join(', ')}${options.traffic ? `, simulated users: ${options.traffic} requests/s each` : ''}`
+          : `sandbox running at ${info.base_url} (pid ${info.pid})${options.traffic ? `, simulated users: ${options.traffic} requests/s` : ''}`,
         `  config:   ${info.config}`,
         `  database: ${info.database}`,
         `  token:    ${info.token_file}`,
@@ -88,7 +92,7 @@ export async function sandboxStop(options: SandboxOptions): Promise<CommandResul
   else
     process.stdout.write(
       result.stopped
-        ? `sandbox stopped (pid ${result.pid}${result.forced ? ', killed after 5 s' : ''})${foreign}\n`
+        ? `sandbox stopped (pid ${(result.pids ?? [result.pid]).join(', ')}${result.forced ? ', killed after 5 s' : ''})${foreign}\n`
         : `no sandbox was running${foreign}\n`,
     );
   return { exitCode: 0 };
@@ -99,7 +103,11 @@ export async function sandboxStatusCommand(options: SandboxOptions): Promise<Com
   if (options.json) process.stdout.write(`${JSON.stringify(status)}\n`);
   else {
     const faults = status.faults.length ? `; faults: ${status.faults.join(', ')}` : '';
-    if (status.running) process.stdout.write(`running at ${status.base_url} (pid ${status.pid}, traffic ${status.traffic}/s)${faults}\n`);
+    if (status.instances)
+      process.stdout.write(
+        `running: ${status.instances.map((i) => `instance ${i.number} at ${i.base_url} (pid ${i.pid})`).join(', ')}; traffic ${status.traffic}/s each${faults}\n`,
+      );
+    else if (status.running) process.stdout.write(`running at ${status.base_url} (pid ${status.pid}, traffic ${status.traffic}/s)${faults}\n`);
     else
       process.stdout.write(
         `not running (${status.dir})${status.stale_pid ? `; stale PID file: ${status.stale_pid} is gone (crashed?)` : ''}${faults}\n`,

@@ -13,7 +13,13 @@ import { formatIssue, loadYaml, readSourceFile, SourceError } from './yaml-file.
 
 /** Where the system being rolled back lives. Paths are absolute once loaded. */
 export interface TargetConfig {
+  /** The first instance: what single-instance commands (status, the admin API's flag writes) talk to. */
   baseUrl: string;
+  /**
+   * Every instance of the app (target.instances; default: the one base URL). Flag verification,
+   * health and the user-facing checks ask each of them; the application scenario restarts each.
+   */
+  instances: string[];
   database: string;
   appDir: string;
   logsDir: string;
@@ -29,7 +35,7 @@ export interface TargetConfig {
 
 /** `target.app`: the app's process, as the database and application scenarios control it. */
 export interface AppProcessConfig {
-  /** argv, run without a shell. */
+  /** argv, run without a shell. With several instances, {port} and {instance} are filled in for each. */
   start: string[];
   pidFile: string;
   stopGraceMs: number;
@@ -134,6 +140,8 @@ const fileSchema = z
     target: z
       .object({
         base_url: z.url().max(2048).optional(),
+        /** Several instances of the app sharing the database: each one's base URL. */
+        instances: z.array(z.url().max(2048)).min(1).max(64).optional(),
         database: z.string().min(1).max(4096).optional(),
         /** A PostgreSQL target's password: a file (mode 0600). PGPASSWORD and ~/.pgpass work too. */
         database_password_file: z.string().min(1).max(4096).optional(),
@@ -181,10 +189,20 @@ export function loadConfig(flags: ConfigFlags, env: NodeJS.ProcessEnv = process.
     flag !== undefined ? 'flag' : fromEnv !== undefined ? 'env' : inFile !== undefined ? 'file' : 'default';
 
   // Precedence: flags > environment > config file > the seed's defaults.
-  const baseUrl = flags.baseUrl ?? env.TRIMP_BASE_URL ?? t.base_url ?? 'http://localhost:8080';
-  verifyUrl(baseUrl);
+  // A base URL named on the command line or in the environment is one instance, on its own.
+  const named = flags.baseUrl ?? env.TRIMP_BASE_URL;
+  const instances = named !== undefined ? [named] : (t.instances ?? [t.base_url ?? 'http://localhost:8080']);
+  for (const url of instances) verifyUrl(url);
+  const baseUrl = instances[0] as string;
+  if (named === undefined && t.base_url !== undefined && t.instances !== undefined && !t.instances.includes(t.base_url))
+    throw usageError(
+      'config-invalid',
+      `target.base_url ${t.base_url} is not one of target.instances`,
+      'drop target.base_url (the first instance is used) or add it to target.instances',
+    );
   const target: TargetConfig = {
     baseUrl,
+    instances,
     database:
       databaseOf(flags.database ?? env.TRIMP_DATABASE, fromCwd) ?? databaseOf(t.database, fromFileDir) ?? resolve(cwd, 'training_data.db'),
     appDir: fromCwd(env.TRIMP_APP_DIR) ?? fromFileDir(t.app_dir) ?? resolve(cwd, 'app'),
@@ -202,6 +220,7 @@ export function loadConfig(flags: ConfigFlags, env: NodeJS.ProcessEnv = process.
       : undefined,
     databasePassword: undefined,
   };
+  if (target.app && instances.length > 1) verifyInstanceTemplates(target.app, instances.length);
   if (isPostgresUrl(target.database))
     target.databasePassword = databasePassword(target.database, fromFileDir(t.database_password_file), env);
   const stateDir = fromCwd(flags.stateDir ?? env.TRIMP_ROLLBACK_STATE_DIR) ?? fromFileDir(fromFile.state_dir) ?? defaultStateDir(env);
@@ -406,4 +425,18 @@ function databasePassword(url: string, file: string | undefined, env: NodeJS.Pro
   } else if (env.PGPASSWORD) password = new Secret(env.PGPASSWORD, 'PGPASSWORD');
   registerSecret(password);
   return password;
+}
+
+/**
+ * With several instances, one target.app describes them all: its PID file must differ per
+ * instance ({instance}), or stopping one would read another's PID; {port} in the start command
+ * puts each on its own port.
+ */
+function verifyInstanceTemplates(app: AppProcessConfig, count: number): void {
+  if (!app.pidFile.includes('{instance}'))
+    throw usageError(
+      'config-invalid',
+      `target.app.pid_file has no {instance}, but target.instances names ${count} instances: they would share one PID file`,
+      'write it as, for example, ./app-{instance}.pid; {port} in target.app.start is each instance\'s port',
+    );
 }

@@ -1,13 +1,14 @@
 import { messageOf } from '../errors.js';
 import type { AdminApi } from '../target/admin-api.js';
 import { errorLinesBetween } from '../target/app-logs.js';
-import { type Figures, readSystemMetrics } from '../target/metrics.js';
+import { type Figures, readSystemMetricsOf } from '../target/metrics.js';
 import { USER_TYPES } from '../target/user-types.js';
 import type { Condition } from './conditions.js';
 import type { Sample, SliceFigures } from './judge.js';
 
 export interface SampleSource {
-  api: AdminApi;
+  /** Every instance of the app: a sample adds their figures up. */
+  apis: readonly AdminApi[];
   /** A sample slower than this is lost (said), so that a slow app cannot stretch the window. */
   timeoutMs: number;
   /** Where error.log is, when a condition counts error-log lines. */
@@ -26,7 +27,7 @@ export async function takeSample(source: SampleSource, from: Date, until: Date):
   const intervalS = Math.max(0.05, (until.getTime() - from.getTime()) / 1000);
   const limit = AbortSignal.timeout(source.timeoutMs);
   try {
-    const metrics = await readSystemMetrics(source.api, intervalS, AbortSignal.any([source.signal, limit]));
+    const metrics = await readSystemMetricsOf(source.apis, intervalS, AbortSignal.any([source.signal, limit]));
     // An app that ignores ?window= answers for a longer span: consecutive samples would overlap and
     // count the same requests (and the errors from before the change) again.
     if (metrics.window_seconds !== undefined && metrics.window_seconds > intervalS * 2 + 1)

@@ -18,7 +18,8 @@ const BACKOFF_MAX_MS = 30_000;
 const CLOSING_MIN_MS = 200;
 
 export interface SamplerOptions {
-  api: AdminApi;
+  /** Every instance of the app (their figures are added up). */
+  apis: readonly AdminApi[];
   everyMs: number;
   /** The run's metrics file (metrics.jsonl beside its journal). */
   file: string;
@@ -93,7 +94,7 @@ export class MetricsSampler implements RunWatcher {
       if (!this.paused && !(closing && until.getTime() - from.getTime() < CLOSING_MIN_MS)) {
         // A read is bounded by its own timeout, not by finish(): the closing sample is read whole.
         const sample = await takeSample(
-          { api: this.options.api, timeoutMs: Math.max(every, 2000), logsDir: '', conditions: [], signal: new AbortController().signal },
+          { apis: this.options.apis, timeoutMs: Math.max(every, 2000), logsDir: '', conditions: [], signal: new AbortController().signal },
           from,
           until,
         );

@@ -14,6 +14,7 @@ import { formatMs } from './format.js';
 export const DOCS_TARGET: TargetInfo = {
   via: 'api',
   baseUrl: 'http://localhost:8080',
+  instances: ['http://localhost:8080'],
   database: './training_data.db',
   actor: 'trimp-rollback:<run-id>',
   runId: '<run-id>',

@@ -8,7 +8,14 @@ import { withoutSecrets } from '../config/secret.js';
 import { isProcessAlive } from '../engine/lock.js';
 import { messageOf, TrimpError, usageError } from '../errors.js';
 import { activeFaults, databaseReplaced, type FaultName, readFaults, writeFaults } from './faults.js';
-import { type PostgresEngine, type SandboxLayout, type SandboxState, sandboxLayout } from './layout.js';
+import {
+  instanceFiles,
+  type PostgresEngine,
+  type SandboxInstances,
+  type SandboxLayout,
+  type SandboxState,
+  sandboxLayout,
+} from './layout.js';
 import { createAppDatabase } from './postgres-load.js';
 import { freePort, killPostgresServerNow, startPostgresServer, stopPostgresServer, verifyPath } from './postgres-server.js';
 import { initAppRepo } from './release.js';
@@ -16,6 +23,8 @@ import { createSandboxDatabase, DEFAULT_SEED, type SeedOptions } from './seed.js
 
 export interface SandboxInfo {
   base_url: string;
+  /** Every instance's base URL (the first is base_url). */
+  instances: string[];
   pid: number;
   config: string;
   database: string;
@@ -33,6 +42,8 @@ export interface StartOptions {
   dbFrom?: string;
   /** postgres: the app's database on a PostgreSQL server of the sandbox's own, loaded from the seeded data. */
   engine?: 'sqlite' | 'postgres';
+  /** App instances sharing the database, each on its own port (default: as the sandbox last ran, else 1). */
+  instances?: number;
 }
 
 /** Creates what the directory lacks (database, token, app checkout), then starts the server detached. */
@@ -61,50 +72,95 @@ export async function startSandbox(dir: string, options: StartOptions = {}): Pro
   if (options.engine === 'postgres' && !existsSync(layout.engineFile)) await setUpPostgres(layout);
   else if (existsSync(layout.engineFile)) await startPostgresServer(layout.root);
   rmSync(layout.stateFile, { force: true });
-  // A concrete port, not 0: the config's start command must restart it where the config points.
-  const state = options.port
-    ? await spawnServer(layout, options.port, options.traffic ?? 0)
-    : await spawnOnFreePort(layout, options.traffic ?? 0);
+  const count = options.instances ?? readInstances(layout)?.ports.length ?? 1;
+  if (count > 1 && options.port)
+    throw usageError('option-invalid', '--port names one port; with --instances each instance gets a free port of its own');
+  const states = await spawnInstances(layout, count, options.port, options.traffic ?? 0);
   // Running again ends a crash: it must not be listed as a fault any more.
   const faults = readFaults(layout.root);
   if (faults.crash) {
     delete faults.crash;
     writeFaults(layout.root, faults);
   }
-  writeConfig(layout, state);
-  return infoOf(layout, state);
+  writeConfig(layout, states);
+  return infoOf(layout, states);
 }
 
-/** Stops and starts the server on the same port (the config stays valid), keeping its traffic. */
+/**
+ * One instance on the given port (or a free one), or several, each on a free port of its own;
+ * instances.json records their ports, so that a restart puts each back where the config points.
+ */
+async function spawnInstances(layout: SandboxLayout, count: number, port: number | undefined, traffic: number): Promise<SandboxState[]> {
+  if (count === 1) {
+    rmSync(layout.instancesFile, { force: true });
+    // A concrete port, not 0: the config's start command must restart it where the config points.
+    return [port ? await spawnServer(layout, port, traffic) : await spawnOnFreePort(layout, traffic)];
+  }
+  const states: SandboxState[] = [];
+  try {
+    for (let instance = 1; instance <= count; instance++) states.push(await spawnOnFreePort(layout, traffic, instance));
+  } catch (error) {
+    await stopSandbox(layout.root, { database: false });
+    throw error;
+  }
+  const record: SandboxInstances = { ports: states.map((s) => s.port), traffic };
+  writeFileSync(layout.instancesFile, `${JSON.stringify(record)}\n`);
+  return states;
+}
+
+/** instances.json, when the sandbox runs several instances. */
+function readInstances(layout: SandboxLayout): SandboxInstances | undefined {
+  try {
+    return JSON.parse(readFileSync(layout.instancesFile, 'utf8')) as SandboxInstances;
+  } catch {
+    return undefined;
+  }
+}
+
+/** Stops and starts every instance on the same ports (the config stays valid), keeping their traffic. */
 export async function restartSandbox(dir: string, port: number, traffic: number): Promise<SandboxInfo> {
   const layout = sandboxLayout(dir);
   await stopSandbox(dir, { database: false });
-  const state = await spawnServer(layout, port, traffic);
-  return infoOf(layout, state);
+  const several = readInstances(layout);
+  const states: SandboxState[] = [];
+  if (several) for (const [index, at] of several.ports.entries()) states.push(await spawnServer(layout, at, several.traffic, index + 1));
+  else states.push(await spawnServer(layout, port, traffic));
+  return infoOf(layout, states);
 }
 
 /** The server's command line: `target.app.start` in the generated config is exactly this. */
-function serverArgv(layout: SandboxLayout, port: number, traffic: number): string[] {
-  return [process.execPath, serverEntry(), '--dir', layout.root, '--port', String(port), '--traffic', String(traffic)];
+function serverArgv(layout: SandboxLayout, port: number | string, traffic: number, instance?: number | string): string[] {
+  return [
+    process.execPath,
+    serverEntry(),
+    '--dir',
+    layout.root,
+    '--port',
+    String(port),
+    '--traffic',
+    String(traffic),
+    ...(instance !== undefined ? ['--instance', String(instance)] : []),
+  ];
 }
 
 /**
  * A port the kernel just handed out can be taken by someone else (another sandbox, an outgoing
  * connection) before the server binds it: then the server says EADDRINUSE and another port is tried.
  */
-async function spawnOnFreePort(layout: SandboxLayout, traffic: number): Promise<SandboxState> {
+async function spawnOnFreePort(layout: SandboxLayout, traffic: number, instance?: number): Promise<SandboxState> {
   for (let attempt = 1; ; attempt++) {
     try {
-      return await spawnServer(layout, await freePort(), traffic);
+      return await spawnServer(layout, await freePort(), traffic, instance);
     } catch (error) {
       if (attempt >= 3 || !(error instanceof TrimpError) || !error.message.includes('EADDRINUSE')) throw error;
     }
   }
 }
 
-async function spawnServer(layout: SandboxLayout, port: number, traffic: number): Promise<SandboxState> {
+async function spawnServer(layout: SandboxLayout, port: number, traffic: number, instance?: number): Promise<SandboxState> {
   const out = openSync(layout.processLog, 'a');
-  const [program, ...args] = serverArgv(layout, port, traffic) as [string, ...string[]];
+  const [program, ...args] = serverArgv(layout, port, traffic, instance) as [string, ...string[]];
+  const files = instanceFiles(layout, instance);
   const child = spawn(program, args, {
     detached: true,
     stdio: ['ignore', out, out],
@@ -119,7 +175,7 @@ async function spawnServer(layout: SandboxLayout, port: number, traffic: number)
 
   const deadline = Date.now() + 15_000;
   for (;;) {
-    const state = readState(layout);
+    const state = readStateFile(files.stateFile);
     if (state && state.pid === child.pid) return state;
     if (exited !== null || Date.now() > deadline) {
       if (exited === null && child.pid) process.kill(child.pid, 'SIGKILL');
@@ -139,6 +195,8 @@ async function spawnServer(layout: SandboxLayout, port: number, traffic: number)
 export interface StopResult {
   stopped: boolean;
   pid?: number;
+  /** Every server process stopped (one per instance). */
+  pids?: number[];
   forced?: boolean;
   /** The PID file named a live process that is not this sandbox: it was left alone. */
   foreign_pid?: number;
@@ -164,12 +222,15 @@ export async function stopSandbox(dir: string, options: { database?: boolean } =
     }
     await sleep(25);
   }
-  rmSync(layout.stateFile, { force: true });
-  rmSync(layout.pidFile, { force: true });
+  for (const instance of [undefined, ...instanceNumbers(layout)]) {
+    const files = instanceFiles(layout, instance);
+    rmSync(files.stateFile, { force: true });
+    rmSync(files.pidFile, { force: true });
+  }
   // The sandbox's own PostgreSQL server goes with it (a restart of the app keeps it running), even
   // one whose set-up never finished (no engine.json yet).
   if (options.database !== false) await stopPostgresServer(layout.root);
-  return pids.length > 0 ? { ...result, stopped: true, pid: pids[0] as number, forced } : result;
+  return pids.length > 0 ? { ...result, stopped: true, pid: pids[0] as number, pids, forced } : result;
 }
 
 /** A second Ctrl-C during a game day: no waiting, the sandbox is killed where it stands. */
@@ -207,6 +268,8 @@ export interface SandboxStatus {
   /** A PID file whose process is gone: the app crashed. */
   stale_pid?: number;
   faults: FaultName[];
+  /** When several instances run: each one's number, pid and base URL. */
+  instances?: { number: number; pid: number; base_url: string }[];
 }
 
 export function sandboxStatus(dir: string): SandboxStatus {
@@ -218,8 +281,12 @@ export function sandboxStatus(dir: string): SandboxStatus {
   // A database restored over the damaged one is not damaged any more.
   const faults = activeFaults(recorded).filter((fault) => !(fault === 'corrupt-db' && replaced));
   const running = sandboxProcesses(layout);
+  const instances = readStates(layout)
+    .filter((s) => s.instance !== undefined && running.includes(s.pid))
+    .map((s) => ({ number: s.instance as number, pid: s.pid, base_url: s.base_url }));
+  const several = instances.length > 0 ? { instances } : {};
   if (state && running.includes(state.pid))
-    return { running: true, pid: state.pid, base_url: state.base_url, traffic: state.traffic ?? 0, dir: layout.root, faults };
+    return { running: true, pid: state.pid, base_url: state.base_url, traffic: state.traffic ?? 0, dir: layout.root, faults, ...several };
   if (running.length > 0) return { running: true, pid: running[0] as number, dir: layout.root, faults };
   const pid = readPid(layout);
   return { running: false, dir: layout.root, ...(pid !== undefined ? { stale_pid: pid } : {}), faults };
@@ -236,9 +303,26 @@ export function isSandboxProcess(pid: number, layout: SandboxLayout): boolean {
   }
 }
 
+/** The first instance's state (the only one's, when one runs). */
 export function readState(layout: SandboxLayout): SandboxState | undefined {
+  return readStateFile(layout.stateFile) ?? readStateFile(instanceFiles(layout, 1).stateFile);
+}
+
+/** Every running instance's state, in instance order. */
+export function readStates(layout: SandboxLayout): SandboxState[] {
+  const numbers = instanceNumbers(layout);
+  if (numbers.length === 0) return [readStateFile(layout.stateFile)].filter((s) => s !== undefined);
+  return numbers.map((n) => readStateFile(instanceFiles(layout, n).stateFile)).filter((s) => s !== undefined);
+}
+
+function instanceNumbers(layout: SandboxLayout): number[] {
+  const count = readInstances(layout)?.ports.length ?? 0;
+  return Array.from({ length: count }, (_, i) => i + 1);
+}
+
+function readStateFile(path: string): SandboxState | undefined {
   try {
-    return JSON.parse(readFileSync(layout.stateFile, 'utf8')) as SandboxState;
+    return JSON.parse(readFileSync(path, 'utf8')) as SandboxState;
   } catch {
     return undefined;
   }
@@ -253,20 +337,25 @@ function readPid(layout: SandboxLayout): number | undefined {
   }
 }
 
-function writeConfig(layout: SandboxLayout, state: SandboxState): void {
+function writeConfig(layout: SandboxLayout, states: SandboxState[]): void {
+  const first = states[0] as SandboxState;
+  const several = states.length > 1;
   const text = [
     '# Written by `trimp-rollback sandbox start`: points every command at this sandbox.',
     'state_dir: ./state',
     'target:',
-    `  base_url: ${state.base_url}`,
+    ...(several
+      ? ['  # Every instance of the app; the first is the one single-instance commands talk to.', '  instances:', ...states.map((s) => `    - ${s.base_url}`)]
+      : [`  base_url: ${first.base_url}`]),
     ...databaseLines(layout),
     '  app_dir: ./app',
     '  logs_dir: ./app/logs',
     '  token_file: ./admin-token',
     '  # How the database and application scenarios stop and start this server (no shell).',
+    ...(several ? ['  # {port} and {instance} are filled in for each instance.'] : []),
     '  app:',
-    `    start: ${JSON.stringify(serverArgv(layout, state.port, state.traffic ?? 0))}`,
-    '    pid_file: ./sandbox.pid',
+    `    start: ${JSON.stringify(several ? serverArgv(layout, '{port}', first.traffic ?? 0, '{instance}') : serverArgv(layout, first.port, first.traffic ?? 0))}`,
+    `    pid_file: ${several ? './sandbox-{instance}.pid' : './sandbox.pid'}`,
     '    stop_grace: 10s',
     '    health_deadline: 60s',
     'backups:',
@@ -309,9 +398,11 @@ function databaseOf(layout: SandboxLayout): string {
   return existsSync(layout.engineFile) ? (JSON.parse(readFileSync(layout.engineFile, 'utf8')) as PostgresEngine).url : layout.database;
 }
 
-function infoOf(layout: SandboxLayout, state: SandboxState): SandboxInfo {
+function infoOf(layout: SandboxLayout, states: SandboxState[]): SandboxInfo {
+  const state = states[0] as SandboxState;
   return {
     base_url: state.base_url,
+    instances: states.map((s) => s.base_url),
     pid: state.pid,
     config: layout.config,
     database: databaseOf(layout),

@@ -1,5 +1,5 @@
 /**
- * The sandbox process: `node server.js --dir D [--port P] [--traffic RATE]`. Started detached by
+ * The sandbox process: `node server.js --dir D [--port P] [--traffic RATE] [--instance N]`. Started detached by
  * `sandbox start`; the admin token is read from D/admin-token, never from the command line.
  */
 import { readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
@@ -8,7 +8,7 @@ import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { parseArgs } from 'node:util';
 import { createSandboxApp } from './app.js';
 import { type FaultState, faultsFile, readFaults } from './faults.js';
-import { type SandboxState, sandboxLayout } from './layout.js';
+import { instanceFiles, type SandboxState, sandboxLayout } from './layout.js';
 import { AppLogs } from './logs.js';
 import { Metrics } from './metrics.js';
 import { currentRelease } from './release.js';
@@ -16,13 +16,20 @@ import { openSandboxStore } from './store.js';
 import { startTraffic } from './traffic.js';
 
 const { values } = parseArgs({
-  options: { dir: { type: 'string' }, port: { type: 'string', default: '0' }, traffic: { type: 'string', default: '0' } },
+  options: {
+    dir: { type: 'string' },
+    port: { type: 'string', default: '0' },
+    traffic: { type: 'string', default: '0' },
+    instance: { type: 'string' },
+  },
 });
 if (!values.dir) {
   process.stderr.write('usage: server.js --dir DIR [--port PORT] [--traffic RATE]\n');
   process.exit(2);
 }
 const layout = sandboxLayout(values.dir);
+const instance = values.instance === undefined ? undefined : Number(values.instance);
+const files = instanceFiles(layout, instance);
 const token = readFileSync(layout.tokenFile, 'utf8').trim();
 const store = await openSandboxStore(layout);
 const logs = new AppLogs(layout.logsDir);
@@ -71,13 +78,14 @@ server.listen(Number(values.port), '127.0.0.1', () => {
     base_url: `http://127.0.0.1:${port}`,
     started_at: new Date().toISOString(),
     dir: layout.root,
+    ...(instance !== undefined ? { instance } : {}),
   };
   const rate = Number(values.traffic);
   if (rate > 0) stopTraffic = startTraffic(state.base_url, rate, () => usersByType);
-  writeFileSync(layout.pidFile, `${process.pid}\n`);
-  writeFileSync(layout.stateFile, `${JSON.stringify({ ...state, traffic: rate }, null, 2)}\n`);
+  writeFileSync(files.pidFile, `${process.pid}\n`);
+  writeFileSync(files.stateFile, `${JSON.stringify({ ...state, traffic: rate }, null, 2)}\n`);
   logs.info(
-    `sandbox started pid=${process.pid} port=${port} version=${release.version} commit=${release.commit ?? 'none'} traffic=${rate}/s`,
+    `sandbox started${instance !== undefined ? ` instance=${instance}` : ''} pid=${process.pid} port=${port} version=${release.version} commit=${release.commit ?? 'none'} traffic=${rate}/s`,
   );
 });
 
@@ -96,8 +104,8 @@ function shutdown(signal: string): void {
   logs.info(`sandbox stopping on ${signal}`);
   server.close();
   server.closeAllConnections();
-  rmSync(layout.stateFile, { force: true });
-  rmSync(layout.pidFile, { force: true });
+  rmSync(files.stateFile, { force: true });
+  rmSync(files.pidFile, { force: true });
   void store
     .close()
     .then(() => logs.close())

@@ -60,3 +60,41 @@ export async function readSystemMetrics(api: AdminApi, windowS: number, signal?:
   }
   return parsed.data.performance_metrics.system_metrics;
 }
+
+/**
+ * The figures of several instances as one app: counts are added; p95 and p99 are each the worst
+ * instance's (percentiles cannot be merged without the raw latencies, and the worst instance's is
+ * an upper bound on the whole). One instance that cannot be read makes the whole read fail: a
+ * sample of half the app is not a sample of the app.
+ */
+export async function readSystemMetricsOf(apis: readonly AdminApi[], windowS: number, signal?: AbortSignal): Promise<SystemMetrics> {
+  const all = await Promise.all(apis.map((api) => readSystemMetrics(api, windowS, signal)));
+  if (all.length === 1) return all[0] as SystemMetrics;
+  const combined = addFigures(all) as SystemMetrics;
+  const spans = all.flatMap((m) => (m.window_seconds === undefined ? [] : [m.window_seconds]));
+  if (spans.length > 0) combined.window_seconds = Math.max(...spans);
+  if (all.some((m) => m.per_user_type)) {
+    const types = [...new Set(all.flatMap((m) => Object.keys(m.per_user_type ?? {})))];
+    combined.per_user_type = Object.fromEntries(
+      types.map((type) => [type, addFigures(all.flatMap((m) => (m.per_user_type?.[type] ? [m.per_user_type[type]] : [])))]),
+    );
+  }
+  return combined;
+}
+
+function addFigures(parts: readonly Figures[]): Figures {
+  const sum = (pick: (f: Figures) => number) => parts.reduce((n, f) => n + pick(f), 0);
+  const worst = (pick: (f: Figures) => number) => Math.max(0, ...parts.map(pick));
+  const requests = sum((f) => f.requests);
+  const errors = sum((f) => f.errors);
+  const optional = (key: 'trimp_calculations' | 'trimp_failures') =>
+    parts.some((f) => f[key] !== undefined) ? { [key]: sum((f) => f[key] ?? 0) } : {};
+  return {
+    requests,
+    errors,
+    error_rate: requests > 0 ? errors / requests : 0,
+    latency_ms: { p50: worst((f) => f.latency_ms.p50), p95: worst((f) => f.latency_ms.p95), p99: worst((f) => f.latency_ms.p99) },
+    ...optional('trimp_calculations'),
+    ...optional('trimp_failures'),
+  };
+}

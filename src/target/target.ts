@@ -7,6 +7,7 @@ import { type OpenOptions, openSqlite, type SqlDatabase } from './database.js';
 import { dryRunGate, type FlagStore, openGate } from './flag-store.js';
 import { apiFlagStore } from './flag-store-api.js';
 import { dbFlagStore } from './flag-store-db.js';
+import { type Instance, instancesOf } from './instances.js';
 import { isPostgresUrl, openPostgres } from './postgres.js';
 
 export type Via = 'api' | 'db';
@@ -24,6 +25,10 @@ export interface Target {
   readonly thresholds: Thresholds;
   /** How the target's users are told about a rollback that affects them (notify.users). */
   readonly userChannels: Channel[];
+  /** Every instance of the app (one unless target.instances names several). */
+  readonly instances: Instance[];
+  /** The same target seen through one instance: its admin API (and flag reads, via the API), its base URL. */
+  onInstance(instance: Instance): Target;
   openDatabase(options: OpenOptions): Promise<SqlDatabase>;
   close(): Promise<void>;
 }
@@ -31,27 +36,43 @@ export interface Target {
 /** `dryRun` closes the write gate: adapters refuse any write, whatever an action asks. */
 export function connectTarget(config: Config, via: Via, options: { dryRun: boolean }): Target {
   const gate = options.dryRun ? dryRunGate : openGate;
-  const api = new AdminApi(config.target.baseUrl, config.token, config.target.httpTimeoutMs);
   const openDatabase = (open: OpenOptions) => {
     if (!open.readonly) gate.verifyWritable(`open ${config.target.database} for writing`);
     return isPostgresUrl(config.target.database)
       ? openPostgres(config.target.database, { ...open, password: config.target.databasePassword })
       : openSqlite(config.target.database, open);
   };
-  const flags = via === 'api' ? apiFlagStore(api, gate) : dbFlagStore(openDatabase, config.target.database, gate);
-  return {
-    config: config.target,
-    via,
-    api,
-    flags,
-    token: config.token,
-    thresholds: config.thresholds,
-    userChannels: config.notify.users.map(channelFor),
-    dryRun: options.dryRun,
-    openDatabase,
-    close: async () => {
-      await flags.close();
-      api.close();
-    },
+  const instances = instancesOf(config.target.instances);
+  // One client per instance, made when first asked for and closed with the target.
+  const apis = new Map<number, AdminApi>();
+  const apiOf = (instance: Instance) => {
+    let api = apis.get(instance.number);
+    if (!api) {
+      api = new AdminApi(instance.baseUrl, config.token, config.target.httpTimeoutMs);
+      apis.set(instance.number, api);
+    }
+    return api;
   };
+  const dbFlags = via === 'db' ? dbFlagStore(openDatabase, config.target.database, gate) : undefined;
+  const view = (instance: Instance): Target => {
+    const api = apiOf(instance);
+    return {
+      config: { ...config.target, baseUrl: instance.baseUrl },
+      via,
+      api,
+      flags: dbFlags ?? apiFlagStore(api, gate),
+      token: config.token,
+      thresholds: config.thresholds,
+      userChannels: config.notify.users.map(channelFor),
+      dryRun: options.dryRun,
+      instances,
+      onInstance: view,
+      openDatabase,
+      close: async () => {
+        await dbFlags?.close();
+        for (const client of apis.values()) client.close();
+      },
+    };
+  };
+  return view(instances[0] as Instance);
 }

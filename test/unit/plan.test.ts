@@ -5,6 +5,7 @@ import { loadRunbook } from '../../src/runbook/load.js';
 const info = {
   via: 'api' as const,
   baseUrl: 'http://127.0.0.1:9999',
+  instances: ['http://127.0.0.1:9999'],
   database: '/srv/training_data.db',
   actor: 'trimp-rollback:R1',
   runId: 'R1',
