@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import { isProcessAlive } from '../engine/lock.js';
-import { apiUrl } from '../target/admin-api.js';
 import type { AdminApi } from '../target/admin-api.js';
+import { apiUrl } from '../target/admin-api.js';
 import { appState, type Health, startApp, stopApp, waitHealthy } from '../target/app-process.js';
 import { type ActionContext, defineAction, type StepOutcome } from './action.js';
 import { type InstanceApp, instanceAppsOf } from './app-instances.js';
@@ -31,10 +31,22 @@ export const appStart = defineAction<Params>({
     const rolls = rollsHere(rolling, info);
     return [
       ...(rolls
-        ? [{ kind: 'wait' as const, text: `one instance at a time, in order; the next only once this one is healthy (${info.instances.length} instances)` }]
+        ? [
+            {
+              kind: 'wait' as const,
+              text: `one instance at a time, in order; the next only once this one is healthy (${info.instances.length} instances)`,
+            },
+          ]
         : []),
       ...instanceAppsOf(info).flatMap(({ app, label, instance }) => [
-        ...(rolls ? [{ kind: 'signal' as const, text: `${label}SIGTERM the pid in ${app.pidFile}, then SIGKILL after ${Math.round(app.stopGraceMs / 1000)} s` }] : []),
+        ...(rolls
+          ? [
+              {
+                kind: 'signal' as const,
+                text: `${label}SIGTERM the pid in ${app.pidFile}, then SIGKILL after ${Math.round(app.stopGraceMs / 1000)} s`,
+              },
+            ]
+          : []),
         {
           kind: 'command' as const,
           text: `${label}${app.start.join(' ')} (no shell; detached, its own process group; output appended to ${info.logsDir}/app.out)`,
@@ -109,7 +121,10 @@ export const appStart = defineAction<Params>({
       if (!health.healthy) problems.push(`the app ${one.label}runs (pid ${state.pid}) but is not healthy: ${health.last}`);
     }
     return problems.length === 0
-      ? { done: true, summary: `the app runs and is healthy${ctx.info.instances.length > 1 ? ` (all ${ctx.info.instances.length} instances)` : ''}` }
+      ? {
+          done: true,
+          summary: `the app runs and is healthy${ctx.info.instances.length > 1 ? ` (all ${ctx.info.instances.length} instances)` : ''}`,
+        }
       : { done: false, summary: problems.join('; ') };
   },
 });
@@ -118,7 +133,12 @@ function apiOf(one: InstanceApp, ctx: ActionContext): AdminApi {
   return ctx.target.onInstance(one.instance).api;
 }
 
-async function awaitHealthy(one: InstanceApp, started: { pid: number; log: string }, ctx: ActionContext, total: number): Promise<StepOutcome> {
+async function awaitHealthy(
+  one: InstanceApp,
+  started: { pid: number; log: string },
+  ctx: ActionContext,
+  total: number,
+): Promise<StepOutcome> {
   ctx.observe('app_started', { ...started, ...(total > 1 ? { instance: one.instance.baseUrl } : {}) });
   ctx.progress(`${one.label}pid ${started.pid}: waiting for /health`);
   const health: Health = await waitHealthy(apiOf(one, ctx), one.app.healthDeadlineMs, () => isProcessAlive(started.pid), ctx.signal);

@@ -48,7 +48,10 @@ export const appStop = defineAction<Params>({
       ];
     return [
       ...instanceAppsOf(info).flatMap(({ app, label }) => [
-        { kind: 'signal' as const, text: `${label}SIGTERM the pid in ${app.pidFile} (only if /proc shows it runs: ${app.start.join(' ')})` },
+        {
+          kind: 'signal' as const,
+          text: `${label}SIGTERM the pid in ${app.pidFile} (only if /proc shows it runs: ${app.start.join(' ')})`,
+        },
         { kind: 'wait' as const, text: `up to ${formatMs(app.stopGraceMs)} for it to exit, then SIGKILL` },
       ]),
       ...(isPostgresUrl(info.database)
@@ -102,7 +105,10 @@ export const appStop = defineAction<Params>({
     const holders = isPostgresUrl(ctx.info.database) ? [] : processesHolding(databaseFileOf(ctx.info));
     if (holders.length > 0) running.push(`pid ${holders.join(', ')} holds the database open`);
     return running.length === 0
-      ? { done: true, summary: `the app is stopped${holders.length === 0 && !isPostgresUrl(ctx.info.database) ? ' and nothing holds the database' : ''}` }
+      ? {
+          done: true,
+          summary: `the app is stopped${holders.length === 0 && !isPostgresUrl(ctx.info.database) ? ' and nothing holds the database' : ''}`,
+        }
       : { done: false, summary: running.join('; ') };
   },
 });

@@ -32,7 +32,8 @@ export const flagVerify = defineAction<Params>({
     for (const instance of instances) {
       const said = instanceLabel(instance, instances.length);
       const seen = await verifyOn(ctx.target.onInstance(instance), { flag, states, app }, warnings, said ? `${said}: ` : '');
-      problems.push(...seen.problems);
+      // One line per instance: which instance serves what is the finding.
+      if (seen.problems.length > 0) problems.push(`${said ? `${said}: ` : ''}${seen.problems.join(', ')}`);
       evidence.push({ ...(said ? { instance: instance.baseUrl } : {}), ...seen.evidence });
       methods.push(seen.answers.map((a) => `user ${a.userId} → ${String(a.method)} ${String(a.trimp)}`));
     }
@@ -63,7 +64,7 @@ async function verifyOn(
   const readBack = await store.read(flag);
   for (const type of typesOf(states)) {
     if (readBack[type] !== states[type])
-      problems.push(`${prefix}${type} reads ${describeState(readBack[type])}, expected ${describeState(states[type])}`);
+      problems.push(`${type} reads ${describeState(readBack[type])}, expected ${describeState(states[type])}`);
   }
 
   const evaluations: Record<string, unknown> = {};
@@ -75,8 +76,8 @@ async function verifyOn(
     if (!evaluation) continue;
     evaluations[`user_${userId}`] = evaluation;
     if (evaluation.userType !== type)
-      problems.push(`${prefix}sample user ${userId} is ${evaluation.userType}, not ${type}: fix target.sample_users`);
-    else if (evaluation.enabled !== states[type]) problems.push(`${prefix}user ${userId} (${type}) evaluates ${describeState(evaluation.enabled)}`);
+      problems.push(`sample user ${userId} is ${evaluation.userType}, not ${type}: fix target.sample_users`);
+    else if (evaluation.enabled !== states[type]) problems.push(`user ${userId} (${type}) evaluates ${describeState(evaluation.enabled)}`);
   }
 
   const answers: AppTrimpAnswer[] = [];
@@ -87,7 +88,7 @@ async function verifyOn(
     );
     if (!answer) continue;
     answers.push(answer);
-    if (!answer.ok && answer.problem) problems.push(`${prefix}${answer.problem}`);
+    if (!answer.ok && answer.problem) problems.push(answer.problem);
   }
   return { problems, evidence: { flag, via: store.via, states: readBack, evaluations, trimp: answers }, answers };
 }
@@ -96,6 +97,7 @@ async function verifyOn(
 function trimpSaid(perInstance: string[][]): string {
   const [first = []] = perInstance;
   if (first.length === 0 && perInstance.every((m) => m.length === 0)) return '';
-  if (perInstance.every((m) => m.join() === first.join())) return `; TRIMP: ${first.join(', ')}${perInstance.length > 1 ? ' (each instance)' : ''}`;
+  if (perInstance.every((m) => m.join() === first.join()))
+    return `; TRIMP: ${first.join(', ')}${perInstance.length > 1 ? ' (each instance)' : ''}`;
   return `; TRIMP: ${perInstance.map((m, i) => `instance ${i + 1}: ${m.join(', ')}`).join('; ')}`;
 }

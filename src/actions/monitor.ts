@@ -120,7 +120,13 @@ async function watchWindow(p: Params, ctx: ActionContext, window: number): Promi
   const start = Date.now();
   const samples: Sample[] = [];
   const timeoutMs = Math.max(1000, p.interval);
-  const source = { apis: ctx.target.instances.map((instance) => ctx.target.onInstance(instance).api), logsDir: ctx.info.logsDir, conditions: p.conditions, signal: ctx.signal, timeoutMs };
+  const source = {
+    apis: ctx.target.instances.map((instance) => ctx.target.onInstance(instance).api),
+    logsDir: ctx.info.logsDir,
+    conditions: p.conditions,
+    signal: ctx.signal,
+    timeoutMs,
+  };
   let from = new Date(start);
   ctx.progress(
     `${clock(new Date())} window ${window}: ${total} samples, every ${formatMs(p.interval)}, for ${formatMs(total * p.interval)}`,

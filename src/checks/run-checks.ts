@@ -32,8 +32,9 @@ export async function runChecks(checks: CheckDefinition[], ctx: Omit<CheckContex
         }, limitMs);
       });
       const result = await Promise.race([
-        acrossInstances(check, { ...ctx, signal: controller.signal })
-          .catch((error: unknown): CheckResult => ({ status: 'fail', summary: messageOf(error), remedy: 'see the evidence' })),
+        acrossInstances(check, { ...ctx, signal: controller.signal }).catch(
+          (error: unknown): CheckResult => ({ status: 'fail', summary: messageOf(error), remedy: 'see the evidence' }),
+        ),
         timeout,
       ]);
       clearTimeout(timer);

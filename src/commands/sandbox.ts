@@ -107,7 +107,8 @@ export async function sandboxStatusCommand(options: SandboxOptions): Promise<Com
       process.stdout.write(
         `running: ${status.instances.map((i) => `instance ${i.number} at ${i.base_url} (pid ${i.pid})`).join(', ')}; traffic ${status.traffic}/s each${faults}\n`,
       );
-    else if (status.running) process.stdout.write(`running at ${status.base_url} (pid ${status.pid}, traffic ${status.traffic}/s)${faults}\n`);
+    else if (status.running)
+      process.stdout.write(`running at ${status.base_url} (pid ${status.pid}, traffic ${status.traffic}/s)${faults}\n`);
     else
       process.stdout.write(
         `not running (${status.dir})${status.stale_pid ? `; stale PID file: ${status.stale_pid} is gone (crashed?)` : ''}${faults}\n`,

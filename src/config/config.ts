@@ -437,6 +437,6 @@ function verifyInstanceTemplates(app: AppProcessConfig, count: number): void {
     throw usageError(
       'config-invalid',
       `target.app.pid_file has no {instance}, but target.instances names ${count} instances: they would share one PID file`,
-      'write it as, for example, ./app-{instance}.pid; {port} in target.app.start is each instance\'s port',
+      "write it as, for example, ./app-{instance}.pid; {port} in target.app.start is each instance's port",
     );
 }

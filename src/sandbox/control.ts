@@ -345,7 +345,11 @@ function writeConfig(layout: SandboxLayout, states: SandboxState[]): void {
     'state_dir: ./state',
     'target:',
     ...(several
-      ? ['  # Every instance of the app; the first is the one single-instance commands talk to.', '  instances:', ...states.map((s) => `    - ${s.base_url}`)]
+      ? [
+          '  # Every instance of the app; the first is the one single-instance commands talk to.',
+          '  instances:',
+          ...states.map((s) => `    - ${s.base_url}`),
+        ]
       : [`  base_url: ${first.base_url}`]),
     ...databaseLines(layout),
     '  app_dir: ./app',

@@ -1,10 +1,11 @@
 import { randomBytes } from 'node:crypto';
 import { closeSync, existsSync, fsyncSync, openSync, readFileSync, readSync, statSync, writeSync } from 'node:fs';
+import { isProcessAlive } from '../engine/lock.js';
 import { TrimpError, usageError } from '../errors.js';
 import type { UserType } from '../target/user-types.js';
-import { readState, restartSandbox, sandboxStatus } from './control.js';
+import { readState, readStates, restartSandbox, sandboxStatus } from './control.js';
 import { activeFaults, databaseReplaced, type FaultName, type FaultState, readFaults, writeFaults } from './faults.js';
-import { sandboxLayout } from './layout.js';
+import { type SandboxState, sandboxLayout } from './layout.js';
 import { checkoutCommit, commitRelease, headCommit } from './release.js';
 
 export interface BreakOptions {
@@ -28,6 +29,13 @@ export async function breakSandbox(dir: string, fault: FaultName, options: Break
     case 'slow':
       faults.slow = { ms: options.ms ?? 400, since };
       break;
+    case 'stale-flags': {
+      const instances = readStates(layout).filter((s) => s.instance !== undefined);
+      if (instances.length < 2)
+        throw usageError('fault-unsupported', 'stale-flags needs several instances', 'start the sandbox with --instances 2');
+      faults['stale-flags'] = { since, instance: Math.max(...instances.map((s) => s.instance as number)) };
+      break;
+    }
     case 'corrupt-db': {
       if (faults['corrupt-db']) throw usageError('fault-active', 'corrupt-db is already injected; heal it first');
       if (existsSync(layout.engineFile))
@@ -70,8 +78,12 @@ export async function breakSandbox(dir: string, fault: FaultName, options: Break
  */
 async function waitUntilApplied(dir: string, faults: FaultState): Promise<void> {
   const layout = sandboxLayout(dir);
-  const state = readState(layout);
-  if (!state || !sandboxStatus(dir).running) return;
+  if (!sandboxStatus(dir).running) return;
+  // Every instance: a fault one of them has not picked up yet is not there for a test to find.
+  for (const state of readStates(layout).filter((s) => isProcessAlive(s.pid))) await waitUntilInstanceApplied(layout, state, faults);
+}
+
+async function waitUntilInstanceApplied(layout: ReturnType<typeof sandboxLayout>, state: SandboxState, faults: FaultState): Promise<void> {
   const token = readFileSync(layout.tokenFile, 'utf8').trim();
   const want = JSON.stringify({ faults: activeFaults(faults).filter((f) => f !== 'crash'), generation: faults.db_generation ?? 0 });
   for (let i = 0; i < 100; i++) {
@@ -102,6 +114,10 @@ export async function healSandbox(dir: string, fault?: FaultName): Promise<Fault
   if (wants('slow')) {
     delete faults.slow;
     healed.push('slow');
+  }
+  if (wants('stale-flags')) {
+    delete faults['stale-flags'];
+    healed.push('stale-flags');
   }
   const corrupt = faults['corrupt-db'];
   if (wants('corrupt-db') && corrupt) {

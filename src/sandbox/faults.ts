@@ -29,6 +29,10 @@ export const FAULTS = {
     symptom: 'the app process is gone: connection refused, a stale PID file',
     cure: 'application rollback, or restart the app',
   },
+  'stale-flags': {
+    symptom: 'with several instances, the last one keeps serving the flag states it had (a stale in-process cache)',
+    cure: 'restart that instance (a flag change made meanwhile is not verified until every instance serves it)',
+  },
 } as const;
 
 export type FaultName = keyof typeof FAULTS;
@@ -42,6 +46,8 @@ export interface FaultState {
   'corrupt-db'?: { since: string; pages: { offset: number; original: string }[]; inode?: number };
   'bad-deploy'?: { since: string; previous_commit: string; defect: 'health' | 'trimp' };
   crash?: { since: string; port: number };
+  /** This instance answers with the flags as they were when it first saw the fault. */
+  'stale-flags'?: { since: string; instance: number };
   /** Bumped to make the app reopen its database (it must see damage, not its page cache). */
   db_generation?: number;
 }

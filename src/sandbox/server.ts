@@ -51,11 +51,26 @@ setInterval(() => {
   if (mtime === faultsMtime) return;
   faultsMtime = mtime;
   faults = readFaults(layout.root);
+  // Taken now, not at the next request: what this instance serves from here on is what it had.
+  if (faults['stale-flags']?.instance === instance) void store.flags();
   if ((faults.db_generation ?? 0) !== generation) {
     generation = faults.db_generation ?? 0;
     void store.reopen().then(() => logs.info('database connection reopened'));
   }
 }, 100).unref();
+
+// stale-flags: the instance it names keeps answering with the flags it had when the fault came.
+const readFlags = store.flags.bind(store);
+let staleFlags: Awaited<ReturnType<typeof readFlags>> | undefined;
+store.flags = async () => {
+  const stale = faults['stale-flags'];
+  if (!stale || stale.instance !== instance) {
+    staleFlags = undefined;
+    return readFlags();
+  }
+  staleFlags ??= await readFlags();
+  return staleFlags;
+};
 
 const app = createSandboxApp({ store, logs, metrics: new Metrics(), token, release, faults: () => faults, eventLoop, dir: layout.root });
 const server = createServer(app);
