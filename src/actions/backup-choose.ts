@@ -1,3 +1,4 @@
+import { isPostgresManifest } from '../backup/manifest.js';
 import { lstatSync, realpathSync } from 'node:fs';
 import { z } from 'zod';
 import { validateBackupId } from '../backup/backup-id.js';
@@ -86,8 +87,9 @@ export const backupChoose = defineAction<Params>({
       sha256: manifest.sha256,
       size: manifest.size,
       created_at: manifest.created_at,
-      page_count: manifest.page_count,
-      user_version: manifest.user_version,
+      ...(isPostgresManifest(manifest)
+        ? { engine: 'postgres' as const }
+        : { page_count: manifest.page_count, user_version: manifest.user_version }),
       schema_hash: manifest.schema_hash,
       row_counts: manifest.row_counts,
       newest_activity: manifest.newest_activity,

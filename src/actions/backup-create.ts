@@ -1,5 +1,6 @@
 import { z } from 'zod';
-import { createBackup } from '../backup/create.js';
+import { checkedBy, takeBackup } from '../backup/take.js';
+import { isPostgresUrl } from '../target/postgres.js';
 import { formatBytes, formatMs } from '../report/format.js';
 import { appCommit } from '../target/app-repo.js';
 import { defineAction } from './action.js';
@@ -18,19 +19,26 @@ type Params = z.output<typeof params>;
 /** A verified backup as a step (the application rollback keeps the database as it was). */
 export const backupCreateStep = defineAction<Params>({
   name: 'backup.create',
-  description: "A verified online backup of the database (SQLite's backup API, quick_check, SHA-256, manifest) into backups.dir.",
+  description:
+    "A verified online backup of the database (SQLite's backup API and quick_check, or pg_dump -Fc and pg_restore --list; SHA-256, manifest) into backups.dir.",
   rehearsal: 'print',
   confirm: false,
   params,
   describe: ({ label }, info) => [
-    {
-      kind: 'file',
-      text: `backup ${databaseFileOf(info)} → ${info.backupsDir}/<id>-${label}.db + .json (quick_check, SHA-256, fsync, mode 0600)`,
-    },
+    isPostgresUrl(info.database)
+      ? {
+          kind: 'command',
+          text: `pg_dump --format=custom (in an exported snapshot) of ${info.database} → ${info.backupsDir}/<id>-${label}.dump + .json (pg_restore --list, SHA-256, fsync, mode 0600)`,
+        }
+      : {
+          kind: 'file',
+          text: `backup ${databaseFileOf(info)} → ${info.backupsDir}/<id>-${label}.db + .json (quick_check, SHA-256, fsync, mode 0600)`,
+        },
   ],
   async run({ label }, ctx) {
-    const manifest = await createBackup({
-      source: databaseFileOf(ctx.info),
+    const manifest = await takeBackup({
+      database: isPostgresUrl(ctx.info.database) ? ctx.info.database : databaseFileOf(ctx.info),
+      password: ctx.target.config.databasePassword,
       dir: ctx.info.backupsDir,
       label,
       runId: ctx.info.runId,
@@ -40,7 +48,7 @@ export const backupCreateStep = defineAction<Params>({
     ctx.observe('backup_created', { id: manifest.id, sha256: manifest.sha256, app_commit: manifest.app_commit });
     return {
       status: 'succeeded',
-      summary: `backup ${manifest.id}: ${formatBytes(manifest.size)} in ${formatMs(manifest.duration_ms)}, quick_check ok`,
+      summary: `backup ${manifest.id}: ${formatBytes(manifest.size)} in ${formatMs(manifest.duration_ms)}, ${checkedBy(manifest)}`,
       evidence: { id: manifest.id, sha256: manifest.sha256, size: manifest.size, app_commit: manifest.app_commit },
     };
   },

@@ -16,8 +16,11 @@ export interface RestoreSource {
   sha256: string;
   size: number;
   created_at: string;
-  page_count: number;
-  user_version: number;
+  /** A pg_dump archive, restored into a new database and swapped in by name. */
+  engine?: 'postgres';
+  /** SQLite only: what the file's header says. */
+  page_count?: number;
+  user_version?: number;
   schema_hash: string;
   row_counts: Record<string, number>;
   newest_activity: string | null;

@@ -6,32 +6,56 @@ import { fsyncPath } from './file-io.js';
 
 const count = z.number().int().nonnegative();
 
-/** The manifest beside every backup: what it holds, and how to prove it is still that. */
-export const manifestSchema = z.object({
+/** What every backup's manifest says, whichever the engine: what it holds, and how to prove it is still that. */
+const common = {
   format: z.literal(1),
   id: z.string(),
   created_at: z.string(),
   source: z.string(),
-  /** The database file's name, beside the manifest. */
+  /** The backup's file name (a SQLite database, or a pg_dump archive), beside the manifest. */
   file: z.string(),
   size: count,
-  page_size: count,
-  page_count: count,
-  journal_mode: z.string(),
-  user_version: z.number().int(),
   schema_hash: z.string(),
   row_counts: z.record(z.string(), count),
   newest_activity: z.string().nullable(),
   max_activity_id: z.number().int().nullable(),
-  quick_check: z.string(),
   sha256: z.string().regex(/^[0-9a-f]{64}$/),
-  sqlite_version: z.string(),
   label: z.string().nullable(),
   app_commit: z.string().nullable(),
   run_id: z.string().nullable(),
   duration_ms: count,
+};
+
+/** A SQLite backup: a database file (<id>.db). Older manifests have no `engine`. */
+export const sqliteManifestSchema = z.object({
+  ...common,
+  engine: z.literal('sqlite').optional(),
+  page_size: count,
+  page_count: count,
+  journal_mode: z.string(),
+  user_version: z.number().int(),
+  quick_check: z.string(),
+  sqlite_version: z.string(),
 });
-export type Manifest = z.output<typeof manifestSchema>;
+
+/** A PostgreSQL backup: a pg_dump custom-format archive (<id>.dump) of one database. */
+export const postgresManifestSchema = z.object({
+  ...common,
+  engine: z.literal('postgres'),
+  /** The database it was taken of (its name on the server). */
+  database: z.string(),
+  server_version: z.string(),
+  pg_dump_version: z.string(),
+  /** What pg_restore --list said of the archive when it was taken. */
+  archive_check: z.string(),
+});
+
+export const manifestSchema = z.union([postgresManifestSchema, sqliteManifestSchema]);
+export type SqliteManifest = z.output<typeof sqliteManifestSchema>;
+export type PostgresManifest = z.output<typeof postgresManifestSchema>;
+export type Manifest = SqliteManifest | PostgresManifest;
+
+export const isPostgresManifest = (manifest: Manifest): manifest is PostgresManifest => manifest.engine === 'postgres';
 
 export function readManifest(path: string): Manifest {
   let text: string;

@@ -1,11 +1,12 @@
 import { readdirSync, rmSync, statSync } from 'node:fs';
-import { join } from 'node:path';
+import { basename, join } from 'node:path';
 import { isProcessAlive } from '../engine/lock.js';
 import { ExitCode, messageOf, TrimpError, usageError } from '../errors.js';
 import { formatBytes } from '../report/format.js';
 import { validateBackupId } from './backup-id.js';
 import { freeBytes, sha256File, sha256FileInWorker } from './file-io.js';
-import { type Manifest, readManifest } from './manifest.js';
+import { isPostgresManifest, type Manifest, type PostgresManifest, readManifest, type SqliteManifest } from './manifest.js';
+import { factsDiffer, factsOfDatabase, derivedName, dropDatabase, listArchive, type PostgresConnection, restoreArchive } from './postgres-archive.js';
 import { type CheckDepth, checkIntegrity, isOk, readFacts, type SqliteFacts, sizeOf, withSqliteFile } from './sqlite-file.js';
 
 /** One backup as found on disk: complete (a manifest that parses) or not, and why. */
@@ -29,20 +30,12 @@ export interface Verification {
 export type VerifyDepth = 'checksum' | CheckDepth;
 
 /** What the file holds against what its manifest says it holds. */
-function factsDiffer(manifest: Manifest, facts: SqliteFacts): string[] {
+function sqliteFactsDiffer(manifest: SqliteManifest, facts: SqliteFacts): string[] {
   const out: string[] = [];
   if (facts.page_count !== manifest.page_count) out.push(`${facts.page_count} pages, the manifest says ${manifest.page_count}`);
-  if (facts.schema_hash !== manifest.schema_hash) out.push('its schema is not the one the manifest names');
   if (facts.user_version !== manifest.user_version)
     out.push(`user_version ${facts.user_version}, the manifest says ${manifest.user_version}`);
-  for (const table of new Set([...Object.keys(manifest.row_counts), ...Object.keys(facts.row_counts)]))
-    if (facts.row_counts[table] !== manifest.row_counts[table])
-      out.push(`${table}: ${facts.row_counts[table] ?? 'missing'} rows, the manifest says ${manifest.row_counts[table] ?? 'nothing'}`);
-  if (facts.newest_activity !== manifest.newest_activity)
-    out.push(`newest activity ${facts.newest_activity}, the manifest says ${manifest.newest_activity}`);
-  if (facts.max_activity_id !== manifest.max_activity_id)
-    out.push(`highest activity id ${facts.max_activity_id}, the manifest says ${manifest.max_activity_id}`);
-  return out;
+  return [...out, ...factsDiffer(manifest, facts)];
 }
 
 /** The backup directory: `<id>.db` and `<id>.json` per backup, newest id last when sorted. */
@@ -53,7 +46,7 @@ export class BackupStore {
   entries(): BackupEntry[] {
     const ids = new Set<string>();
     for (const name of this.names()) {
-      const match = /^([A-Za-z0-9][A-Za-z0-9._-]*)\.(db|json)$/.exec(name);
+      const match = /^([A-Za-z0-9][A-Za-z0-9._-]*)\.(db|dump|json)$/.exec(name);
       if (match && !match[1]?.includes('..')) ids.add(match[1] as string);
     }
     // Ids the tool makes start with their time; anything else (a stray "x.json") sorts last, never
@@ -66,13 +59,17 @@ export class BackupStore {
   get(id: string): BackupEntry {
     validateBackupId(id);
     const entry = this.entry(id);
-    if (!this.names().some((name) => name === `${id}.db` || name === `${id}.json`))
+    if (!this.names().some((name) => name === `${id}.db` || name === `${id}.dump` || name === `${id}.json`))
       throw usageError('backup-unknown', `no backup ${id} in ${this.dir}`, 'see the backups there: trimp-rollback backup list');
     return entry;
   }
 
-  /** Manifest, size, SHA-256, then quick_check (or integrity_check): the first that fails ends it. */
-  async verify(entry: BackupEntry, depth: VerifyDepth): Promise<Verification> {
+  /**
+   * Manifest, size, SHA-256, then quick_check (or integrity_check): the first that fails ends it.
+   * A PostgreSQL archive: pg_restore --list, and thoroughly a restore into a scratch database
+   * (needs `server`) whose counts and schema are compared with the manifest.
+   */
+  async verify(entry: BackupEntry, depth: VerifyDepth, server?: PostgresConnection): Promise<Verification> {
     const checks: Verification['checks'] = [];
     const result = (ok: boolean) => ({ id: entry.id, ok, checks, manifest: entry.manifest });
     const manifest = entry.manifest;
@@ -93,6 +90,7 @@ export class BackupStore {
       return result(false);
     }
     checks.push({ name: 'size', ok: true, detail: `${size} bytes` });
+    if (isPostgresManifest(manifest)) return this.verifyArchive(entry, manifest, depth, checks, server);
     // With a SQLite check to run too, the hash runs on another core meanwhile.
     const hashing = depth === 'checksum' ? sha256File(entry.file) : sha256FileInWorker(entry.file);
     hashing.catch(() => undefined);
@@ -116,13 +114,73 @@ export class BackupStore {
     checks.push({ name, ok: isOk(sqlite.messages), detail: isOk(sqlite.messages) ? 'ok' : sqlite.messages.slice(0, 3).join('; ') });
     if (!isOk(sqlite.messages) || !sqlite.facts) return result(false);
     // A manifest can be rewritten with a matching checksum: what it promises is read from the file itself.
-    const differences = factsDiffer(manifest, sqlite.facts);
+    const differences = sqliteFactsDiffer(manifest, sqlite.facts);
     checks.push({
       name: 'contents',
       ok: differences.length === 0,
       detail: differences.length === 0 ? 'rows, newest activity, pages and schema match the manifest' : differences.join('; '),
     });
     return result(differences.length === 0);
+  }
+
+  private async verifyArchive(
+    entry: BackupEntry,
+    manifest: PostgresManifest,
+    depth: VerifyDepth,
+    checks: Verification['checks'],
+    server: PostgresConnection | undefined,
+  ): Promise<Verification> {
+    const result = (ok: boolean) => ({ id: entry.id, ok, checks, manifest });
+    const sha256 = await sha256File(entry.file);
+    if (sha256 !== manifest.sha256) {
+      checks.push({
+        name: 'sha256',
+        ok: false,
+        detail: `SHA-256 ${sha256.slice(0, 16)}…, the manifest says ${manifest.sha256.slice(0, 16)}…: the file changed since it was taken`,
+      });
+      return result(false);
+    }
+    checks.push({ name: 'sha256', ok: true, detail: `matches the manifest (${sha256.slice(0, 16)}…)` });
+    if (depth === 'checksum') return result(true);
+    const connection = server ?? { url: 'postgres://localhost/postgres', password: undefined };
+    try {
+      const listed = await listArchive(entry.file, connection);
+      const missing = Object.keys(manifest.row_counts).filter((t) => !listed.tables.includes(t));
+      checks.push({
+        name: 'pg_restore --list',
+        ok: missing.length === 0,
+        detail: missing.length === 0 ? `${listed.entries} entries, data for ${listed.tables.join(', ')}` : `no data for ${missing.join(', ')}`,
+      });
+      if (missing.length > 0) return result(false);
+    } catch (error) {
+      checks.push({ name: 'pg_restore --list', ok: false, detail: messageOf(error) });
+      return result(false);
+    }
+    if (depth !== 'integrity') return result(true);
+    if (!server) {
+      checks.push({ name: 'scratch restore', ok: false, detail: 'no PostgreSQL server to restore it into (target.database)' });
+      return result(false);
+    }
+    // A scratch database of its own name, dropped whatever happens.
+    const scratch = derivedName(manifest.database, 'verify', `${entry.id.slice(0, 20)}_${process.pid}`);
+    try {
+      await restoreArchive(entry.file, scratch, server);
+      const differences = factsDiffer(manifest, await factsOfDatabase(server, scratch));
+      checks.push({
+        name: 'scratch restore',
+        ok: differences.length === 0,
+        detail:
+          differences.length === 0
+            ? `restored into ${scratch}: rows, newest activity and schema match the manifest`
+            : differences.join('; '),
+      });
+      return result(differences.length === 0);
+    } catch (error) {
+      checks.push({ name: 'scratch restore', ok: false, detail: messageOf(error) });
+      return result(false);
+    } finally {
+      await dropDatabase(server, scratch).catch(() => undefined);
+    }
   }
 
   /** quick_check (or integrity_check) and the facts, in one open; a full disk is not a damaged backup. */
@@ -158,10 +216,15 @@ export class BackupStore {
   }
 
   private entry(id: string): BackupEntry {
-    const file = join(this.dir, `${id}.db`);
+    // A pg_dump archive (<id>.dump) or a SQLite file (<id>.db), whichever is there.
+    const dump = join(this.dir, `${id}.dump`);
+    const file = this.names().includes(`${id}.dump`) ? dump : join(this.dir, `${id}.db`);
     const manifestFile = join(this.dir, `${id}.json`);
     try {
       const manifest = readManifest(manifestFile);
+      if (manifest.file !== `${id}.db` && manifest.file !== `${id}.dump`)
+        return { id, file, manifestFile, manifest: undefined, problem: `its manifest names another file (${manifest.file})` };
+      if (manifest.file !== basename(file)) return { id, file: join(this.dir, manifest.file), manifestFile, manifest, problem: undefined };
       if (manifest.id !== id)
         return { id, file, manifestFile, manifest: undefined, problem: `its manifest names another backup (${manifest.id})` };
       return { id, file, manifestFile, manifest, problem: undefined };

@@ -2,7 +2,7 @@ import { rmSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { age, RESTORE_SOURCE, type RestoreSource } from '../actions/restore-source.js';
 import { validateLabel } from '../backup/backup-id.js';
-import { createBackup } from '../backup/create.js';
+import { checkedBy, takeBackup } from '../backup/take.js';
 import { type BackupEntry, BackupStore, type Verification } from '../backup/store.js';
 import { type ConfigFlags, loadConfig } from '../config/config.js';
 import { Interruption } from '../engine/interrupt.js';
@@ -14,7 +14,7 @@ import { toJson } from '../report/output.js';
 import { isInteractive, styleFor } from '../report/style.js';
 import { renderTable } from '../report/table.js';
 import { appCommit } from '../target/app-repo.js';
-import { describePostgres, isPostgresUrl } from '../target/postgres.js';
+import { isPostgresUrl } from '../target/postgres.js';
 import { parseDurationOption } from './options.js';
 import { loadRuns, observationsOf, RESUMABLE } from './run-history.js';
 import type { CommandResult } from './run-runbook.js';
@@ -27,12 +27,6 @@ interface BackupOptions extends ConfigFlags {
 /** `backup create [--label L] [--deadline 10m]`: an online, verified backup of the target database. */
 export async function backupCreate(options: BackupOptions & { label?: string; deadline?: string }): Promise<CommandResult> {
   const config = loadConfig({ ...options, withoutToken: true });
-  if (isPostgresUrl(config.target.database))
-    throw usageError(
-      'engine-unsupported',
-      `${describePostgres(config.target.database)} is a PostgreSQL database: this version backs up SQLite files only`,
-      'take a backup with pg_dump -Fc meanwhile',
-    );
   const label = options.label === undefined ? undefined : validateLabel(options.label);
   const deadlineMs = parseDurationOption('--deadline', options.deadline ?? '10m', 24 * 3_600_000);
   const output = { json: options.json ?? false, color: options.color ?? true };
@@ -40,8 +34,9 @@ export async function backupCreate(options: BackupOptions & { label?: string; de
   // Ctrl-C stops the copy between two steps and removes the partial file.
   const interruption = new Interruption((message) => process.stderr.write(`${message}\n`)).install();
   try {
-    const manifest = await createBackup({
-      source: config.target.database,
+    const manifest = await takeBackup({
+      database: config.target.database,
+      password: config.target.databasePassword,
       dir: config.backupsDir,
       ...(label ? { label } : {}),
       appCommit: await appCommit(config.target.appDir),
@@ -60,7 +55,7 @@ export async function backupCreate(options: BackupOptions & { label?: string; de
         .join(', ');
       process.stdout.write(
         [
-          `${c.green('✔')} backup ${c.bold(manifest.id)}: ${formatBytes(manifest.size)} in ${formatMs(manifest.duration_ms)}, quick_check ok`,
+          `${c.green('✔')} backup ${c.bold(manifest.id)}: ${formatBytes(manifest.size)} in ${formatMs(manifest.duration_ms)}, ${checkedBy(manifest)}`,
           `  rows: ${rows}; newest activity ${manifest.newest_activity ?? 'none'}`,
           `  SHA-256 ${manifest.sha256}`,
           `  ${config.backupsDir}/${manifest.file} (+ ${manifest.id}.json)`,
@@ -146,7 +141,8 @@ export async function backupVerify(id: string, options: BackupOptions & { thorou
   const config = loadConfig({ ...options, withoutToken: true });
   const store = new BackupStore(config.backupsDir);
   const entry = store.get(id);
-  const verification = await store.verify(entry, options.thorough ? 'integrity' : 'quick');
+  const server = isPostgresUrl(config.target.database) ? { url: config.target.database, password: config.target.databasePassword } : undefined;
+  const verification = await store.verify(entry, options.thorough ? 'integrity' : 'quick', server);
   if (options.json)
     process.stdout.write(`${toJson({ id: entry.id, ok: verification.ok, checks: verification.checks, file: entry.file })}\n`);
   else {

@@ -315,7 +315,6 @@ export function commandResultFor(status: RunStatus): CommandResult {
 
 /** Steps that work on the database as a file: backups, restores and their checks (SQLite only, for now). */
 const FILE_DATABASE_ACTIONS = [
-  'backup.create',
   'backup.choose',
   'database.verify-source',
   'database.preflight',

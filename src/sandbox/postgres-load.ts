@@ -55,18 +55,28 @@ export async function createAppDatabase(
     await admin.query(`DROP DATABASE IF EXISTS ${database} WITH (FORCE)`);
     await admin.query(`DROP ROLE IF EXISTS ${user}`);
     // Identifiers are ours (fixed words), the password is a literal: quoted by the server's rules.
-    await admin.query(`CREATE ROLE ${user} LOGIN PASSWORD ${pg.escapeLiteral(password)}`);
-    await admin.query(`CREATE DATABASE ${database} OWNER ${user}`);
+    // CREATEDB: the database rollback restores into a new database and swaps names, as the app's role.
+    await admin.query(`CREATE ROLE ${user} LOGIN CREATEDB PASSWORD ${pg.escapeLiteral(password)}`);
   } finally {
     await admin.end();
   }
-  const owner = new pg.Client({ ...connectionOf(server.url('postgres', database)), password: superuser });
-  await owner.connect();
+  // amcheck in template1, usable by every role (its functions only read): every database created
+  // from it (the app's, a restored one, a scratch one for a thorough verify) can be checked for
+  // corruption. PUBLIC, not the app's role: a grant to the role would keep a re-run set-up from dropping it.
+  const template = new pg.Client({ ...connectionOf(server.url('postgres', 'template1')), password: superuser });
+  await template.connect();
   try {
-    await owner.query('CREATE EXTENSION IF NOT EXISTS amcheck');
-    await owner.query(`GRANT EXECUTE ON ALL FUNCTIONS IN SCHEMA public TO ${user}`);
+    await template.query('CREATE EXTENSION IF NOT EXISTS amcheck');
+    await template.query('GRANT EXECUTE ON ALL FUNCTIONS IN SCHEMA public TO PUBLIC');
   } finally {
-    await owner.end();
+    await template.end();
+  }
+  const creator = new pg.Client({ ...connectionOf(server.url('postgres', 'postgres')), password: superuser });
+  await creator.connect();
+  try {
+    await creator.query(`CREATE DATABASE ${database} OWNER ${user}`);
+  } finally {
+    await creator.end();
   }
   const app = new pg.Client({ ...connectionOf(server.url(user, database)), password });
   const source = new Database(options.sqliteSource, { readonly: true, fileMustExist: true });
