@@ -1,10 +1,11 @@
-import { isPostgresManifest } from '../backup/manifest.js';
 import { lstatSync, realpathSync } from 'node:fs';
 import { z } from 'zod';
 import { validateBackupId } from '../backup/backup-id.js';
+import { isPostgresManifest } from '../backup/manifest.js';
 import { type BackupEntry, BackupStore } from '../backup/store.js';
 import { runIdTime } from '../engine/run-id.js';
 import { messageOf, TrimpError } from '../errors.js';
+import { describePostgres, isPostgresUrl } from '../target/postgres.js';
 import type { Target } from '../target/target.js';
 import { defineAction } from './action.js';
 import { databaseFileOf, describeSource, RESTORE_SOURCE, type RestoreSource } from './restore-source.js';
@@ -98,7 +99,11 @@ export const backupChoose = defineAction<Params>({
     ctx.observe(RESTORE_SOURCE, source);
     const doubts = [
       ...skipped.map((s) => `skipped newer backup ${s}`),
-      ...provenanceDoubts(entry.file, manifest.source, databaseFileOf(ctx.info)),
+      ...provenanceDoubts(
+        entry.file,
+        manifest.source,
+        isPostgresUrl(ctx.info.database) ? describePostgres(ctx.info.database) : databaseFileOf(ctx.info),
+      ),
     ];
     const lost = await activitiesNewerThan(ctx.target, source, ctx.run.observed.get('baseline'));
     const evidence = { backup: source, lost_activities: lost, skipped };

@@ -1,8 +1,8 @@
 import { z } from 'zod';
 import { checkedBy, takeBackup } from '../backup/take.js';
-import { isPostgresUrl } from '../target/postgres.js';
 import { formatBytes, formatMs } from '../report/format.js';
 import { appCommit } from '../target/app-repo.js';
+import { isPostgresUrl } from '../target/postgres.js';
 import { defineAction } from './action.js';
 import { databaseFileOf } from './restore-source.js';
 

@@ -1,8 +1,10 @@
 import { z } from 'zod';
 import { sha256FileInWorker } from '../backup/file-io.js';
+import { factsDiffer, readDatabaseFacts } from '../backup/postgres-archive.js';
 import { readFacts, withSqliteFile } from '../backup/sqlite-file.js';
-import { defineAction } from './action.js';
-import { databaseFileOf, restoreSourceOf } from './restore-source.js';
+import { isPostgresUrl } from '../target/postgres.js';
+import { type ActionContext, defineAction, type StepOutcome } from './action.js';
+import { databaseFileOf, type RestoreSource, restoreSourceOf } from './restore-source.js';
 
 const params = z.object({}).strict();
 
@@ -13,14 +15,21 @@ export const databaseCheck = defineAction<z.output<typeof params>>({
   rehearsal: 'probe',
   confirm: false,
   params,
-  describe: (_params, info) => [
-    { kind: 'file', text: `SHA-256 of ${databaseFileOf(info)}, compared with the restored one` },
-    { kind: 'sql', text: `${databaseFileOf(info)}: page_count, schema hash, user_version and row counts compared with the manifest` },
-  ],
+  describe: (_params, info) =>
+    isPostgresUrl(info.database)
+      ? [
+          { kind: 'sql', text: `${info.database}: row counts, newest activity and schema hash compared with the manifest` },
+          { kind: 'sql', text: 'amcheck: bt_index_check on every index of the public tables' },
+        ]
+      : [
+          { kind: 'file', text: `SHA-256 of ${databaseFileOf(info)}, compared with the restored one` },
+          { kind: 'sql', text: `${databaseFileOf(info)}: page_count, schema hash, user_version and row counts compared with the manifest` },
+        ],
   async run(_params, ctx) {
     // A dry run restored nothing: today's file (written by the running app) is not what to judge.
     if (ctx.target.dryRun) return { status: 'skipped', summary: 'a dry run restores nothing: a real run checks the restored file here' };
     const source = restoreSourceOf(ctx);
+    if (isPostgresUrl(ctx.info.database)) return checkPostgres(ctx, source);
     const database = databaseFileOf(ctx.info);
     const hashing = sha256FileInWorker(database);
     hashing.catch(() => undefined);
@@ -45,3 +54,23 @@ export const databaseCheck = defineAction<z.output<typeof params>>({
     };
   },
 });
+
+/** The app's database, now the restored one: what the manifest says it holds, and amcheck finds no damage. */
+async function checkPostgres(ctx: ActionContext, source: RestoreSource): Promise<StepOutcome> {
+  const db = await ctx.target.openDatabase({ readonly: true });
+  try {
+    const facts = await readDatabaseFacts(db);
+    const integrity = await db.integrity('quick');
+    const problems = factsDiffer(source, facts);
+    if (!integrity.checked) problems.push(`not checked for corruption: ${integrity.why}`);
+    problems.push(...integrity.problems.slice(0, 3));
+    const evidence = { facts, integrity };
+    if (problems.length > 0) return { status: 'failed', summary: problems.join('; '), evidence };
+    const rows = Object.entries(facts.row_counts)
+      .map(([table, n]) => `${table} ${n}`)
+      .join(', ');
+    return { status: 'succeeded', summary: `schema, newest activity and rows (${rows}) match; ${integrity.why}`, evidence };
+  } finally {
+    await db.close();
+  }
+}

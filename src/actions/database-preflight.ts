@@ -2,7 +2,8 @@ import { dirname } from 'node:path';
 import { z } from 'zod';
 import { freeBytes } from '../backup/file-io.js';
 import { formatBytes } from '../report/format.js';
-import { defineAction } from './action.js';
+import { isPostgresUrl } from '../target/postgres.js';
+import { type ActionContext, defineAction } from './action.js';
 import { instanceAppsOf } from './app-instances.js';
 import { appPreflight, appProblems } from './app-preflight.js';
 import { databaseFileOf, restoreSourceOf } from './restore-source.js';
@@ -30,6 +31,14 @@ export const databasePreflight = defineAction<z.output<typeof params>>({
     const database = databaseFileOf(ctx.info);
     const source = restoreSourceOf(ctx);
     const { states, others, problems, said } = appProblems(instanceAppsOf(ctx.info), ctx.info.appDir, database);
+    if (isPostgresUrl(ctx.info.database)) {
+      // The restore creates a database and renames two: the role must be allowed to.
+      const creates = await canCreateDatabases(ctx);
+      if (!creates.ok) problems.push(creates.text);
+      const evidence = { app: states.length === 1 ? states[0] : states, role: creates.text };
+      if (problems.length > 0) return { status: 'failed', summary: `${problems.join('; ')}; nothing was changed`, evidence };
+      return { status: 'succeeded', summary: `${said}; ${creates.text}`, evidence };
+    }
     const free = freeBytes(dirname(database));
     if (free < source.size + 1024 * 1024)
       problems.push(
@@ -44,3 +53,20 @@ export const databasePreflight = defineAction<z.output<typeof params>>({
     };
   },
 });
+
+async function canCreateDatabases(ctx: ActionContext): Promise<{ ok: boolean; text: string }> {
+  const db = await ctx.target.openDatabase({ readonly: true });
+  try {
+    const [row] = await db.all<{ name: string; creates: boolean }>(
+      'SELECT current_user AS name, (rolcreatedb OR rolsuper) AS creates FROM pg_roles WHERE rolname = current_user',
+    );
+    return row?.creates
+      ? { ok: true, text: `role ${row.name} may create and rename databases` }
+      : {
+          ok: false,
+          text: `role ${row?.name ?? '?'} may not create databases: the restore needs CREATEDB (ALTER ROLE ${row?.name ?? '<role>'} CREATEDB, as a superuser)`,
+        };
+  } finally {
+    await db.close();
+  }
+}

@@ -1,9 +1,12 @@
 import { z } from 'zod';
 import { sha256File } from '../backup/file-io.js';
+import type { PostgresConnection } from '../backup/postgres-archive.js';
 import { checkIntegrity, isOk, withSqliteFile } from '../backup/sqlite-file.js';
 import { type BackupEntry, BackupStore, type Verification } from '../backup/store.js';
 import { schemaHash } from '../checks/baseline.js';
+import type { TargetConfig } from '../config/config.js';
 import { messageOf } from '../errors.js';
+import { isPostgresUrl } from '../target/postgres.js';
 import { defineAction } from './action.js';
 import { type RestoreSource, restoreSourceOf } from './restore-source.js';
 
@@ -22,16 +25,33 @@ export const databaseVerifySource = defineAction<Params>({
   confirm: false,
   rerunWhenResumed: true,
   params,
-  describe: ({ thorough }) => [
-    { kind: 'file', text: 'SHA-256 of the chosen database, compared with its manifest' },
-    { kind: 'sql', text: `PRAGMA ${thorough ? 'integrity_check' : 'quick_check'} on the chosen database` },
-    { kind: 'sql', text: "schema hash and user_version compared with today's database" },
-  ],
+  describe: ({ thorough }, info) =>
+    isPostgresUrl(info.database)
+      ? [
+          { kind: 'file', text: 'SHA-256 of the chosen archive, compared with its manifest' },
+          { kind: 'command', text: 'pg_restore --list of the archive: every table the manifest counts has its data' },
+          ...(thorough
+            ? [
+                {
+                  kind: 'command' as const,
+                  text: 'pg_restore into a scratch database, counts and schema against the manifest, then dropped',
+                },
+              ]
+            : []),
+          { kind: 'sql', text: "schema hash compared with today's database" },
+        ]
+      : [
+          { kind: 'file', text: 'SHA-256 of the chosen database, compared with its manifest' },
+          { kind: 'sql', text: `PRAGMA ${thorough ? 'integrity_check' : 'quick_check'} on the chosen database` },
+          { kind: 'sql', text: "schema hash and user_version compared with today's database" },
+        ],
   async run({ thorough }, ctx) {
     const source = restoreSourceOf(ctx);
     const depth = thorough ? 'integrity' : 'quick';
     const verification =
-      source.kind === 'backup' ? await verifyBackup(ctx.info.backupsDir, source, depth) : await verifyFile(source, depth);
+      source.kind === 'backup'
+        ? await verifyBackup(ctx.info.backupsDir, source, depth, serverOf(ctx.target.config))
+        : await verifyFile(source, depth);
     const checks = verification.checks.map((c) => `${c.name}: ${c.detail}`);
     if (!verification.ok)
       return {
@@ -55,10 +75,20 @@ export const databaseVerifySource = defineAction<Params>({
   },
 });
 
-async function verifyBackup(dir: string, source: RestoreSource, depth: 'quick' | 'integrity'): Promise<Verification> {
+/** A PostgreSQL target's server: a thorough verify restores the archive into a scratch database there. */
+function serverOf(config: TargetConfig): PostgresConnection | undefined {
+  return isPostgresUrl(config.database) ? { url: config.database, password: config.databasePassword } : undefined;
+}
+
+async function verifyBackup(
+  dir: string,
+  source: RestoreSource,
+  depth: 'quick' | 'integrity',
+  server: PostgresConnection | undefined,
+): Promise<Verification> {
   const store = new BackupStore(dir);
   const entry: BackupEntry = store.get(source.id);
-  const verification = await store.verify(entry, depth);
+  const verification = await store.verify(entry, depth, server);
   // The manifest read now must still be the one chosen (a backup replaced under the same id is not it).
   if (verification.ok && entry.manifest?.sha256 !== source.sha256)
     return {
@@ -107,7 +137,8 @@ async function schemaAgainstToday(ctx: Parameters<typeof databaseVerifySource.ru
   try {
     const db = await ctx.target.openDatabase({ readonly: true });
     try {
-      const [row] = await db.all<{ user_version: number }>('PRAGMA user_version');
+      // PostgreSQL has no user_version: there the schema hash alone decides.
+      const [row] = db.kind === 'sqlite' ? await db.all<{ user_version: number }>('PRAGMA user_version') : [];
       today = { schema_hash: await schemaHash(db), user_version: row?.user_version ?? 0 };
     } finally {
       await db.close();
@@ -120,7 +151,7 @@ async function schemaAgainstToday(ctx: Parameters<typeof databaseVerifySource.ru
     return { status: 'compatible', text: `schema differs but user_version ${today.user_version} is the same`, today };
   return {
     status: 'incompatible',
-    text: `its schema differs from today's database (user_version ${source.user_version} vs ${today.user_version}): the running release may not work with it — roll the application back to a matching release first`,
+    text: `its schema differs from today's database${source.user_version === undefined ? '' : ` (user_version ${source.user_version} vs ${today.user_version})`}: the running release may not work with it — roll the application back to a matching release first`,
     today,
   };
 }

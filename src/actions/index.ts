@@ -8,6 +8,7 @@ import { backupCreateStep } from './backup-create.js';
 import { baselineRecord } from './baseline-record.js';
 import { databaseCheck } from './database-check.js';
 import { databaseKeep } from './database-keep.js';
+import { databaseStage, databaseSwap } from './database-pg.js';
 import { databasePreflight } from './database-preflight.js';
 import { databaseRestore } from './database-restore.js';
 import { databaseUseKept } from './database-use-kept.js';
@@ -45,6 +46,8 @@ export const ACTIONS: Record<string, ActionDefinition<unknown>> = Object.fromEnt
     databasePreflight,
     databaseKeep,
     databaseRestore,
+    databaseStage,
+    databaseSwap,
     databaseCheck,
     validate,
     usersDraftNotice,

@@ -145,6 +145,8 @@ async function schemaAgainstDatabase(
   try {
     const db = await ctx.target.openDatabase({ readonly: true });
     try {
+      if (db.kind === 'postgres')
+        return { status: 'unknown', text: "a PostgreSQL database has no user_version to compare with the release's schema: not checked" };
       const [row] = await db.all<{ user_version: number }>('PRAGMA user_version');
       const has = row?.user_version ?? 0;
       return has === expected

@@ -65,7 +65,9 @@ export function quoteIdentifier(name: string): string {
  * `training_before_20261129t031502_123z_9f3a` (lower case: unquoted, as psql users type it).
  */
 export function derivedName(database: string, purpose: 'before' | 'restore' | 'verify', runId: string): string {
-  const run = runId.toLowerCase().replace(/[^a-z0-9]+/g, '_');
+  // A run id is <time>-<runbook>-<4 hex>: the time to the second and the hex make it unique enough.
+  const parts = /^(\d{8}T\d{6})[.\dZ]*-.*-([0-9a-f]{4})$/i.exec(runId);
+  const run = (parts ? `${parts[1]}_${parts[2]}` : runId).toLowerCase().replace(/[^a-z0-9]+/g, '_');
   const suffix = `_${purpose}_${run}`;
   return `${database.slice(0, Math.max(1, 63 - suffix.length))}${suffix}`.slice(0, 63);
 }
@@ -121,7 +123,12 @@ export async function createPostgresBackup(request: PostgresBackupRequest): Prom
       await runPostgresTool(
         'pg_dump',
         ['--format=custom', `--snapshot=${snapshot?.id}`, '--file', temporary, ...connectionArgs(request.url)],
-        { url: request.url, password: request.password, timeoutMs: request.deadlineMs, ...(request.signal ? { signal: request.signal } : {}) },
+        {
+          url: request.url,
+          password: request.password,
+          timeoutMs: request.deadlineMs,
+          ...(request.signal ? { signal: request.signal } : {}),
+        },
       );
       return read;
     });

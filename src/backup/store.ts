@@ -6,7 +6,15 @@ import { formatBytes } from '../report/format.js';
 import { validateBackupId } from './backup-id.js';
 import { freeBytes, sha256File, sha256FileInWorker } from './file-io.js';
 import { isPostgresManifest, type Manifest, type PostgresManifest, readManifest, type SqliteManifest } from './manifest.js';
-import { factsDiffer, factsOfDatabase, derivedName, dropDatabase, listArchive, type PostgresConnection, restoreArchive } from './postgres-archive.js';
+import {
+  derivedName,
+  dropDatabase,
+  factsDiffer,
+  factsOfDatabase,
+  listArchive,
+  type PostgresConnection,
+  restoreArchive,
+} from './postgres-archive.js';
 import { type CheckDepth, checkIntegrity, isOk, readFacts, type SqliteFacts, sizeOf, withSqliteFile } from './sqlite-file.js';
 
 /** One backup as found on disk: complete (a manifest that parses) or not, and why. */
@@ -149,7 +157,8 @@ export class BackupStore {
       checks.push({
         name: 'pg_restore --list',
         ok: missing.length === 0,
-        detail: missing.length === 0 ? `${listed.entries} entries, data for ${listed.tables.join(', ')}` : `no data for ${missing.join(', ')}`,
+        detail:
+          missing.length === 0 ? `${listed.entries} entries, data for ${listed.tables.join(', ')}` : `no data for ${missing.join(', ')}`,
       });
       if (missing.length > 0) return result(false);
     } catch (error) {

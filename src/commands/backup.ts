@@ -2,8 +2,8 @@ import { rmSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { age, RESTORE_SOURCE, type RestoreSource } from '../actions/restore-source.js';
 import { validateLabel } from '../backup/backup-id.js';
-import { checkedBy, takeBackup } from '../backup/take.js';
 import { type BackupEntry, BackupStore, type Verification } from '../backup/store.js';
+import { checkedBy, takeBackup } from '../backup/take.js';
 import { type ConfigFlags, loadConfig } from '../config/config.js';
 import { Interruption } from '../engine/interrupt.js';
 import { acquireLock, stateLockPath } from '../engine/lock.js';
@@ -141,7 +141,9 @@ export async function backupVerify(id: string, options: BackupOptions & { thorou
   const config = loadConfig({ ...options, withoutToken: true });
   const store = new BackupStore(config.backupsDir);
   const entry = store.get(id);
-  const server = isPostgresUrl(config.target.database) ? { url: config.target.database, password: config.target.databasePassword } : undefined;
+  const server = isPostgresUrl(config.target.database)
+    ? { url: config.target.database, password: config.target.databasePassword }
+    : undefined;
   const verification = await store.verify(entry, options.thorough ? 'integrity' : 'quick', server);
   if (options.json)
     process.stdout.write(`${toJson({ id: entry.id, ok: verification.ok, checks: verification.checks, file: entry.file })}\n`);

@@ -1,16 +1,18 @@
 import { existsSync } from 'node:fs';
 import { KEPT_DATABASE, type KeptDatabase } from '../actions/restore-source.js';
 import { validateBackupId } from '../backup/backup-id.js';
+import { existingDatabases } from '../backup/postgres-archive.js';
 import { BackupStore } from '../backup/store.js';
 import { loadConfig } from '../config/config.js';
 import type { Observation } from '../engine/execute.js';
 import type { RunResult } from '../engine/result.js';
 import { usageError } from '../errors.js';
+import { isPostgresUrl } from '../target/postgres.js';
 import { needsAppControl } from './app-control.js';
 import { databaseUndoCommand } from './printed-commands.js';
 import { loadRun, observationsOf } from './run-history.js';
 import { type CommandResult, type RunCommandOptions, runRunbook, type UndoContext } from './run-runbook.js';
-import { configForRun } from './run-target.js';
+import { configForRun, type TargetChoice } from './run-target.js';
 import { appLeftStopped } from './scenario-footers.js';
 
 export interface DatabaseOptions extends RunCommandOptions {
@@ -30,7 +32,8 @@ export async function databaseCommand(options: DatabaseOptions): Promise<Command
   if (options.backup !== undefined) new BackupStore(config.backupsDir).get(backup);
   if (!options.dryRun) needsAppControl(config, 'database');
   const { command } = await runRunbook({
-    runbook: 'database',
+    // PostgreSQL: restored into a new database while the app runs, then swapped in by name.
+    runbook: isPostgresUrl(config.target.database) ? 'database-postgres' : 'database',
     inputs: { backup, thorough: options.thorough ?? false },
     options,
     config,
@@ -66,6 +69,8 @@ export async function undoDatabaseRollback(sourceRunId: string, options: Databas
       `run ${sourceRunId} kept no database aside`,
       'only a database rollback that got past its keep-current step can be undone',
     );
+  const choice = configForRun(source, options, `database undo --run ${sourceRunId}`);
+  if (isPostgresUrl(kept.database)) return undoPostgres(sourceRunId, kept, choice, options);
   if (!existsSync(kept.path))
     throw usageError(
       'nothing-to-undo',
@@ -78,7 +83,6 @@ export async function undoDatabaseRollback(sourceRunId: string, options: Databas
       `the database run ${sourceRunId} kept aside is damaged (${kept.quick_check.slice(0, 160)}): putting it back would bring the damage back`,
       `to recover rows from it, open a copy with sqlite3 (.recover): ${kept.path}`,
     );
-  const choice = configForRun(source, options, `database undo --run ${sourceRunId}`);
   if (!options.dryRun) needsAppControl(choice.config, 'database');
   for (const note of choice.notes) process.stderr.write(`note: ${note}\n`);
   process.stderr.write(`Putting back the database run ${sourceRunId} kept aside: ${kept.path}\n`);
@@ -86,6 +90,34 @@ export async function undoDatabaseRollback(sourceRunId: string, options: Databas
   const { command } = await runRunbook({
     runbook: 'database-undo',
     inputs: { file: kept.path, sha256: kept.sha256, kept_at: keptAt, thorough: options.thorough ?? false },
+    options: { ...options, via: 'api', reason: options.reason ?? `undo database rollback ${sourceRunId}` },
+    config: choice.config,
+    undo: databaseUndo,
+    footer: appLeftStopped,
+  });
+  return command;
+}
+
+/** PostgreSQL: the database the run kept on the server is swapped back in by name. */
+async function undoPostgres(
+  sourceRunId: string,
+  kept: KeptDatabase,
+  choice: TargetChoice,
+  options: DatabaseOptions,
+): Promise<CommandResult> {
+  const server = { url: choice.config.target.database, password: choice.config.target.databasePassword };
+  if ((await existingDatabases(server, [kept.path])).length === 0)
+    throw usageError(
+      'nothing-to-undo',
+      `the database run ${sourceRunId} kept is gone from the server: ${kept.path}`,
+      'restore a backup instead: trimp-rollback database --backup ID',
+    );
+  if (!options.dryRun) needsAppControl(choice.config, 'database');
+  for (const note of choice.notes) process.stderr.write(`note: ${note}\n`);
+  process.stderr.write(`Putting back the database run ${sourceRunId} kept on the server: ${kept.path}\n`);
+  const { command } = await runRunbook({
+    runbook: 'database-undo-postgres',
+    inputs: { kept: kept.path },
     options: { ...options, via: 'api', reason: options.reason ?? `undo database rollback ${sourceRunId}` },
     config: choice.config,
     undo: databaseUndo,

@@ -133,6 +133,7 @@ export async function runRunbook(request: RunRequest): Promise<{ result: RunResu
   });
 
   if (isPostgresUrl(config.target.database)) refuseFileOnlySteps(plan.steps, config.target.database);
+  else refusePostgresSteps(plan.steps, config.target.database);
   if (via === 'db' && !isPostgresUrl(config.target.database) && !isFile(config.target.database)) {
     const what = existsSync(config.target.database) ? 'database path is not a file' : 'database file not found';
     // A mistyped URL (postgress://user:pw@…) is taken for a path: its password is not repeated.
@@ -314,16 +315,8 @@ export function commandResultFor(status: RunStatus): CommandResult {
 }
 
 /** Steps that work on the database as a file: backups, restores and their checks (SQLite only, for now). */
-const FILE_DATABASE_ACTIONS = [
-  'backup.choose',
-  'database.verify-source',
-  'database.preflight',
-  'database.keep',
-  'database.restore',
-  'database.check',
-  'database.use-kept',
-  'release.plan',
-];
+const FILE_DATABASE_ACTIONS = ['database.keep', 'database.restore', 'database.use-kept'];
+const POSTGRES_ACTIONS = ['database.stage', 'database.swap'];
 
 /** A PostgreSQL target gets a plain refusal before anything runs, never a file error halfway. */
 function refuseFileOnlySteps(steps: readonly { id: string; action: string }[], database: string): void {
@@ -331,8 +324,19 @@ function refuseFileOnlySteps(steps: readonly { id: string; action: string }[], d
   if (fileOnly.length === 0) return;
   throw usageError(
     'engine-unsupported',
-    `${describePostgres(database)} is a PostgreSQL database; steps ${fileOnly.map((s) => s.id).join(', ')} back up, restore or read a SQLite file, which this version cannot do on PostgreSQL`,
-    'on PostgreSQL this version runs flag (also --via db), gradual and validate; take backups with pg_dump -Fc meanwhile',
+    `${describePostgres(database)} is a PostgreSQL database; steps ${fileOnly.map((s) => s.id).join(', ')} restore or keep a SQLite file`,
+    'on PostgreSQL the database rollback restores into a new database and swaps names (runbook database-postgres, which `trimp-rollback database` picks)',
+  );
+}
+
+/** The other way round: a SQLite file cannot be restored by renaming databases on a server. */
+function refusePostgresSteps(steps: readonly { id: string; action: string }[], database: string): void {
+  const serverOnly = steps.filter((step) => POSTGRES_ACTIONS.includes(step.action));
+  if (serverOnly.length === 0) return;
+  throw usageError(
+    'engine-unsupported',
+    `${database} is a SQLite file; steps ${serverOnly.map((s) => s.id).join(', ')} restore into and rename PostgreSQL databases`,
+    'on SQLite the database rollback stages the file and renames it (runbook database, which `trimp-rollback database` picks)',
   );
 }
 

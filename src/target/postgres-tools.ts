@@ -75,7 +75,10 @@ export async function runPostgresTool(
       remedy: 'install the PostgreSQL client programs: apt-get install postgresql-client',
     });
   if (result.timedOut)
-    throw new TrimpError('postgres-command', `${name} did not finish within ${Math.round(options.timeoutMs / 1000)} s against ${describePostgres(options.url)}`);
+    throw new TrimpError(
+      'postgres-command',
+      `${name} did not finish within ${Math.round(options.timeoutMs / 1000)} s against ${describePostgres(options.url)}`,
+    );
   if (result.isCanceled) throw new TrimpError('interrupted', `${name} was interrupted`, { exitCode: ExitCode.failed });
   if (result.exitCode !== 0)
     throw new TrimpError(
