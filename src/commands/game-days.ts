@@ -1,17 +1,20 @@
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { createBackup } from '../backup/create.js';
 import type { Manifest } from '../backup/manifest.js';
-import { checkIntegrity, isOk, withSqliteFile } from '../backup/sqlite-file.js';
+import { checkedBy, takeBackup } from '../backup/take.js';
+import { registerSecret, Secret } from '../config/secret.js';
 import type { RunResult } from '../engine/result.js';
 import { messageOf } from '../errors.js';
 import type { SandboxInfo } from '../sandbox/control.js';
 import type { BreakOptions } from '../sandbox/fault-control.js';
-import { healSandbox } from '../sandbox/fault-control.js';
+import { healSandbox, stillDamaged } from '../sandbox/fault-control.js';
 import type { FaultName } from '../sandbox/faults.js';
 import type { AdminApi } from '../target/admin-api.js';
+import { openSqlite } from '../target/database.js';
 import { dryRunGate } from '../target/flag-store.js';
 import { apiFlagStore } from '../target/flag-store-api.js';
+import { isPostgresUrl, openPostgres } from '../target/postgres.js';
 import { ENHANCED_TRIMP_FLAG, type FlagStates, USER_TYPES } from '../target/user-types.js';
 
 export interface Prepared {
@@ -44,8 +47,18 @@ export interface GameDay {
   prepare?: (dir: string, sandbox: SandboxInfo, signal: AbortSignal) => Promise<Prepared>;
   /** After the run, beyond an error-free window of traffic: the scenario's own proof. */
   prove?: (proving: Proving) => Promise<{ ok: boolean; text: string }>;
-  /** Why it cannot be rehearsed on a PostgreSQL sandbox yet (it backs up or restores a SQLite file). */
-  sqliteOnly?: string;
+  /**
+   * What the incident looks like when users see no errors (damaged data): found by reading the
+   * sandbox, not the traffic. Without it, the symptom is errors in live traffic or a failing /health.
+   */
+  symptom?: (dir: string) => Promise<{ ok: boolean; text: string }>;
+  /** What differs on a PostgreSQL sandbox (another fault, another runbook). */
+  postgres?: Partial<Pick<GameDay, 'fault' | 'runbook' | 'note' | 'symptom'>>;
+}
+
+/** The game day as it runs on this engine. */
+export function gameDayOn(gameDay: GameDay, engine: 'sqlite' | 'postgres'): GameDay {
+  return engine === 'postgres' && gameDay.postgres ? { ...gameDay, ...gameDay.postgres } : gameDay;
 }
 
 /**
@@ -80,7 +93,6 @@ export const GAME_DAYS: Record<string, GameDay> = {
     fault: 'bad-deploy',
     runbook: 'application',
     inputs: {},
-    sqliteOnly: 'the application rollback backs up the database first, which this version does on SQLite files only',
   },
   database: {
     scenario: 'database',
@@ -89,48 +101,75 @@ export const GAME_DAYS: Record<string, GameDay> = {
     inputs: {},
     prepare: backupUnderTraffic,
     prove: restoredDatabaseHolds,
-    sqliteOnly: 'the database rollback restores a SQLite backup; pg_dump/pg_restore backups are not built yet',
+    // Damaged pages are a file's fault: on PostgreSQL the data is damaged by a bad migration instead.
+    postgres: {
+      fault: 'bad-migration',
+      runbook: 'database-postgres',
+      note: 'on PostgreSQL the fault is a bad migration (TRIMP values ×60), found in the data, not in the traffic',
+      symptom: damagedByMigration,
+    },
   },
 };
 
 /** The sandbox's config keeps backups in ./backups; the backup is taken while simulated users write. */
 async function backupUnderTraffic(dir: string, sandbox: SandboxInfo, signal: AbortSignal): Promise<Prepared> {
   await sleep(1000, undefined, { signal }); // let the simulated users write for a moment first
-  const manifest = await createBackup({
-    source: sandbox.database,
+  const manifest = await takeBackup({
+    database: sandbox.database,
+    password: sandboxPassword(sandbox),
     dir: join(dir, 'backups'),
     label: 'game-day',
     deadlineMs: 120_000,
     signal,
   });
   return {
-    text: `backup ${manifest.id} taken under live traffic in ${manifest.duration_ms} ms (${manifest.row_counts.activities ?? 0} activities, quick_check ok)`,
+    text: `backup ${manifest.id} taken under live traffic in ${manifest.duration_ms} ms (${manifest.row_counts.activities ?? 0} activities, ${checkedBy(manifest)})`,
     data: manifest,
   };
 }
 
+/** The sandbox's PostgreSQL password (its file), when its database is on PostgreSQL. */
+function sandboxPassword(sandbox: SandboxInfo): Secret | undefined {
+  if (!sandbox.database_password_file) return undefined;
+  const secret = new Secret(readFileSync(sandbox.database_password_file, 'utf8').trim(), 'the sandbox database password file');
+  registerSecret(secret);
+  return secret;
+}
+
+/** The bad migration's symptom: activities whose stored TRIMP is not what it was. */
+async function damagedByMigration(dir: string): Promise<{ ok: boolean; text: string }> {
+  const { damaged, of } = await stillDamaged(dir);
+  return { ok: damaged > 0, text: `${damaged} of ${of} activities hold a TRIMP value a bad migration multiplied by 60` };
+}
+
 /**
- * PASSED only when the restored database passes integrity_check, the app answers /health, and
- * every activity written before the backup is there.
+ * PASSED only when the restored database passes its engine's complete check (integrity_check, or
+ * amcheck on every index and heap), the app answers /health, every activity written before the
+ * backup is there, and no value a bad migration damaged is left.
  */
 async function restoredDatabaseHolds({ dir, sandbox, api, prepared }: Proving) {
   const manifest = prepared?.data as Manifest | undefined;
   if (!manifest) return { ok: false, text: 'no backup was taken before the fault' };
   const problems: string[] = [];
+  let migration = { damaged: 0, missing: 0, of: 0 };
   try {
-    const { integrity, kept } = await withSqliteFile(
-      sandbox.database,
-      async (db) => {
-        const [row] = await db.all<{ n: number }>('SELECT COUNT(*) AS n FROM activities WHERE activity_id <= ?', [
-          manifest.max_activity_id ?? 0,
-        ]);
-        return { integrity: await checkIntegrity(db, 'integrity'), kept: row?.n ?? 0 };
-      },
-      { live: true },
-    );
-    if (!isOk(integrity)) problems.push(`integrity_check: ${integrity.slice(0, 2).join('; ')}`);
-    const before = manifest.row_counts.activities ?? 0;
-    if (kept !== before) problems.push(`${kept} of the ${before} activities written before the backup are there`);
+    const db = isPostgresUrl(sandbox.database)
+      ? await openPostgres(sandbox.database, { readonly: true, password: sandboxPassword(sandbox) })
+      : await openSqlite(sandbox.database, { readonly: true });
+    try {
+      const [row] = await db.all<{ n: number }>('SELECT COUNT(*) AS n FROM activities WHERE activity_id <= ?', [
+        manifest.max_activity_id ?? 0,
+      ]);
+      const integrity = await db.integrity('thorough');
+      if (!integrity.checked || integrity.problems.length > 0)
+        problems.push(`${integrity.why}${integrity.problems.length ? `: ${integrity.problems.slice(0, 2).join('; ')}` : ''}`);
+      const before = manifest.row_counts.activities ?? 0;
+      if ((row?.n ?? 0) !== before) problems.push(`${row?.n ?? 0} of the ${before} activities written before the backup are there`);
+    } finally {
+      await db.close();
+    }
+    migration = await stillDamaged(dir, manifest.max_activity_id ?? 0);
+    if (migration.damaged > 0) problems.push(`${migration.damaged} activities still hold a TRIMP value the bad migration damaged`);
   } catch (error) {
     problems.push(`the restored database cannot be read: ${messageOf(error)}`);
   }
@@ -142,7 +181,7 @@ async function restoredDatabaseHolds({ dir, sandbox, api, prepared }: Proving) {
   await healSandbox(dir, 'corrupt-db');
   return {
     ok: true,
-    text: `integrity_check ok, /health healthy, all ${manifest.row_counts.activities ?? 0} activities from before the backup present`,
+    text: `${isPostgresUrl(sandbox.database) ? 'amcheck (indexes and heaps)' : 'integrity_check'} ok, /health healthy, all ${manifest.row_counts.activities ?? 0} activities from before the backup present${migration.of > 0 ? `, none of the ${migration.of} the migration damaged still wrong` : ''}`,
   };
 }
 

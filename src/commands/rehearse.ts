@@ -19,7 +19,7 @@ import { breakSandbox } from '../sandbox/fault-control.js';
 import type { FaultName } from '../sandbox/faults.js';
 import { AdminApi } from '../target/admin-api.js';
 import { appCommit } from '../target/app-repo.js';
-import { GAME_DAYS, type GameDay } from './game-days.js';
+import { GAME_DAYS, type GameDay, gameDayOn } from './game-days.js';
 import { isChange } from './run-history.js';
 import { type CommandResult, runRunbook } from './run-runbook.js';
 
@@ -48,6 +48,8 @@ export interface RehearseOptions {
   html?: string;
   /** The sandbox's database engine: sqlite (a file) or postgres (its own server). */
   engine?: string;
+  /** App instances in each sandbox (1-8). */
+  instances?: string | number;
 }
 
 /** How long the in-run validation may wait for enough user traffic after the change. */
@@ -97,17 +99,10 @@ export async function rehearseCommand(names: string[], options: RehearseOptions)
     throw usageError('option-invalid', `--engine must be sqlite or postgres, not "${options.engine}"`);
   if (options.engine === 'postgres' && options.dbFrom)
     throw usageError('rehearse-usage', '--db-from copies a SQLite file: it cannot be given with --engine postgres');
-  // A game day named on a PostgreSQL sandbox it cannot run on is refused before any sandbox starts.
-  if (options.engine === 'postgres')
-    for (const name of names.flatMap(gameDaysNamed)) {
-      const why = GAME_DAYS[name]?.sqliteOnly;
-      if (why)
-        throw usageError(
-          'engine-unsupported',
-          `game day ${name} cannot run with --engine postgres: ${why}`,
-          'rehearse it without --engine postgres',
-        );
-    }
+  const engine = options.engine === 'postgres' ? 'postgres' : 'sqlite';
+  const instances = options.instances === undefined ? 1 : Number(options.instances);
+  if (!Number.isInteger(instances) || instances < 1 || instances > 8)
+    throw usageError('option-invalid', `--instances must be a whole number from 1 to 8, not "${options.instances}"`);
 
   // One Ctrl-C handler for the whole game day: the first stops after the step in flight and
   // tears the sandbox down; a second kills the sandbox at once and removes its directory.
@@ -116,13 +111,8 @@ export async function rehearseCommand(names: string[], options: RehearseOptions)
   try {
     for (const name of scenarios) {
       if (interruption.requested) break;
-      const gameDay = GAME_DAYS[name] as GameDay;
-      // --all on PostgreSQL: what cannot run there is a row that says so (not a pass), no sandbox started.
-      const row =
-        options.engine === 'postgres' && gameDay.sqliteOnly
-          ? notOnPostgres(name, gameDay)
-          : await rehearse(name, gameDay, options, interruption);
-      rows.push(row);
+      const gameDay = gameDayOn(GAME_DAYS[name] as GameDay, engine);
+      rows.push(await rehearse(name, gameDay, { ...options, engine, instances }, interruption));
     }
   } finally {
     interruption.dispose();
@@ -134,7 +124,7 @@ export async function rehearseCommand(names: string[], options: RehearseOptions)
       `${toJson({ scenarios, passed: count('passed'), failed: count('failed'), interrupted: interruption.requested })}\n`,
     );
   } else {
-    process.stdout.write(renderScorecard(rows));
+    process.stdout.write(renderScorecard(rows, engine));
   }
   if (options.html !== undefined) await writeScorecardPage(options.html, rows);
   if (interruption.requested) return { exitCode: ExitCode.failed, interrupted: true };
@@ -156,6 +146,7 @@ async function rehearse(name: string, gameDay: GameDay, options: RehearseOptions
     const sandbox = await startSandbox(dir, {
       traffic: TRAFFIC_PER_SECOND,
       engine: options.engine === 'postgres' ? 'postgres' : 'sqlite',
+      instances: Number(options.instances ?? 1),
       ...(options.dbFrom ? { dbFrom: options.dbFrom } : {}),
     });
     api = new AdminApi(sandbox.base_url, new Secret(readFileSync(sandbox.token_file, 'utf8').trim(), 'sandbox token'), 5000);
@@ -163,7 +154,7 @@ async function rehearse(name: string, gameDay: GameDay, options: RehearseOptions
     if (prepared) process.stderr.write(`Before the fault: ${prepared.text}\n`);
     await breakSandbox(dir, gameDay.fault, gameDay.faultOptions);
     if (gameDay.note) process.stderr.write(`Rehearsal: ${gameDay.note}\n`);
-    const before = await waitForErrors(api, interruption.signal);
+    const before = gameDay.symptom ? await gameDay.symptom(dir) : await waitForErrors(api, interruption.signal);
     row.symptom_before = before.text;
     process.stderr.write(`Symptom: ${before.text}\n`);
 
@@ -286,7 +277,11 @@ async function healthProblem(api: AdminApi): Promise<string | undefined> {
   }
 }
 
-function renderScorecard(rows: ScoreRow[]): string {
+function renderScorecard(rows: ScoreRow[], engine: 'sqlite' | 'postgres'): string {
+  const noteOf = (scenario: string) => {
+    const gameDay = GAME_DAYS[scenario];
+    return gameDay ? gameDayOn(gameDay, engine).note : undefined;
+  };
   const header = ['scenario', 'fault', 'symptom before', 'run', 'time / budget', 'fault gone', 'verdict'];
   const table = rows.map((r) => [
     r.scenario,
@@ -299,7 +294,7 @@ function renderScorecard(rows: ScoreRow[]): string {
     r.status.toUpperCase(),
   ]);
   const notes = [
-    ...rows.flatMap((r) => (GAME_DAYS[r.scenario]?.note ? [`  ${r.scenario}: ${GAME_DAYS[r.scenario]?.note}`] : [])),
+    ...rows.flatMap((r) => (noteOf(r.scenario) ? [`  ${r.scenario}: ${noteOf(r.scenario)}`] : [])),
     ...rows.filter((r) => r.scenario_proof).map((r) => `  ${r.scenario}: ${r.scenario_proof}`),
     ...rows.filter((r) => r.note).map((r) => `  ${r.scenario}: ${r.note}`),
   ];
@@ -326,10 +321,6 @@ async function writeScorecardPage(path: string, rows: ScoreRow[]): Promise<void>
   } catch (error) {
     process.stderr.write(`warning: the scorecard page was not written to ${path}: ${messageOf(error)}\n`);
   }
-}
-
-function notOnPostgres(name: string, gameDay: GameDay): ScoreRow {
-  return unscoredRow(name, gameDay, `not rehearsed on PostgreSQL: ${gameDay.sqliteOnly}`);
 }
 
 /** A game day's row before anything was proven: failed until its proof says otherwise. */

@@ -28,6 +28,8 @@ export interface SandboxInfo {
   pid: number;
   config: string;
   database: string;
+  /** A PostgreSQL database's password file (the sandbox's own). */
+  database_password_file?: string;
   token_file: string;
   app_dir: string;
   logs_dir: string;
@@ -410,6 +412,9 @@ function infoOf(layout: SandboxLayout, states: SandboxState[]): SandboxInfo {
     pid: state.pid,
     config: layout.config,
     database: databaseOf(layout),
+    ...(existsSync(layout.engineFile)
+      ? { database_password_file: (JSON.parse(readFileSync(layout.engineFile, 'utf8')) as PostgresEngine).password_file }
+      : {}),
     token_file: layout.tokenFile,
     app_dir: layout.appDir,
     logs_dir: layout.logsDir,

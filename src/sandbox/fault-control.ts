@@ -5,8 +5,9 @@ import { TrimpError, usageError } from '../errors.js';
 import type { UserType } from '../target/user-types.js';
 import { readState, readStates, restartSandbox, sandboxStatus } from './control.js';
 import { activeFaults, databaseReplaced, type FaultName, type FaultState, readFaults, writeFaults } from './faults.js';
-import { type SandboxState, sandboxLayout } from './layout.js';
+import { type SandboxLayout, type SandboxState, sandboxLayout } from './layout.js';
 import { checkoutCommit, commitRelease, headCommit } from './release.js';
+import { openSandboxStore } from './store.js';
 
 export interface BreakOptions {
   share?: number;
@@ -29,6 +30,11 @@ export async function breakSandbox(dir: string, fault: FaultName, options: Break
     case 'slow':
       faults.slow = { ms: options.ms ?? 400, since };
       break;
+    case 'bad-migration': {
+      if (faults['bad-migration']) throw usageError('fault-active', 'bad-migration is already injected; heal it first');
+      faults['bad-migration'] = { since, rows: await damageTrimpValues(layout) };
+      break;
+    }
     case 'stale-flags': {
       const instances = readStates(layout).filter((s) => s.instance !== undefined);
       if (instances.length < 2)
@@ -114,6 +120,12 @@ export async function healSandbox(dir: string, fault?: FaultName): Promise<Fault
   if (wants('slow')) {
     delete faults.slow;
     healed.push('slow');
+  }
+  const migration = faults['bad-migration'];
+  if (wants('bad-migration') && migration) {
+    await writeTrimpValues(layout, migration.rows);
+    delete faults['bad-migration'];
+    healed.push('bad-migration');
   }
   if (wants('stale-flags')) {
     delete faults['stale-flags'];
@@ -209,5 +221,61 @@ function restorePages(path: string, pages: { offset: number; original: string }[
     fsyncSync(fd);
   } finally {
     closeSync(fd);
+  }
+}
+
+/** A migration that got its units wrong: TRIMP × 60 on up to 100 recent activities (even ids), the old values recorded. */
+async function damageTrimpValues(layout: SandboxLayout): Promise<{ activity_id: number; trimp: number }[]> {
+  const store = await openSandboxStore(layout);
+  try {
+    const rows = await store.all<{ activity_id: number; trimp: number }>(
+      'SELECT activity_id, trimp FROM activities WHERE trimp IS NOT NULL AND trimp > 0 AND activity_id % 2 = 0 ORDER BY activity_id DESC LIMIT 100',
+    );
+    for (const row of rows)
+      await store.all('UPDATE activities SET trimp = ? WHERE activity_id = ? RETURNING activity_id', [row.trimp * 60, row.activity_id]);
+    return rows.map((r) => ({ activity_id: Number(r.activity_id), trimp: Number(r.trimp) }));
+  } finally {
+    await store.close();
+  }
+}
+
+async function writeTrimpValues(layout: SandboxLayout, rows: { activity_id: number; trimp: number }[]): Promise<void> {
+  const store = await openSandboxStore(layout);
+  try {
+    for (const row of rows)
+      await store.all('UPDATE activities SET trimp = ? WHERE activity_id = ? RETURNING activity_id', [row.trimp, row.activity_id]);
+  } finally {
+    await store.close();
+  }
+}
+
+/**
+ * How many of the activities a bad migration damaged still hold a damaged value (0 once restored
+ * or healed), and how many are gone (newer than the backup a restore brought back).
+ */
+export async function stillDamaged(
+  dir: string,
+  upToId = Number.POSITIVE_INFINITY,
+): Promise<{ damaged: number; missing: number; of: number }> {
+  const layout = sandboxLayout(dir);
+  // After a restore, ids above the backup's highest are given out again to new activities: only
+  // the rows the backup held can be judged.
+  const rows = (readFaults(layout.root)['bad-migration']?.rows ?? []).filter((r) => r.activity_id <= upToId);
+  if (rows.length === 0) return { damaged: 0, missing: 0, of: 0 };
+  const store = await openSandboxStore(layout);
+  try {
+    const now = await store.all<{ activity_id: number; trimp: number }>(
+      `SELECT activity_id, trimp FROM activities WHERE activity_id IN (${rows.map(() => '?').join(', ')})`,
+      rows.map((r) => r.activity_id),
+    );
+    const byId = new Map(now.map((r) => [Number(r.activity_id), Number(r.trimp)]));
+    const present = rows.filter((r) => byId.has(r.activity_id));
+    return {
+      damaged: present.filter((r) => byId.get(r.activity_id) !== r.trimp).length,
+      missing: rows.length - present.length,
+      of: rows.length,
+    };
+  } finally {
+    await store.close();
   }
 }

@@ -29,6 +29,11 @@ export const FAULTS = {
     symptom: 'the app process is gone: connection refused, a stale PID file',
     cure: 'application rollback, or restart the app',
   },
+  'bad-migration': {
+    symptom:
+      'a migration damaged data: the TRIMP values of up to 100 recent activities were multiplied by 60 (stored values no longer match their heart rates)',
+    cure: 'database rollback: restore the backup taken before the migration',
+  },
   'stale-flags': {
     symptom: 'with several instances, the last one keeps serving the flag states it had (a stale in-process cache)',
     cure: 'restart that instance (a flag change made meanwhile is not verified until every instance serves it)',
@@ -46,6 +51,8 @@ export interface FaultState {
   'corrupt-db'?: { since: string; pages: { offset: number; original: string }[]; inode?: number };
   'bad-deploy'?: { since: string; previous_commit: string; defect: 'health' | 'trimp' };
   crash?: { since: string; port: number };
+  /** The damaged activities and their TRIMP values before the migration (heal writes them back). */
+  'bad-migration'?: { since: string; rows: { activity_id: number; trimp: number }[] };
   /** This instance answers with the flags as they were when it first saw the fault. */
   'stale-flags'?: { since: string; instance: number };
   /** Bumped to make the app reopen its database (it must see damage, not its page cache). */
