@@ -88,13 +88,25 @@ describe('the sandbox on PostgreSQL', () => {
     expect(evaluated.enabled).toBe(true);
   });
 
-  pgIt('a data fault that is SQLite-only is refused by name (exit 2); the database scenario too', async () => {
+  pgIt("a fault of SQLite's file is refused by name (exit 2); so is the SQLite file's runbook, and the server's on a file", async () => {
     const corrupt = await cli(['sandbox', 'break', 'corrupt-db', '--dir', dir]);
     expect(corrupt.exitCode).toBe(2);
     expect(corrupt.stderr).toMatch(/this sandbox's database is on PostgreSQL/);
-    const restore = await cli(['database', '--yes', '--config', info.config]);
-    expect(restore.exitCode).toBe(2);
-    expect(restore.stderr).toMatch(/is a PostgreSQL database; steps .*choose-backup.* back up, restore or read a SQLite file/);
+    // `database` picks the PostgreSQL runbook; the SQLite one, named, is refused before it plans.
+    const fileRunbook = await cli(['run', 'database', '--yes', '--config', info.config]);
+    expect(fileRunbook.exitCode).toBe(2);
+    expect(fileRunbook.stderr).toMatch(/is a PostgreSQL database; steps keep-current, restore restore or keep a SQLite file/);
+    const sqlite = join(dir, 'sqlite.yaml');
+    execFileSync('sh', [
+      '-c',
+      `sed -e 's#database: postgres.*#database: ./training_data.db#' -e '/database_password_file/d' "$0" > "$1"`,
+      info.config,
+      sqlite,
+    ]);
+    const serverRunbook = await cli(['run', 'database-postgres', '--yes', '--config', sqlite]);
+    expect(serverRunbook.exitCode).toBe(2);
+    expect(serverRunbook.stderr).toMatch(/is a SQLite file; steps stage, swap restore into and rename PostgreSQL databases/);
+    for (const r of [corrupt, fileRunbook, serverRunbook]) expect(r.stderr).not.toMatch(/\n\s+at /);
   });
 
   pgIt('stop takes the PostgreSQL server down with the app; start brings both back on the same port, the data kept', async () => {
@@ -154,40 +166,31 @@ describe('when the PostgreSQL side goes wrong', () => {
     expect(environ).not.toMatch(/operator-pg-secret|operator-token-secret|TRIMP_ADMIN_TOKEN|PGPASSWORD/);
   });
 
-  pgIt(
-    'unusable settings are one line each (exit 2): a query string in the URL, no password anywhere, a backup, a SQLite-only game day',
-    async () => {
-      const url = info.database;
-      const query = await cli([
-        'flag',
-        '--all',
-        '--via',
-        'db',
-        '--yes',
-        '--config',
-        info.config,
-        '--database',
-        `${url}?password=s3cret-in-query`,
-      ]);
-      expect(query.exitCode).toBe(2);
-      expect(query.stderr).toMatch(/has a query string: settings there \(a password among them\) are not read/);
-      expect(query.stderr).not.toContain('s3cret-in-query');
-      const bare = join(dir, 'no-password.yaml');
-      execFileSync('sh', ['-c', `grep -v database_password_file "$0" > "$1"`, info.config, bare]);
-      const none = await cli(['flag', '--all', '--via', 'db', '--yes', '--config', bare], { env: { HOME: dir } });
-      expect(none.exitCode).toBe(2);
-      expect(none.stderr.trim()).toMatch(
-        /^trimp-rollback: no password for PostgreSQL at trimp@127\.0\.0\.1:\d+\/training: none in target\.database_password_file, PGPASSWORD or ~\/\.pgpass/,
-      );
-      const backup = await cli(['backup', 'create', '--config', info.config]);
-      expect(backup.exitCode).toBe(2);
-      expect(backup.stderr).toMatch(/is a PostgreSQL database: this version backs up SQLite files only/);
-      const gameDay = await cli(['rehearse', 'database', '--engine', 'postgres']);
-      expect(gameDay.exitCode).toBe(2);
-      expect(gameDay.stderr).toMatch(/game day database cannot run with --engine postgres/);
-      for (const r of [query, none, backup, gameDay]) expect(r.stderr).not.toMatch(/\n\s+at /);
-    },
-  );
+  pgIt('unusable settings are one line each (exit 2): a query string in the URL, no password anywhere', async () => {
+    const url = info.database;
+    const query = await cli([
+      'flag',
+      '--all',
+      '--via',
+      'db',
+      '--yes',
+      '--config',
+      info.config,
+      '--database',
+      `${url}?password=s3cret-in-query`,
+    ]);
+    expect(query.exitCode).toBe(2);
+    expect(query.stderr).toMatch(/has a query string: settings there \(a password among them\) are not read/);
+    expect(query.stderr).not.toContain('s3cret-in-query');
+    const bare = join(dir, 'no-password.yaml');
+    execFileSync('sh', ['-c', `grep -v database_password_file "$0" > "$1"`, info.config, bare]);
+    const none = await cli(['flag', '--all', '--via', 'db', '--yes', '--config', bare], { env: { HOME: dir } });
+    expect(none.exitCode).toBe(2);
+    expect(none.stderr.trim()).toMatch(
+      /^trimp-rollback: no password for PostgreSQL at trimp@127\.0\.0\.1:\d+\/training: none in target\.database_password_file, PGPASSWORD or ~\/\.pgpass/,
+    );
+    for (const r of [query, none]) expect(r.stderr).not.toMatch(/\n\s+at /);
+  });
 });
 
 describe('a PostgreSQL sandbox that could not be set up', () => {
@@ -234,19 +237,47 @@ describe('a PostgreSQL sandbox that could not be set up', () => {
   );
 });
 
-describe('a game day on PostgreSQL', () => {
+describe('game days on PostgreSQL with two instances', () => {
   pgIt(
-    'rehearse flag --engine postgres passes, and leaves no server running',
+    'rehearse --all --engine postgres --instances 2: every scenario passes on its own proof, and no server is left running',
     async () => {
-      const result = await cli(['rehearse', 'flag', '--engine', 'postgres', '--json'], { timeoutMs: 120_000 });
-      expect(result.exitCode, result.stderr).toBe(0);
-      const rows = jsonOf<{ scenarios: { scenario: string; status: string; proof: string }[] }>(result).scenarios;
-      expect(rows.map((r) => [r.scenario, r.status])).toEqual([['flag', 'passed']]);
+      const result = await cli(['rehearse', '--all', '--engine', 'postgres', '--instances', '2', '--json'], { timeoutMs: 400_000 });
+      expect(result.exitCode, result.stderr.split('\n').slice(-30).join('\n')).toBe(0);
+      const rows = jsonOf<{
+        scenarios: {
+          scenario: string;
+          fault: string;
+          status: string;
+          symptom_before: string;
+          scenario_proof: string | null;
+          run: { steps: { id: string; action: string; summary: string }[] };
+        }[];
+      }>(result).scenarios;
+      expect(rows.map((r) => [r.scenario, r.fault, r.status])).toEqual([
+        ['flag', 'trimp-errors', 'passed'],
+        ['gradual-regular', 'trimp-errors', 'passed'],
+        ['gradual-every-cohort', 'trimp-errors', 'passed'],
+        ['application', 'bad-deploy', 'passed'],
+        ['database', 'bad-migration', 'passed'],
+      ]);
+      const database = rows.find((r) => r.scenario === 'database');
+      // The symptom was in the data (found before the run), and the restore's proof names the migration's rows.
+      expect(database?.symptom_before).toMatch(/^(\d+) of \1 activities hold a TRIMP value a bad migration multiplied by 60$/);
+      expect(database?.scenario_proof).toMatch(
+        /^amcheck \(indexes and heaps\) ok, \/health healthy, all \d+ activities from before the backup present, none of the \d+ the migration damaged still wrong$/,
+      );
+      // Every instance was asked: each run's health step names both (or says all 2 when they answered alike).
+      for (const row of rows) {
+        const health = row.run.steps.find((s) => s.action === 'app.health');
+        expect(health?.summary, row.scenario).toMatch(/^(all 2 instances: healthy|instance 1: healthy .*; instance 2: healthy)/);
+      }
+      const restarted = rows.find((r) => r.scenario === 'application')?.run.steps.find((s) => s.id === 'start-app');
+      expect(restarted?.summary).toMatch(/^instance 1 pid \d+ healthy .*; instance 2 pid \d+ healthy /);
       const leftover = execFileSync('ps', ['-eo', 'args'], { encoding: 'utf8' })
         .split('\n')
-        .filter((line) => line.includes('trimp-gameday-flag-') && line.includes('postgres'));
+        .filter((line) => line.includes('trimp-gameday-') && (line.includes('postgres') || line.includes('server.js')));
       expect(leftover).toEqual([]);
     },
-    150_000,
+    420_000,
   );
 });
