@@ -11,7 +11,7 @@ import {
   restoreArchive,
 } from '../backup/postgres-archive.js';
 import { TrimpError } from '../errors.js';
-import { describePostgres } from '../target/postgres.js';
+import { describePostgres, isPostgresUrl } from '../target/postgres.js';
 import { type ActionContext, defineAction, type TargetInfo } from './action.js';
 import { activitiesNewerThan, lostText } from './backup-choose.js';
 import {
@@ -38,6 +38,9 @@ function connectionOf(ctx: ActionContext): PostgresConnection {
 
 /** The app's database, the staged restore (or, for an undo, the database to bring back), and where today's is kept. */
 export function namesOf(info: Pick<TargetInfo, 'database' | 'runId'>, bringIn?: string) {
+  // A plan is described before a SQLite target is refused these steps (and the docs describe them
+  // with no server at all): then the names are said as patterns.
+  if (!isPostgresUrl(info.database)) return { current: '<name>', staged: bringIn ?? '<name>_restore_<run>', kept: '<name>_before_<run>' };
   const current = databaseNameOf(info.database);
   return {
     current,

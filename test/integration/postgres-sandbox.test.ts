@@ -267,7 +267,8 @@ describe('game days on PostgreSQL with two instances', () => {
         /^amcheck \(indexes and heaps\) ok, \/health healthy, all \d+ activities from before the backup present, none of the \d+ the migration damaged still wrong$/,
       );
       // Every instance was asked: each run's health step names both (or says all 2 when they answered alike).
-      for (const row of rows) {
+      // (A gradual run that recovered at a stage ends there: it has no health step.)
+      for (const row of rows.filter((r) => ['flag', 'application', 'database'].includes(r.scenario))) {
         const health = row.run.steps.find((s) => s.action === 'app.health');
         expect(health?.summary, row.scenario).toMatch(/^(all 2 instances: healthy|instance 1: healthy .*; instance 2: healthy)/);
       }
