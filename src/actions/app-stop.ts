@@ -70,11 +70,7 @@ export const appStop = defineAction<Params>({
     });
   },
   async run({ rolling }, ctx) {
-    if (rollsHere(rolling, ctx.info))
-      return {
-        status: 'succeeded',
-        summary: `rolling deploy: the ${ctx.info.instances.length} instances keep serving; each stops just before it restarts`,
-      };
+    if (rollsHere(rolling, ctx.info)) return { status: 'succeeded', summary: rollingSummary(ctx.info) };
     const stopped: (Stopped & { instance: string })[] = [];
     for (const { app, label, instance } of instanceAppsOf(ctx.info)) {
       ctx.progress(`stopping the app ${label}`.trim());
@@ -95,7 +91,7 @@ export const appStop = defineAction<Params>({
     };
   },
   async reconcile({ rolling }, ctx) {
-    if (rollsHere(rolling, ctx.info)) return { done: true, summary: 'rolling deploy: nothing is stopped in this step' };
+    if (rollsHere(rolling, ctx.info)) return { done: true, summary: rollingSummary(ctx.info) };
     const running = instanceAppsOf(ctx.info).flatMap(({ app, label }) => {
       const state = appState(app);
       if (state.kind === 'running') return [`the app ${label}runs (pid ${state.pid})`];
@@ -112,3 +108,7 @@ export const appStop = defineAction<Params>({
       : { done: false, summary: running.join('; ') };
   },
 });
+
+function rollingSummary(info: TargetInfo): string {
+  return `rolling deploy: the ${info.instances.length} instances keep serving; each stops just before it restarts`;
+}
