@@ -25,7 +25,8 @@ function run(command, args, env = {}) {
     maxBuffer: 64 * 1024 * 1024,
   });
   const ms = performance.now() - started;
-  if (result.status !== 0) throw new Error(`${command} ${args.slice(0, 4).join(' ')} exited ${result.status}: ${result.stderr.slice(-600)}`);
+  if (result.status !== 0)
+    throw new Error(`${command} ${args.slice(0, 4).join(' ')} exited ${result.status}: ${result.stderr.slice(-600)}`);
   return { ms, stdout: result.stdout };
 }
 
@@ -99,7 +100,18 @@ export async function benchPostgres() {
       superuser,
     ).ms;
     psql('postgres', 'DROP DATABASE bench_restore');
-    const rollback = run(node, [BIN, 'database', '--backup', backupId, '--yes', '--json', '--sample-every', 'off', '--config', info.config]);
+    const rollback = run(node, [
+      BIN,
+      'database',
+      '--backup',
+      backupId,
+      '--yes',
+      '--json',
+      '--sample-every',
+      'off',
+      '--config',
+      info.config,
+    ]);
     const steps = JSON.parse(rollback.stdout).steps;
     const stepMs = (id) => steps.find((s) => s.id === id)?.duration_ms ?? Number.NaN;
     row('database --yes (verify, restore, swap, validate)', rollback.ms, 'a bare pg_restore (empty database)', bareRestore);

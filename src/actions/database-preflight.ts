@@ -24,8 +24,10 @@ export const databasePreflight = defineAction<z.output<typeof params>>({
   rerunWhenResumed: true,
   params,
   describe: (params, info) => [
-    ...appPreflight.describe(params, info),
-    { kind: 'file', text: `free space in ${dirname(databaseFileOf(info))} for the staged copy` },
+    ...appPreflight.describe(params, info).filter((op) => !(isPostgresUrl(info.database) && op.text.startsWith('/proc/'))),
+    isPostgresUrl(info.database)
+      ? { kind: 'sql', text: 'pg_roles: the connecting role may create databases (CREATEDB or superuser)' }
+      : { kind: 'file', text: `free space in ${dirname(databaseFileOf(info))} for the staged copy` },
   ],
   async run(_params, ctx) {
     const database = databaseFileOf(ctx.info);

@@ -57,6 +57,8 @@ export function configForRun(run: RunRecord, options: RunCommandOptions, command
   const target = {
     ...config.target,
     baseUrl: run.target.base_url,
+    // The run's instances: a resume restarts and verifies the ones it began with.
+    instances: run.target.instances ?? [run.target.base_url],
     database: run.target.database,
     appDir: run.target.app_dir ?? config.target.appDir,
     logsDir: run.target.logs_dir ?? config.target.logsDir,

@@ -33,15 +33,19 @@ export async function statusCommand(options: RunCommandOptions): Promise<Command
 export async function gatherStatus(config: Config, via: 'api' | 'db') {
   const target = connectTarget(config, via, { dryRun: true });
   try {
-    const [flags, health, commit, recent] = await Promise.all([
-      attempt(() => target.flags.read(ENHANCED_TRIMP_FLAG)),
+    const healthOf = (api: typeof target.api) =>
       attempt(async () => {
-        const response = await target.api.get('health');
+        const response = await api.get('health');
         const body = (response.body ?? {}) as { status?: string; version?: string; error?: string };
         return { http_status: response.status, status: body.status ?? null, version: body.version ?? null, error: body.error ?? null };
-      }),
+      });
+    const [flags, health, commit, recent, others] = await Promise.all([
+      attempt(() => target.flags.read(ENHANCED_TRIMP_FLAG)),
+      healthOf(target.api),
       attempt(() => (existsSync(config.target.appDir) ? appCommit(config.target.appDir) : null)),
       attempt(() => readRecentErrors(target.api)),
+      // With several instances, each one's /health too (the first is `app`).
+      Promise.all(target.instances.slice(1).map((instance) => healthOf(target.onInstance(instance).api))),
     ]);
     const newest = await attempt(() => new BackupStore(config.backupsDir).entries()[0]);
     const locks = [stateLockPath(config.stateDir), targetLockPath(config.target)].flatMap((path) =>
@@ -56,6 +60,14 @@ export async function gatherStatus(config: Config, via: 'api' | 'db') {
         ...(health.ok ? health.value : { problem: health.reason }),
         commit: commit.ok ? commit.value : null,
       },
+      ...(others.length > 0
+        ? {
+            instances: [health, ...others].map((h, i) => ({
+              base_url: target.instances[i]?.baseUrl,
+              ...(h.ok ? h.value : { problem: h.reason }),
+            })),
+          }
+        : {}),
       recent_errors: recent.ok ? recent.value : { problem: recent.reason },
       newest_backup: !newest.ok
         ? { problem: newest.reason }
@@ -117,6 +129,15 @@ function renderStatus(s: Status, trend: boolean): string {
       ? `app       not reachable: ${app.problem}${release ? ` (${release})` : ''}`
       : `app       /health ${app.http_status} ${app.status ?? ''}${app.error ? `: ${app.error}` : ''}${release ? `; ${release}` : ''}`,
   );
+  const instances = (s as { instances?: { base_url: string; http_status?: number; status?: string | null; problem?: string }[] }).instances;
+  // The first instance is the app line above; the others each get theirs.
+  for (const [index, instance] of (instances ?? []).entries())
+    if (index > 0)
+      out.push(
+        instance.problem
+          ? `instance ${index + 1} ${instance.base_url}: not reachable: ${instance.problem}`
+          : `instance ${index + 1} ${instance.base_url}: /health ${instance.http_status} ${instance.status ?? ''}`,
+      );
   out.push(describeRecentErrors(s.recent_errors, trend));
   const backup = s.newest_backup as { id?: string; age_ms?: number | null; size_bytes?: number | null; problem?: string | null } | null;
   out.push(

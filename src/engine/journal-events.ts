@@ -13,6 +13,8 @@ function build() {
   /** Where a run acts: journaled at its start, so that resume and restore act on the same system. */
   const journaledTarget = z.object({
     base_url: z.string(),
+    /** Every instance, when there are several (older journals: only base_url). */
+    instances: z.array(z.string()).optional(),
     database: z.string(),
     app_dir: z.string().optional(),
     logs_dir: z.string().optional(),

@@ -68,6 +68,7 @@ export interface RunOptions {
 export function journaledTargetOf(config: Config): JournaledTarget {
   return {
     base_url: config.target.baseUrl,
+    ...(config.target.instances.length > 1 ? { instances: config.target.instances } : {}),
     database: config.target.database,
     app_dir: config.target.appDir,
     logs_dir: config.target.logsDir,

@@ -47,6 +47,9 @@ describe('two instances of the app', () => {
     const status = await cli(['sandbox', 'status', '--dir', dir]);
     expect(status.stdout).toMatch(/^running: instance 1 at http:\S+ \(pid \d+\), instance 2 at http:\S+ \(pid \d+\); traffic 30\/s each/);
     for (const url of info.instances) expect((await fetch(`${url}/health`)).status).toBe(200);
+    const tool = await cli(['status', '--config', info.config]);
+    expect(tool.exitCode, tool.stderr).toBe(0);
+    expect(tool.stdout).toContain(`\ninstance 2 ${info.instances[1]}: /health 200 healthy\n`);
   });
 
   it('flag --all is verified on both; with one instance serving stale flags, verify fails naming it (exit 1)', async () => {
