@@ -63,7 +63,7 @@ export const appStop = defineAction<Params>({
     if (rollsHere(rolling, ctx.info)) return [`none here: the ${ctx.info.instances.length} instances keep serving until each restarts`];
     return instanceAppsOf(ctx.info).map(({ app, label }) => {
       const state = appState(app);
-      if (state.kind === 'running') return `the app ${label}(pid ${state.pid}) stops: its users get no answers until the start step`;
+      if (state.kind === 'running') return `the app ${label}(pid ${state.pid}) stops: users get no answers until the start step`;
       if (state.kind === 'foreign')
         return `the PID file ${app.pidFile} names pid ${state.pid} (${state.commandLine.slice(0, 80)}), which is NOT the app: it will not be signalled, and this step fails`;
       return `the app ${label}is not running (${state.why}): nothing to signal`;

@@ -1,24 +1,16 @@
 import { chmodSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { basename, join } from 'node:path';
-import { ensureDirectory } from '../engine/files.js';
-import { ExitCode, fileSystemError, messageOf, TrimpError } from '../errors.js';
+import { fileSystemError, messageOf, TrimpError } from '../errors.js';
 import { formatBytes, formatMs } from '../report/format.js';
-import { newBackupId } from './backup-id.js';
+import { type BackupRequest, backupSlot } from './backup-slot.js';
 import { freeBytes, fsyncPath, sha256FileInWorker } from './file-io.js';
 import { type Manifest, writeManifest } from './manifest.js';
 import { checkIntegrity, isOk, readFacts, sizeOf, withSqliteFile } from './sqlite-file.js';
 
-export interface CreateRequest {
+export interface CreateRequest extends BackupRequest {
   source: string;
-  dir: string;
-  label?: string;
-  runId?: string | null;
-  appCommit?: string | null;
-  /** The backup gives up after this long (the app writing faster than it can copy). */
-  deadlineMs: number;
   /** Told the share copied, 0..1. */
   onProgress?: (share: number) => void;
-  signal?: AbortSignal;
 }
 
 /** Pages copied per step: ~16 MiB at 4 KiB pages, so the event loop (Ctrl-C, progress) keeps turning. */
@@ -33,19 +25,7 @@ const PAGES_PER_STEP = 4096;
  */
 export async function createBackup(request: CreateRequest): Promise<Manifest> {
   const started = performance.now();
-  const id = newBackupId(request.label);
-  const file = `${id}.db`;
-  const final = join(request.dir, file);
-  const temporary = join(request.dir, `.${file}.tmp-${process.pid}`);
-  try {
-    ensureDirectory(request.dir);
-  } catch (error) {
-    const problem = fileSystemError(error, 'the backup directory cannot be created');
-    throw new TrimpError(problem.code, problem.message, {
-      exitCode: ExitCode.usage,
-      remedy: 'check backups.dir in the config (default <state_dir>/backups)',
-    });
-  }
+  const { id, file, final, temporary } = backupSlot(request.dir, request.label, 'db');
   const needed = sizeOf(request.source) + sizeOf(`${request.source}-wal`);
   const free = freeBytes(request.dir);
   if (free < needed * 1.05 + 1024 * 1024)

@@ -2,13 +2,12 @@ import { chmodSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { newestActivity, rowCounts, schemaHash } from '../checks/baseline.js';
 import type { Secret } from '../config/secret.js';
-import { ensureDirectory } from '../engine/files.js';
-import { ExitCode, fileSystemError, messageOf, TrimpError } from '../errors.js';
+import { fileSystemError, messageOf, TrimpError } from '../errors.js';
 import { formatBytes } from '../report/format.js';
 import type { SqlDatabase } from '../target/database.js';
 import { connectionOf, describePostgres, openPostgres } from '../target/postgres.js';
 import { connectionArgs, runPostgresTool } from '../target/postgres-tools.js';
-import { newBackupId } from './backup-id.js';
+import { type BackupRequest, backupSlot } from './backup-slot.js';
 import { freeBytes, fsyncPath, sha256File } from './file-io.js';
 import { type PostgresManifest, writeManifest } from './manifest.js';
 
@@ -72,14 +71,7 @@ export function derivedName(database: string, purpose: 'before' | 'restore' | 'v
   return `${database.slice(0, Math.max(1, 63 - suffix.length))}${suffix}`.slice(0, 63);
 }
 
-export interface PostgresBackupRequest extends PostgresConnection {
-  dir: string;
-  label?: string;
-  runId?: string | null;
-  appCommit?: string | null;
-  deadlineMs: number;
-  signal?: AbortSignal;
-}
+export interface PostgresBackupRequest extends BackupRequest, PostgresConnection {}
 
 /**
  * pg_dump -Fc into a temporary file (0600), inside an exported REPEATABLE READ snapshot whose
@@ -88,19 +80,7 @@ export interface PostgresBackupRequest extends PostgresConnection {
  */
 export async function createPostgresBackup(request: PostgresBackupRequest): Promise<PostgresManifest> {
   const started = performance.now();
-  const id = newBackupId(request.label);
-  const file = `${id}.dump`;
-  const final = join(request.dir, file);
-  const temporary = join(request.dir, `.${file}.tmp-${process.pid}`);
-  try {
-    ensureDirectory(request.dir);
-  } catch (error) {
-    const problem = fileSystemError(error, 'the backup directory cannot be created');
-    throw new TrimpError(problem.code, problem.message, {
-      exitCode: ExitCode.usage,
-      remedy: 'check backups.dir in the config (default <state_dir>/backups)',
-    });
-  }
+  const { id, file, final, temporary } = backupSlot(request.dir, request.label, 'dump');
   const db = await openPostgres(request.url, { readonly: true, password: request.password });
   try {
     const [size] = await db.all<{ bytes: number }>('SELECT pg_database_size(current_database()) AS bytes');

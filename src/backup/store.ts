@@ -46,6 +46,21 @@ function sqliteFactsDiffer(manifest: SqliteManifest, facts: SqliteFacts): string
   return [...out, ...factsDiffer(manifest, facts)];
 }
 
+/** The file's SHA-256 against the manifest's, said as a check either way. */
+function checksumHolds(sha256: string, manifest: Manifest, checks: Verification['checks']): boolean {
+  const holds = sha256 === manifest.sha256;
+  checks.push(
+    holds
+      ? { name: 'sha256', ok: true, detail: `matches the manifest (${sha256.slice(0, 16)}…)` }
+      : {
+          name: 'sha256',
+          ok: false,
+          detail: `SHA-256 ${sha256.slice(0, 16)}…, the manifest says ${manifest.sha256.slice(0, 16)}…: the file changed since it was taken`,
+        },
+  );
+  return holds;
+}
+
 /** The backup directory: `<id>.db` and `<id>.json` per backup, newest id last when sorted. */
 export class BackupStore {
   constructor(readonly dir: string) {}
@@ -103,16 +118,7 @@ export class BackupStore {
     const hashing = depth === 'checksum' ? sha256File(entry.file) : sha256FileInWorker(entry.file);
     hashing.catch(() => undefined);
     const sqlite = depth === 'checksum' ? undefined : await this.checkFile(entry.file, depth);
-    const sha256 = await hashing;
-    if (sha256 !== manifest.sha256) {
-      checks.push({
-        name: 'sha256',
-        ok: false,
-        detail: `SHA-256 ${sha256.slice(0, 16)}…, the manifest says ${manifest.sha256.slice(0, 16)}…: the file changed since it was taken`,
-      });
-      return result(false);
-    }
-    checks.push({ name: 'sha256', ok: true, detail: `matches the manifest (${sha256.slice(0, 16)}…)` });
+    if (!checksumHolds(await hashing, manifest, checks)) return result(false);
     if (!sqlite) return result(true);
     const name = depth === 'quick' ? 'quick_check' : 'integrity_check';
     if ('unchecked' in sqlite) {
@@ -139,16 +145,7 @@ export class BackupStore {
     server: PostgresConnection | undefined,
   ): Promise<Verification> {
     const result = (ok: boolean) => ({ id: entry.id, ok, checks, manifest });
-    const sha256 = await sha256File(entry.file);
-    if (sha256 !== manifest.sha256) {
-      checks.push({
-        name: 'sha256',
-        ok: false,
-        detail: `SHA-256 ${sha256.slice(0, 16)}…, the manifest says ${manifest.sha256.slice(0, 16)}…: the file changed since it was taken`,
-      });
-      return result(false);
-    }
-    checks.push({ name: 'sha256', ok: true, detail: `matches the manifest (${sha256.slice(0, 16)}…)` });
+    if (!checksumHolds(await sha256File(entry.file), manifest, checks)) return result(false);
     if (depth === 'checksum') return result(true);
     const connection = server ?? { url: 'postgres://localhost/postgres', password: undefined };
     try {

@@ -1,19 +1,14 @@
 import type { Secret } from '../config/secret.js';
 import { isPostgresUrl } from '../target/postgres.js';
+import type { BackupRequest } from './backup-slot.js';
 import { createBackup } from './create.js';
 import type { Manifest } from './manifest.js';
 import { createPostgresBackup } from './postgres-archive.js';
 
-export interface TakeRequest {
+export interface TakeRequest extends BackupRequest {
   /** The SQLite file or the PostgreSQL URL. */
   database: string;
   password: Secret | undefined;
-  dir: string;
-  label?: string;
-  runId?: string | null;
-  appCommit?: string | null;
-  deadlineMs: number;
-  signal?: AbortSignal;
   onProgress?: (share: number) => void;
 }
 

@@ -168,7 +168,7 @@ describe('the database rollback on PostgreSQL', () => {
         ['health', 'succeeded'],
         ['validate', 'succeeded'],
       ]);
-      const kept = (result.steps.find((s) => s.id === 'swap')?.evidence as { kept: string }).kept;
+      const kept = String((result.steps.find((s) => s.id === 'swap')?.evidence as { kept?: string } | undefined)?.kept);
       expect(kept).toMatch(/^training_before_\d{8}t\d{6}_[0-9a-f]{4}$/);
       // From outside: the app's name holds the backup (every row it had, the damaged value as it was), the old one is kept as it was.
       expect(await databases()).toEqual(expect.arrayContaining(['training', kept]));
