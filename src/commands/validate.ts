@@ -1,3 +1,4 @@
+import { RESTORED_BASELINE } from '../actions/restore-source.js';
 import type { Baseline } from '../checks/baseline.js';
 import { CHECK_NAMES, CHECKS } from '../checks/registry.js';
 import { runChecks, worstStatus } from '../checks/run-checks.js';
@@ -142,9 +143,13 @@ function fromRun(runId: string, events: StampedEvent[]): Reference {
   const lastChange = events
     .filter((e) => e.type === 'step.finished' && changing.has(e.step) && (e.status === 'succeeded' || e.status === 'warned'))
     .at(-1);
-  const observed = events.find((e) => e.type === 'step.observed' && e.name === 'baseline');
-  const data = observed?.type === 'step.observed' ? observed.data : undefined;
-  const baseline = isBaseline(data) ? data : undefined;
+  // After a database rollback, "no rows lost" means: none lost since the restored backup (the run's
+  // own validation judged it so); the baseline of the database it replaced would count its loss.
+  const observation = (name: string) => {
+    const found = events.find((e) => e.type === 'step.observed' && e.name === name);
+    return found?.type === 'step.observed' && isBaseline(found.data) ? found.data : undefined;
+  };
+  const baseline = observation(RESTORED_BASELINE) ?? observation('baseline');
   return {
     runId,
     since: started ? new Date(started.ts) : undefined,

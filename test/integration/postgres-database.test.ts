@@ -184,6 +184,14 @@ describe('the database rollback on PostgreSQL', () => {
       // Both instances serve again, from the restored database.
       for (const url of info.instances) expect((await fetch(`${url}/health`)).status).toBe(200);
       expect(result.undo_command).toMatch(/^trimp-rollback database undo --run \S+ --config \S+ --yes$/);
+      // validate, on its own, against PostgreSQL and both instances: every check passes.
+      const validated = await cli(['validate', '--json', '--settle', '5s', '--config', info.config]);
+      expect(validated.exitCode, validated.stdout).toBe(0);
+      const checks = jsonOf<{ checks: { name: string; status: string; evidence?: { instances?: Record<string, unknown> } }[] }>(
+        validated,
+      ).checks;
+      expect(checks.filter((c) => c.status !== 'pass').map((c) => c.name)).toEqual([]);
+      expect(Object.keys(checks.find((c) => c.name === 'trimp-app-answer')?.evidence?.instances ?? {})).toEqual(info.instances);
 
       const undo = await cli(['database', 'undo', '--run', result.run_id, '--yes', '--json', '--config', info.config], {
         timeoutMs: 120_000,
