@@ -7,7 +7,7 @@
 //     start, validate) ÷ a bare `pg_restore` into an empty database; its stage step alone too;
 //   - `flag --all --via db --yes` against two instances ÷ a bare psql UPDATE of the flag rows.
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -50,6 +50,13 @@ export async function benchPostgres() {
     const info = JSON.parse(
       run(node, [BIN, 'sandbox', 'start', '--dir', dir, '--engine', 'postgres', '--instances', '2', '--json']).stdout,
     );
+    // At this size the app's admin endpoints scan millions of rows (calculation stats, a GROUP BY over
+    // every activity), and validation asks both instances at once: the timeouts an operator of such a
+    // database would set, not the defaults for a small one.
+    const config = readFileSync(info.config, 'utf8')
+      .replace('target:\n', 'target:\n  http_timeout_ms: 60000\n')
+      .concat('validation:\n  check_timeout_ms: 120000\n');
+    writeFileSync(info.config, config);
     const url = new URL(info.database);
     const superuser = { PGPASSWORD: readFileSync(join(dir, 'postgres', 'superuser-password'), 'utf8').trim() };
     const connection = ['-h', url.hostname, '-p', url.port, '-U', 'postgres'];
