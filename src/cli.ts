@@ -360,7 +360,7 @@ export function createProgram(sink: ResultSink): Command {
   sandboxCommand('status', 'Say whether it runs, where, and with which faults; exit 1 when it does not run.').action(async (options) =>
     sink(await (await import('./commands/sandbox.js')).sandboxStatusCommand(options)),
   );
-  sandboxCommand('break', 'Inject a fault: trimp-errors, slow, corrupt-db, bad-deploy or crash.')
+  sandboxCommand('break', 'Inject a fault: trimp-errors, slow, corrupt-db, bad-deploy, crash, bad-migration or stale-flags.')
     .argument('<fault>', 'the fault')
     .option('--share <fraction>', 'trimp-errors: share of enhanced calculations that fail (default 0.5)')
     .option('--user-types <list>', 'trimp-errors: only these cohorts fail, e.g. regular or regular,beta (default: every cohort)')

@@ -44,7 +44,10 @@ export const backupChoose = defineAction<Params>({
       // A backup this run took itself (a complete rollback's application stage backs up first) is
       // today's data, not a point to roll back to: "newest" means newest before the run began.
       const began = runIdTime(ctx.info.runId);
-      const all = store.entries();
+      // A backup of the other engine (a shared backups.dir) is not a candidate: a pg_dump archive is
+      // no SQLite file, and the other way round.
+      const postgres = isPostgresUrl(ctx.info.database);
+      const all = store.entries().filter((e) => !e.manifest || isPostgresManifest(e.manifest) === postgres);
       const entries = all.filter((e) => !began || !e.manifest || Date.parse(e.manifest.created_at) < began.getTime());
       for (const e of all.filter((x) => !entries.includes(x))) skipped.push(`${e.id}: taken by this run`);
       if (entries.length === 0)
@@ -77,6 +80,12 @@ export const backupChoose = defineAction<Params>({
       entry = store.get(validateBackupId(backup));
     }
     const manifest = entry.manifest;
+    if (manifest && isPostgresManifest(manifest) !== isPostgresUrl(ctx.info.database))
+      throw new TrimpError(
+        'backup-engine',
+        `backup ${entry.id} is ${isPostgresManifest(manifest) ? 'a PostgreSQL archive' : 'a SQLite file'}, and the target is ${isPostgresUrl(ctx.info.database) ? 'a PostgreSQL database' : 'a SQLite file'}`,
+        { remedy: 'nothing was changed; choose a backup of this database (trimp-rollback backup list)' },
+      );
     if (!manifest)
       throw new TrimpError('backup-manifest', `backup ${entry.id} cannot be used: ${entry.problem}`, {
         remedy: 'nothing was changed; choose another (--backup ID) or let the tool pick the newest that verifies',
@@ -99,11 +108,9 @@ export const backupChoose = defineAction<Params>({
     ctx.observe(RESTORE_SOURCE, source);
     const doubts = [
       ...skipped.map((s) => `skipped newer backup ${s}`),
-      ...provenanceDoubts(
-        entry.file,
-        manifest.source,
-        isPostgresUrl(ctx.info.database) ? describePostgres(ctx.info.database) : databaseFileOf(ctx.info),
-      ),
+      ...(isPostgresManifest(manifest)
+        ? serverDoubts(manifest.source, ctx.info.database)
+        : provenanceDoubts(entry.file, manifest.source, databaseFileOf(ctx.info))),
     ];
     const lost = await activitiesNewerThan(ctx.target, source, ctx.run.observed.get('baseline'));
     const evidence = { backup: source, lost_activities: lost, skipped };
@@ -170,4 +177,11 @@ export function lostText(lost: Awaited<ReturnType<typeof activitiesNewerThan>>):
     return lost === 0 ? 'no activity newer than it will be lost' : `${lost} activities newer than it will be lost`;
   if ('about' in lost) return `${lost.about === 0 ? 'no' : `about ${lost.about}`} activities newer than it will be lost (${lost.why})`;
   return `activities newer than it: cannot count (${lost.unknown.slice(0, 160)})`;
+}
+
+/** A PostgreSQL backup of another server or database (the role that took it does not matter). */
+function serverDoubts(source: string, database: string): string[] {
+  const place = (text: string) => text.replace(/^[^@/]*@/, '');
+  const here = describePostgres(database);
+  return place(source) === place(here) ? [] : [`it was taken from another database: ${source} (this target is ${here})`];
 }

@@ -2,6 +2,7 @@ import { z } from 'zod';
 import {
   databaseNameOf,
   derivedName,
+  dropDatabase,
   existingDatabases,
   factsDiffer,
   factsOfDatabase,
@@ -11,6 +12,7 @@ import {
   restoreArchive,
 } from '../backup/postgres-archive.js';
 import { TrimpError } from '../errors.js';
+import type { SqlDatabase } from '../target/database.js';
 import { describePostgres, isPostgresUrl } from '../target/postgres.js';
 import { type ActionContext, defineAction, type TargetInfo } from './action.js';
 import { activitiesNewerThan, lostText } from './backup-choose.js';
@@ -42,6 +44,8 @@ export function namesOf(info: Pick<TargetInfo, 'database' | 'runId'>, bringIn?: 
   // with no server at all): then the names are said as patterns.
   if (!isPostgresUrl(info.database)) return { current: '<name>', staged: bringIn ?? '<name>_restore_<run>', kept: '<name>_before_<run>' };
   const current = databaseNameOf(info.database);
+  // The docs' placeholder run id: the names as patterns.
+  if (info.runId.startsWith('<')) return { current, staged: bringIn ?? `${current}_restore_<run>`, kept: `${current}_before_<run>` };
   return {
     current,
     staged: bringIn ?? derivedName(current, 'restore', info.runId),
@@ -81,16 +85,29 @@ export const databaseStage = defineAction<z.output<typeof stageParams>>({
     const { staged } = namesOf(ctx.info);
     const server = connectionOf(ctx);
     ctx.progress(`pg_restore into ${staged}`);
-    await restoreArchive(source.file, staged, server, ctx.signal);
+    try {
+      await restoreArchive(source.file, staged, server, ctx.signal);
+    } catch (error) {
+      // Half a restore is no use to anyone: dropped (a resume restores again from the start).
+      await dropDatabase(server, staged).catch(() => undefined);
+      if (ctx.signal.aborted)
+        return {
+          status: 'skipped',
+          summary: `interrupted while restoring into ${staged}: it was dropped; the app's database was not touched`,
+        };
+      throw error;
+    }
     const facts = await factsOfDatabase(server, staged);
     const differences = factsDiffer(source, facts);
     const evidence = { staged, facts };
-    if (differences.length > 0)
+    if (differences.length > 0) {
+      await dropDatabase(server, staged).catch(() => undefined);
       return {
         status: 'failed',
-        summary: `${staged} does not hold what the manifest says: ${differences.join('; ')}; the app's database was not touched`,
+        summary: `${staged} does not hold what the manifest says: ${differences.join('; ')}; it was dropped, and the app's database was not touched`,
         evidence,
       };
+    }
     return {
       status: 'succeeded',
       summary: `restored backup ${source.id} into ${staged}: ${describeRows(facts.row_counts)}, newest activity ${facts.newest_activity ?? 'none'}, schema as the manifest`,
@@ -115,10 +132,105 @@ const swapParams = z
     /** The database to swap in (an undo: the one an earlier run kept); default: this run's staged restore. */
     bring_in: z
       .string()
-      .regex(/^[a-z0-9_]{1,63}$/, 'a database name as this tool makes them')
+      .min(1)
+      .max(63)
+      .regex(/^[^\0]+$/, 'a database name')
       .optional(),
   })
   .strict();
+
+/**
+ * Sessions of a role (clients), other than ours. Autovacuum and the server's own processes have
+ * no role: PostgreSQL stops them for a rename itself. (Another role's session shows no
+ * backend_type to a role that is not a superuser: its role is what tells it apart.)
+ */
+const SESSION = 'pid <> pg_backend_pid() AND usesysid IS NOT NULL';
+/** What this role may end: its own role's sessions, or any as a superuser. */
+const MAY_END = "((SELECT rolsuper FROM pg_roles WHERE rolname = current_user) OR pg_has_role(current_user, usesysid, 'MEMBER'))";
+const ENDABLE = `${SESSION} AND ${MAY_END}`;
+
+/**
+ * What would make the swap fail after the app is stopped, found before: the role may not create
+ * databases or rename the app's (it must own it), a restore would change who owns the tables
+ * (pg_restore --no-owner gives them to the restoring role), or a client this role cannot end is
+ * connected. Asked on a connection to the app's database.
+ */
+export async function swapProblems(db: SqlDatabase): Promise<{ problems: string[]; said: string }> {
+  const problems: string[] = [];
+  const [role] = await db.all<{ name: string; creates: boolean; owns: boolean; owner: string }>(
+    `SELECT current_user AS name, (r.rolcreatedb OR r.rolsuper) AS creates,
+            (r.rolsuper OR pg_has_role(current_user, d.datdba, 'MEMBER')) AS owns, pg_get_userbyid(d.datdba) AS owner
+       FROM pg_roles r, pg_database d WHERE r.rolname = current_user AND d.datname = current_database()`,
+  );
+  const name = role?.name ?? '?';
+  if (!role?.creates)
+    problems.push(`role ${name} may not create databases: the restore needs CREATEDB (ALTER ROLE ${name} CREATEDB, as a superuser)`);
+  if (!role?.owns)
+    problems.push(
+      `role ${name} does not own the database (${role?.owner ?? '?'} does): only its owner may rename it; connect as ${role?.owner ?? 'its owner'}`,
+    );
+  const others = await db.all<{ owner: string; n: number }>(
+    "SELECT tableowner AS owner, COUNT(*)::int AS n FROM pg_tables WHERE schemaname = 'public' AND tableowner <> current_user GROUP BY 1 ORDER BY 1",
+  );
+  if (others.length > 0)
+    problems.push(
+      `${others.map((o) => `${o.n} table(s) belong to ${o.owner}`).join(', ')}: restored by ${name} they would be ${name}'s, and the app could lose them; connect as the role that owns the tables`,
+    );
+  const stuck = await db.all<{ pid: number; user: string; app: string }>(
+    `SELECT pid, usename AS user, application_name AS app FROM pg_stat_activity
+      WHERE datname = current_database() AND ${SESSION} AND NOT ${MAY_END}`,
+  );
+  if (stuck.length > 0)
+    problems.push(
+      `${stuck.map((s) => `pid ${s.pid} (${s.user}${s.app ? `, ${s.app}` : ''})`).join(', ')} ${stuck.length > 1 ? 'are' : 'is'} connected and role ${name} may not end ${stuck.length > 1 ? 'them' : 'it'}: stop ${stuck.length > 1 ? 'those clients' : 'that client'} (or end ${stuck.length > 1 ? 'them' : 'it'} as a superuser) first`,
+    );
+  return {
+    problems,
+    said: `role ${name} may create databases, owns ${db.location.split('/').at(-1)} and its tables, and may end every session on it`,
+  };
+}
+
+/**
+ * The app's database's own settings (ALTER DATABASE … SET) and access rules (GRANT/REVOKE …
+ * ON DATABASE) are the server's, not in the archive: put on the database coming in before it
+ * takes the name, or a REVOKE CONNECT would be lost with the swap.
+ */
+async function carryDatabaseRules(db: SqlDatabase, from: string, to: string): Promise<string[]> {
+  const said: string[] = [];
+  const settings = await db.all<{ setting: string }>(
+    `SELECT unnest(s.setconfig) AS setting FROM pg_db_role_setting s JOIN pg_database d ON d.oid = s.setdatabase
+      WHERE d.datname = ? AND s.setrole = 0`,
+    [from],
+  );
+  for (const { setting } of settings) {
+    const at = setting.indexOf('=');
+    const key = setting.slice(0, at);
+    if (!/^[A-Za-z_][A-Za-z0-9_.]*$/.test(key)) continue;
+    await db.run(`ALTER DATABASE ${quoteIdentifier(to)} SET ${key} = ${quoteLiteral(setting.slice(at + 1))}`);
+    said.push(`${key}=${setting.slice(at + 1)}`);
+  }
+  const [acl] = await db.all<{ custom: boolean }>('SELECT datacl IS NOT NULL AS custom FROM pg_database WHERE datname = ?', [from]);
+  if (acl?.custom) {
+    // The default (NULL) lets PUBLIC connect: replaced by exactly the grants the old one had.
+    await db.run(`REVOKE ALL ON DATABASE ${quoteIdentifier(to)} FROM PUBLIC`);
+    const grants = await db.all<{ grantee: string | null; privilege: string; grantable: boolean }>(
+      `SELECT CASE WHEN a.grantee = 0 THEN NULL ELSE pg_get_userbyid(a.grantee) END AS grantee, a.privilege_type AS privilege,
+              a.is_grantable AS grantable
+         FROM pg_database d, aclexplode(d.datacl) a WHERE d.datname = ?`,
+      [from],
+    );
+    for (const g of grants)
+      await db.run(
+        `GRANT ${g.privilege} ON DATABASE ${quoteIdentifier(to)} TO ${g.grantee === null ? 'PUBLIC' : quoteIdentifier(g.grantee)}${g.grantable ? ' WITH GRANT OPTION' : ''}`,
+      );
+    said.push(`${grants.length} access rule(s)`);
+  }
+  return said;
+}
+
+function quoteLiteral(text: string): string {
+  return `'${text.replaceAll("'", "''")}'`;
+}
 
 /** How many times sessions are ended and the renames tried, when a client connects in between. */
 const SWAP_TRIES = 5;
@@ -134,7 +246,14 @@ export const databaseSwap = defineAction<z.output<typeof swapParams>>({
   describe: ({ bring_in }, info) => {
     const { current, staged, kept } = namesOf(info, bring_in);
     return [
-      { kind: 'sql', text: `SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname IN ('${current}', '${staged}')` },
+      {
+        kind: 'sql',
+        text: `ALTER DATABASE ${staged} SET …, GRANT … ON DATABASE ${staged}: the settings and access rules of ${current}, carried over`,
+      },
+      {
+        kind: 'sql',
+        text: `SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname IN ('${current}', '${staged}') (the client sessions this role may end)`,
+      },
       { kind: 'sql', text: `BEGIN; ALTER DATABASE ${current} RENAME TO ${kept}; ALTER DATABASE ${staged} RENAME TO ${current}; COMMIT` },
     ];
   },
@@ -152,11 +271,13 @@ export const databaseSwap = defineAction<z.output<typeof swapParams>>({
     const { current, staged, kept } = namesOf(ctx.info, bring_in);
     const server = connectionOf(ctx);
     let ended = 0;
+    let carried: string[] = [];
     for (let attempt = 1; ; attempt++) {
       try {
         ended += await maintenance(server, async (db) => {
+          if (attempt === 1) carried = await carryDatabaseRules(db, current, staged);
           const [row] = await db.all<{ n: number }>(
-            'SELECT COUNT(pg_terminate_backend(pid)) AS n FROM pg_stat_activity WHERE datname IN (?, ?) AND pid <> pg_backend_pid()',
+            `SELECT COUNT(pg_terminate_backend(pid)) AS n FROM pg_stat_activity WHERE datname IN (?, ?) AND ${ENDABLE}`,
             [current, staged],
           );
           await db.transaction(async () => {
@@ -177,8 +298,8 @@ export const databaseSwap = defineAction<z.output<typeof swapParams>>({
     if (source) ctx.observe(RESTORED_BASELINE, baselineOf(source));
     return {
       status: 'succeeded',
-      summary: `${current} is now ${source ? `backup ${source.id}` : `what was ${staged}`}; today's database is kept as ${kept}${ended ? ` (${ended} remaining session(s) ended)` : ''}`,
-      evidence: { current, kept, staged, sessions_ended: ended },
+      summary: `${current} is now ${source ? `backup ${source.id}` : `what was ${staged}`}; today's database is kept as ${kept}${ended ? ` (${ended} remaining session(s) ended)` : ''}${carried.length ? `; carried over: ${carried.join(', ')}` : ''}`,
+      evidence: { current, kept, staged, sessions_ended: ended, carried },
     };
   },
   async reconcile({ bring_in }, ctx) {

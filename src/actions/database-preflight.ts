@@ -3,9 +3,10 @@ import { z } from 'zod';
 import { freeBytes } from '../backup/file-io.js';
 import { formatBytes } from '../report/format.js';
 import { isPostgresUrl } from '../target/postgres.js';
-import { type ActionContext, defineAction } from './action.js';
+import { defineAction } from './action.js';
 import { instanceAppsOf } from './app-instances.js';
 import { appPreflight, appProblems } from './app-preflight.js';
+import { swapProblems } from './database-pg.js';
 import { databaseFileOf, restoreSourceOf } from './restore-source.js';
 
 const params = z.object({}).strict();
@@ -26,7 +27,10 @@ export const databasePreflight = defineAction<z.output<typeof params>>({
   describe: (params, info) => [
     ...appPreflight.describe(params, info).filter((op) => !(isPostgresUrl(info.database) && op.text.startsWith('/proc/'))),
     isPostgresUrl(info.database)
-      ? { kind: 'sql', text: 'pg_roles: the connecting role may create databases (CREATEDB or superuser)' }
+      ? {
+          kind: 'sql',
+          text: "pg_roles, pg_database, pg_tables, pg_stat_activity: the role may create databases, owns the app's and its tables, and may end every session on it",
+        }
       : { kind: 'file', text: `free space in ${dirname(databaseFileOf(info))} for the staged copy` },
   ],
   async run(_params, ctx) {
@@ -34,12 +38,13 @@ export const databasePreflight = defineAction<z.output<typeof params>>({
     const source = restoreSourceOf(ctx);
     const { states, others, problems, said } = appProblems(instanceAppsOf(ctx.info), ctx.info.appDir, database);
     if (isPostgresUrl(ctx.info.database)) {
-      // The restore creates a database and renames two: the role must be allowed to.
-      const creates = await canCreateDatabases(ctx);
-      if (!creates.ok) problems.push(creates.text);
-      const evidence = { app: states.length === 1 ? states[0] : states, role: creates.text };
+      // The restore creates a database and renames two: what would stop the swap, found before the stop.
+      const db = await ctx.target.openDatabase({ readonly: true });
+      const swap = await swapProblems(db).finally(() => db.close());
+      problems.push(...swap.problems);
+      const evidence = { app: states.length === 1 ? states[0] : states, swap };
       if (problems.length > 0) return { status: 'failed', summary: `${problems.join('; ')}; nothing was changed`, evidence };
-      return { status: 'succeeded', summary: `${said}; ${creates.text}`, evidence };
+      return { status: 'succeeded', summary: `${said}; ${swap.said}`, evidence };
     }
     const free = freeBytes(dirname(database));
     if (free < source.size + 1024 * 1024)
@@ -55,20 +60,3 @@ export const databasePreflight = defineAction<z.output<typeof params>>({
     };
   },
 });
-
-async function canCreateDatabases(ctx: ActionContext): Promise<{ ok: boolean; text: string }> {
-  const db = await ctx.target.openDatabase({ readonly: true });
-  try {
-    const [row] = await db.all<{ name: string; creates: boolean }>(
-      'SELECT current_user AS name, (rolcreatedb OR rolsuper) AS creates FROM pg_roles WHERE rolname = current_user',
-    );
-    return row?.creates
-      ? { ok: true, text: `role ${row.name} may create and rename databases` }
-      : {
-          ok: false,
-          text: `role ${row?.name ?? '?'} may not create databases: the restore needs CREATEDB (ALTER ROLE ${row?.name ?? '<role>'} CREATEDB, as a superuser)`,
-        };
-  } finally {
-    await db.close();
-  }
-}

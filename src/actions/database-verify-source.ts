@@ -134,10 +134,12 @@ type SchemaVerdict = {
 /** The app runs against today's schema: a backup with another schema (and another user_version) would break it. */
 async function schemaAgainstToday(ctx: Parameters<typeof databaseVerifySource.run>[1], source: RestoreSource): Promise<SchemaVerdict> {
   let today: { schema_hash: string; user_version: number };
+  let engine: 'sqlite' | 'postgres' = 'sqlite';
   try {
     const db = await ctx.target.openDatabase({ readonly: true });
     try {
-      // PostgreSQL has no user_version: there the schema hash alone decides.
+      engine = db.kind;
+      // PostgreSQL has no user_version: there the schema hash alone is known.
       const [row] = db.kind === 'sqlite' ? await db.all<{ user_version: number }>('PRAGMA user_version') : [];
       today = { schema_hash: await schemaHash(db), user_version: row?.user_version ?? 0 };
     } finally {
@@ -147,6 +149,15 @@ async function schemaAgainstToday(ctx: Parameters<typeof databaseVerifySource.ru
     return { status: 'unknown', text: `schema not compared: today's database cannot be read (${messageOf(error).slice(0, 160)})` };
   }
   if (today.schema_hash === source.schema_hash) return { status: 'same', text: "same schema as today's database", today };
+  // Without a user_version nothing tells whether the running release works with the backup's
+  // schema; a damaged schema (a dropped table) is what this rollback exists for. Said, not refused:
+  // the restored database is checked and the app validated afterwards.
+  if (engine === 'postgres')
+    return {
+      status: 'unknown',
+      text: "its schema differs from today's database (a dropped table, a migration?): the rollback brings the backup's schema back, and validation after it judges whether the app works with it",
+      today,
+    };
   if (today.user_version === source.user_version && today.user_version !== 0)
     return { status: 'compatible', text: `schema differs but user_version ${today.user_version} is the same`, today };
   return {

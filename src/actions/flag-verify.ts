@@ -1,5 +1,7 @@
 import { z } from 'zod';
 import { type AppTrimpAnswer, checkAppTrimp } from '../checks/app-trimp.js';
+import { dryRunGate } from '../target/flag-store.js';
+import { apiFlagStore } from '../target/flag-store-api.js';
 import { instanceLabel } from '../target/instances.js';
 import type { Target } from '../target/target.js';
 import { describeState, type FlagStates, USER_TYPES, type UserType } from '../target/user-types.js';
@@ -60,7 +62,8 @@ async function verifyOn(
   prefix: string,
 ): Promise<{ problems: string[]; evidence: Record<string, unknown>; answers: AppTrimpAnswer[] }> {
   const problems: string[] = [];
-  const store = target.flags;
+  // Through the API, each instance is asked what it serves; through the database, the one state.
+  const store = target.via === 'api' ? apiFlagStore(target.api, dryRunGate) : target.flags;
   const readBack = await store.read(flag);
   for (const type of typesOf(states)) {
     if (readBack[type] !== states[type])

@@ -1,4 +1,5 @@
-import { chmodSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, mkdtempSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { newestActivity, rowCounts, schemaHash } from '../checks/baseline.js';
 import type { Secret } from '../config/secret.js';
@@ -173,25 +174,35 @@ export async function listArchive(file: string, connection: PostgresConnection):
  * error; a database left by an earlier, interrupted attempt of the same name is dropped first.
  */
 export async function restoreArchive(file: string, database: string, connection: PostgresConnection, signal?: AbortSignal): Promise<void> {
-  await dropDatabase(connection, database);
-  await maintenance(connection, (db) => db.run(`CREATE DATABASE ${quoteIdentifier(database)} TEMPLATE template1`));
+  try {
+    await dropDatabase(connection, database);
+    await maintenance(connection, (db) => db.run(`CREATE DATABASE ${quoteIdentifier(database)} TEMPLATE template1`));
+  } catch (error) {
+    // Nothing was restored yet: the server or the role is the problem, not the archive.
+    throw new TrimpError(SERVER_UNAVAILABLE, `no database could be created to restore into: ${messageOf(error)}`);
+  }
   const list = await runPostgresTool('pg_restore', ['--list', file], { ...connection, timeoutMs: 120_000 });
   const wanted = list.stdout
     .split('\n')
     .filter((line) => !/^\d+;.* (EXTENSION|COMMENT - EXTENSION) /.test(line))
     .join('\n');
-  const listFile = `${file}.list-${process.pid}`;
+  // Beside nothing of the operator's: a read-only backups directory must not stop a restore.
+  const listDir = mkdtempSync(join(tmpdir(), 'trimp-restore-'));
+  const listFile = join(listDir, 'toc.list');
   writeFileSync(listFile, wanted, { mode: 0o600 });
   try {
     await runPostgresTool(
       'pg_restore',
       ['--exit-on-error', '--no-owner', '--no-acl', '--use-list', listFile, ...connectionArgs(connection.url, database), file],
-      { ...connection, timeoutMs: 3_600_000, ...(signal ? { signal } : {}) },
+      { ...connection, url: urlOfDatabase(connection.url, database), timeoutMs: 3_600_000, ...(signal ? { signal } : {}) },
     );
   } finally {
-    rmSync(listFile, { force: true });
+    rmSync(listDir, { recursive: true, force: true });
   }
 }
+
+/** The code of a restore that could not begin (no server, no permission to create a database). */
+export const SERVER_UNAVAILABLE = 'restore-server-unavailable';
 
 /** DROP DATABASE IF EXISTS, ending its sessions first (WITH FORCE). */
 export async function dropDatabase(connection: PostgresConnection, database: string): Promise<void> {

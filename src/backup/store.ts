@@ -14,6 +14,7 @@ import {
   listArchive,
   type PostgresConnection,
   restoreArchive,
+  SERVER_UNAVAILABLE,
 } from './postgres-archive.js';
 import { type CheckDepth, checkIntegrity, isOk, readFacts, type SqliteFacts, sizeOf, withSqliteFile } from './sqlite-file.js';
 
@@ -182,7 +183,13 @@ export class BackupStore {
       });
       return result(differences.length === 0);
     } catch (error) {
-      checks.push({ name: 'scratch restore', ok: false, detail: messageOf(error) });
+      // A server that cannot take a scratch database says nothing about the archive: unchecked, not damaged.
+      const unchecked = error instanceof TrimpError && error.code === SERVER_UNAVAILABLE;
+      checks.push({
+        name: 'scratch restore',
+        ok: false,
+        detail: unchecked ? `could not be checked, not found damaged: ${messageOf(error)}` : messageOf(error),
+      });
       return result(false);
     } finally {
       await dropDatabase(server, scratch).catch(() => undefined);

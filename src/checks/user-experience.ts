@@ -165,7 +165,7 @@ export const trimpStoredValues: CheckDefinition = {
             flag &&
             flag.enabled === 0 &&
             row.trimp_processed_at &&
-            row.trimp_processed_at > flag.updated_at
+            processedAfterFlip(row.trimp_processed_at, flag.updated_at)
           ) {
             wrongMethod.push(
               `activity ${row.activity_id} (${row.user_type}) used the stream method at ${row.trimp_processed_at}, after the flag went off at ${flag.updated_at}`,
@@ -329,3 +329,15 @@ export const performanceAcceptable: CheckDefinition = {
       return pass(text, evidence);
     }),
 };
+
+/**
+ * A request that read the flag just before it went off writes its activity just after: that is
+ * not a wrong method. Beyond this grace (far longer than one request), an activity that used the
+ * stream method was calculated by something that did not see the change (a stale instance).
+ */
+const FLIP_GRACE_MS = 2000;
+
+function processedAfterFlip(processedAt: string, flippedAt: string): boolean {
+  const late = Date.parse(processedAt) - Date.parse(flippedAt);
+  return Number.isNaN(late) ? processedAt > flippedAt : late > FLIP_GRACE_MS;
+}

@@ -14,7 +14,9 @@ export async function scenarioReporting(
 ): Promise<Pick<RunRequest, 'undo' | 'footer'>> {
   switch (runbookId) {
     case 'database':
-    case 'database-undo': {
+    case 'database-undo':
+    case 'database-postgres':
+    case 'database-undo-postgres': {
       const [{ databaseUndo }, { appLeftStopped }] = await Promise.all([import('./database.js'), import('./scenario-footers.js')]);
       return { undo: databaseUndo, footer: appLeftStopped };
     }

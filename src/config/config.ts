@@ -433,6 +433,12 @@ function databasePassword(url: string, file: string | undefined, env: NodeJS.Pro
  * puts each on its own port.
  */
 function verifyInstanceTemplates(app: AppProcessConfig, count: number): void {
+  if (!app.start.some((arg) => arg.includes('{port}') || arg.includes('{instance}')))
+    throw usageError(
+      'config-invalid',
+      `target.app.start has neither {port} nor {instance}, but target.instances names ${count} instances: each would be started the same way, on the same port`,
+      "put {port} where the start command takes its port (it is each instance's, from its URL)",
+    );
   if (!app.pidFile.includes('{instance}'))
     throw usageError(
       'config-invalid',

@@ -40,7 +40,9 @@ export function renderRunbookDoc(runbook: Runbook): string {
   let steps: DocStep[];
   let note: string | undefined;
   try {
-    steps = buildPlan({ runbook, inputs: placeholders(runbook), info: DOCS_TARGET, dryRun: true, runId: '<run-id>' }).steps;
+    // A PostgreSQL runbook is described against a PostgreSQL target: its steps say what they do there.
+    const info = runbook.id.endsWith('-postgres') ? { ...DOCS_TARGET, database: 'postgres://trimp@db.example:5432/training' } : DOCS_TARGET;
+    steps = buildPlan({ runbook, inputs: placeholders(runbook), info, dryRun: true, runId: '<run-id>' }).steps;
   } catch {
     // Inputs only its command can fill in (a kept file and its checksum): the steps, without operations.
     steps = runbook.steps.map((step) => ({ ...step, stage: undefined, operations: [], kind: 'see the dry run for its operations' }));

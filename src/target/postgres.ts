@@ -146,6 +146,16 @@ async function amcheck(db: SqlDatabase, level: 'quick' | 'thorough'): Promise<In
       problems: [],
       why: 'the amcheck extension is not installed in this database (CREATE EXTENSION amcheck, as its owner)',
     };
+  // Not granted (PostgreSQL's default for amcheck): no check, said; never a "damaged index".
+  const [allowed] = await db.all<{ ok: boolean }>(
+    `SELECT has_function_privilege('bt_index_check(regclass)', 'EXECUTE')${level === 'thorough' ? " AND has_function_privilege('verify_heapam(regclass, boolean, boolean, text, bigint, bigint)', 'EXECUTE')" : ''} AS ok`,
+  );
+  if (!allowed?.ok)
+    return {
+      checked: false,
+      problems: [],
+      why: "this role may not run amcheck's functions (GRANT EXECUTE ON FUNCTION bt_index_check(regclass), verify_heapam(...) TO it, as a superuser)",
+    };
   const problems: string[] = [];
   const indexes = await db.all<{ name: string }>(
     `SELECT c.relname AS name FROM pg_index i JOIN pg_class c ON c.oid = i.indexrelid JOIN pg_am a ON a.oid = c.relam

@@ -27,7 +27,7 @@ export interface Target {
   readonly userChannels: Channel[];
   /** Every instance of the app (one unless target.instances names several). */
   readonly instances: Instance[];
-  /** The same target seen through one instance: its admin API (and flag reads, via the API), its base URL. */
+  /** The same target seen through one instance: its admin API and base URL (the flag's state stays the target's). */
   onInstance(instance: Instance): Target;
   openDatabase(options: OpenOptions): Promise<SqlDatabase>;
   close(): Promise<void>;
@@ -53,14 +53,17 @@ export function connectTarget(config: Config, via: Via, options: { dryRun: boole
     }
     return api;
   };
-  const dbFlags = via === 'db' ? dbFlagStore(openDatabase, config.target.database, gate) : undefined;
+  // The flag's state, as every view of the target reads it: the database's, or the first instance's
+  // answer. An instance is judged against it, never against its own (possibly stale) view.
+  const flags =
+    via === 'db' ? dbFlagStore(openDatabase, config.target.database, gate) : apiFlagStore(apiOf(instances[0] as Instance), gate);
   const view = (instance: Instance): Target => {
     const api = apiOf(instance);
     return {
       config: { ...config.target, baseUrl: instance.baseUrl },
       via,
       api,
-      flags: dbFlags ?? apiFlagStore(api, gate),
+      flags,
       token: config.token,
       thresholds: config.thresholds,
       userChannels: config.notify.users.map(channelFor),
@@ -69,7 +72,7 @@ export function connectTarget(config: Config, via: Via, options: { dryRun: boole
       onInstance: view,
       openDatabase,
       close: async () => {
-        await dbFlags?.close();
+        await flags.close();
         for (const client of apis.values()) client.close();
       },
     };

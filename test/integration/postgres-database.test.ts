@@ -216,6 +216,84 @@ describe('the database rollback on PostgreSQL', () => {
     240_000,
   );
 
+  pgIt("the database's own settings and access rules come along with the swap; `run database-postgres` prints its Undo", async () => {
+    await psql('postgres', "ALTER DATABASE training SET work_mem = '7MB'");
+    await psql('postgres', 'REVOKE CONNECT ON DATABASE training FROM PUBLIC');
+    await psql('postgres', 'GRANT CONNECT ON DATABASE training TO trimp');
+    const acl = await psql('postgres', "SELECT datacl::text FROM pg_database WHERE datname = 'training'");
+    try {
+      const run = await cli(['run', 'database-postgres', '--yes', '--json', '--config', info.config], { timeoutMs: 120_000 });
+      expect(run.exitCode, run.stderr.split('\n').slice(-20).join('\n')).toBe(0);
+      const result = jsonOf<RunJson>(run);
+      expect(result.steps.find((s) => s.id === 'swap')?.summary).toMatch(/; carried over: work_mem=7MB, \d+ access rule\(s\)$/);
+      expect(result.undo_command).toMatch(/^trimp-rollback database undo --run /);
+      // From outside: the database now under the name has the same rules and setting.
+      const rules = (text: string) =>
+        text
+          .replace(/^\{|\}$/g, '')
+          .split(',')
+          .sort();
+      expect(rules(await psql('postgres', "SELECT datacl::text FROM pg_database WHERE datname = 'training'"))).toEqual(rules(acl));
+      expect(
+        await psql(
+          'postgres',
+          "SELECT array_to_string(setconfig, ',') FROM pg_db_role_setting s JOIN pg_database d ON d.oid = s.setdatabase WHERE d.datname = 'training'",
+        ),
+      ).toBe('work_mem=7MB');
+    } finally {
+      await psql('postgres', 'ALTER DATABASE training RESET work_mem');
+      await psql('postgres', 'GRANT CONNECT ON DATABASE training TO PUBLIC');
+    }
+  });
+
+  pgIt('what would stop the swap is found before the app stops: a session this role cannot end, a database it does not own', async () => {
+    const before = await databases();
+    // A superuser's session on the app's database, which the app's role may not end.
+    const password = readFileSync(join(dir, 'postgres', 'superuser-password'), 'utf8').trim();
+    const holder = execa('psql', ['-h', '127.0.0.1', '-p', port, '-U', 'postgres', '-d', 'training', '-c', 'SELECT pg_sleep(30)'], {
+      env: { PGPASSWORD: password },
+      reject: false,
+    });
+    try {
+      await new Promise((resolve) => setTimeout(resolve, 500));
+      const held = await cli(['database', '--yes', '--json', '--config', info.config], { timeoutMs: 120_000 });
+      expect(held.exitCode).toBe(1);
+      const preflight = jsonOf<RunJson>(held).steps.find((s) => s.id === 'preflight');
+      expect(preflight?.summary).toMatch(/pid \d+ \(postgres, psql\) is connected and role trimp may not end it: .*; nothing was changed$/);
+    } finally {
+      holder.kill();
+      await holder;
+      // The server notices a client gone only when it next writes to it: its session is ended here.
+      await psql('postgres', "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE query = 'SELECT pg_sleep(30)'");
+    }
+    await psql('postgres', 'ALTER DATABASE training OWNER TO postgres');
+    try {
+      const notOwner = await cli(['database', '--yes', '--json', '--config', info.config], { timeoutMs: 120_000 });
+      expect(notOwner.exitCode).toBe(1);
+      expect(jsonOf<RunJson>(notOwner).steps.find((s) => s.id === 'preflight')?.summary).toMatch(
+        /role trimp does not own the database \(postgres does\): only its owner may rename it/,
+      );
+    } finally {
+      await psql('postgres', 'ALTER DATABASE training OWNER TO trimp');
+    }
+    expect(await databases()).toEqual(before);
+    for (const url of info.instances) expect((await fetch(`${url}/health`)).status).toBe(200);
+  });
+
+  pgIt('without amcheck for the role, the restored database is checked by its facts and the run says what it could not check', async () => {
+    await psql('template1', 'REVOKE EXECUTE ON FUNCTION bt_index_check(regclass) FROM PUBLIC');
+    try {
+      const run = await cli(['database', '--yes', '--json', '--config', info.config], { timeoutMs: 120_000 });
+      expect(run.exitCode, run.stderr.split('\n').slice(-20).join('\n')).toBe(0);
+      const check = jsonOf<RunJson>(run).steps.find((s) => s.id === 'check-restored');
+      expect(check?.status).toBe('warned');
+      expect(check?.summary).toMatch(/match; not checked for corruption: this role may not run amcheck's functions/);
+      for (const url of info.instances) expect((await fetch(`${url}/health`)).status).toBe(200);
+    } finally {
+      await psql('template1', 'GRANT EXECUTE ON FUNCTION bt_index_check(regclass) TO PUBLIC');
+    }
+  });
+
   pgIt('a role that may not create databases is found before anything changes (exit 1, nothing renamed)', async () => {
     await psql('postgres', 'ALTER ROLE trimp NOCREATEDB');
     try {

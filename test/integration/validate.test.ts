@@ -194,7 +194,8 @@ describe('validate fails for the right reason', () => {
     } finally {
       await cli(['sandbox', 'heal', '--dir', sandbox.dir]);
     }
-    const later = new Date(Date.now() + 1000).toISOString();
+    // Well past the grace a request in flight at the flip gets (2 s).
+    const later = new Date(Date.now() + 10_000).toISOString();
     await execa('sqlite3', [
       sandbox.database,
       `INSERT INTO activities (user_id, date, duration_minutes, avg_heart_rate, trimp, trimp_calculation_method, trimp_processed_at) VALUES (4, '2026-11-28 10:00:00', 60, 150, 1.0, 'stream', '${later}')`,
