@@ -76,6 +76,12 @@ describe('two instances of the app', () => {
         ),
       );
       expect(failed?.summary).not.toContain('instance 1');
+      // Validation judges every instance against the flag's state, not against its own stale view.
+      const answer = await cli(['validate', '--checks', 'trimp-app-answer', '--json', '--config', info.config]);
+      expect(answer.exitCode).toBe(1);
+      const judged = jsonOf<{ checks: { status: string; summary: string }[] }>(answer).checks[0];
+      expect(judged?.status).toBe('fail');
+      expect(judged?.summary).toMatch(/^instance 1: .*; instance 2: .*user 1: the app used the average method, expected stream/);
     } finally {
       expect((await cli(['sandbox', 'heal', 'stale-flags', '--dir', dir])).exitCode).toBe(0);
     }
@@ -149,6 +155,21 @@ describe('two instances of the app', () => {
     );
     expect(healthy.some((n) => n === 0)).toBe(true);
     for (const url of info.instances) expect((await fetch(`${url}/health`)).status).toBe(200);
+  });
+
+  it('a config naming two instances whose start command has neither {port} nor {instance} is refused (exit 2, one line)', async () => {
+    const bad = join(dir, 'same-start.yaml');
+    writeFileSync(
+      bad,
+      readFileSync(info.config, 'utf8')
+        .replace('"--port","{port}"', '"--port","0"')
+        .replace('"--instance","{instance}"', '"--instance","1"'),
+    );
+    const result = await cli(['application', '--dry-run', '--config', bad]);
+    expect(result.exitCode).toBe(2);
+    expect(result.stderr.trim()).toMatch(
+      /^trimp-rollback: target\.app\.start has neither \{port\} nor \{instance\}, but target\.instances names 2 instances: each would be started the same way, on the same port — /,
+    );
   });
 
   it('a config naming two instances whose pid_file has no {instance} is refused (exit 2, one line)', async () => {
