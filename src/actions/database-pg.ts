@@ -262,7 +262,11 @@ export const databaseSwap = defineAction<z.output<typeof swapParams>>({
     const source = sourceOf(ctx);
     return [
       `${current} on ${describePostgres(ctx.info.database)} becomes ${source ? `backup ${source.id}` : staged}`,
-      ...(source ? [lostText(await activitiesNewerThan(ctx.target, source, ctx.run.observed.get('baseline')))] : []),
+      ...(source
+        ? [lostText(await activitiesNewerThan(ctx.target, source, ctx.run.observed.get('baseline')))]
+        : [
+            `what the app wrote to ${current} meanwhile goes with it, and what ${staged} held comes back (damage included, if it was rolled back for that)`,
+          ]),
       `today's database stays on the server as ${kept} (database undo puts it back)`,
     ];
   },

@@ -29,6 +29,7 @@ export const flagVerify = defineAction<Params>({
     const instances = ctx.target.instances;
     const evidence: Record<string, unknown>[] = [];
     const methods: string[][] = [];
+    const failedOn: boolean[] = [];
     // A change is verified only when every instance answers with the new state: an instance with
     // a stale cache serves the old calculation to every other request.
     for (const instance of instances) {
@@ -36,10 +37,17 @@ export const flagVerify = defineAction<Params>({
       const seen = await verifyOn(ctx.target.onInstance(instance), { flag, states, app }, warnings, said ? `${said}: ` : '');
       // One line per instance: which instance serves what is the finding.
       if (seen.problems.length > 0) problems.push(`${said ? `${said}: ` : ''}${seen.problems.join(', ')}`);
+      failedOn.push(seen.problems.length > 0);
       evidence.push({ ...(said ? { instance: instance.baseUrl } : {}), ...seen.evidence });
       methods.push(seen.answers.map((a) => `user ${a.userId} → ${String(a.method)} ${String(a.trimp)}`));
     }
     const journaled = instances.length > 1 ? { flag, via: ctx.target.flags.via, instances: evidence } : (evidence[0] ?? {});
+    // Some instances serve the change and some do not: the stale ones hold an old view (a cache).
+    const stale = instances.filter((_, i) => failedOn[i]);
+    if (stale.length > 0 && stale.length < instances.length)
+      warnings.push(
+        `${stale.map((i) => `instance ${i.number}`).join(', ')} ${stale.length > 1 ? 'do' : 'does'} not serve the change while the others do: restart ${stale.length > 1 ? 'them' : 'it'}, then resume this run to verify again`,
+      );
     if (problems.length > 0) return { status: 'failed', summary: problems.join('; '), evidence: journaled, warnings };
     const checked = typesOf(states)
       .map((type) => `${type} ${describeState(states[type])}`)

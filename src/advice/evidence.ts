@@ -5,7 +5,7 @@ import { messageOf } from '../errors.js';
 import type { AdminApi } from '../target/admin-api.js';
 import { errorLinesBetween } from '../target/app-logs.js';
 import { errorPatterns } from '../target/log-patterns.js';
-import { readSystemMetrics } from '../target/metrics.js';
+import { readSystemMetricsOf } from '../target/metrics.js';
 import { isPostgresUrl, openPostgres } from '../target/postgres.js';
 
 /** What the system shows now, and the matrix row it points to (none when nothing is wrong). */
@@ -24,7 +24,7 @@ const RECENT_S = 10;
  * then an app that is down or unhealthy, then TRIMP errors, then slowness. A security breach is
  * never read off metrics: a person says so (--issue security-breach).
  */
-export async function proposeFromSystem(config: Config, api: AdminApi): Promise<Proposal> {
+export async function proposeFromSystem(config: Config, apis: readonly AdminApi[]): Promise<Proposal> {
   const evidence: string[] = [];
   const pct = (x: number) => `${(x * 100).toFixed(1)}%`;
 
@@ -57,15 +57,18 @@ export async function proposeFromSystem(config: Config, api: AdminApi): Promise<
   } else evidence.push(`database: no file at ${config.target.database}`);
 
   let healthProblem: string | undefined;
-  try {
-    const response = await api.get('health');
-    const body = (response.body ?? {}) as { status?: string; error?: string };
-    evidence.push(`/health: HTTP ${response.status} ${body.status ?? ''}${body.error ? ` (${body.error})` : ''}`.trim());
-    if (response.status !== 200 || body.status !== 'healthy')
-      healthProblem = `/health answers ${response.status} ${body.status ?? ''}`.trim();
-  } catch (error) {
-    healthProblem = `the app cannot be reached: ${messageOf(error)}`;
-    evidence.push(`/health: ${messageOf(error)}`);
+  for (const [index, api] of apis.entries()) {
+    const which = apis.length > 1 ? ` (instance ${index + 1}, ${api.baseUrl})` : '';
+    try {
+      const response = await api.get('health');
+      const body = (response.body ?? {}) as { status?: string; error?: string };
+      evidence.push(`/health${which}: HTTP ${response.status} ${body.status ?? ''}${body.error ? ` (${body.error})` : ''}`.trim());
+      if (response.status !== 200 || body.status !== 'healthy')
+        healthProblem ??= `/health${which} answers ${response.status} ${body.status ?? ''}`.trim();
+    } catch (error) {
+      healthProblem ??= `the app${which} cannot be reached: ${messageOf(error)}`;
+      evidence.push(`/health${which}: ${messageOf(error)}`);
+    }
   }
 
   // The last minute, and the last 10 seconds: an incident that began moments ago shows in the
@@ -75,9 +78,9 @@ export async function proposeFromSystem(config: Config, api: AdminApi): Promise<
   let p95: number | undefined;
   for (const windowS of [WINDOW_S, RECENT_S]) {
     try {
-      const m = await readSystemMetrics(api, windowS);
+      const m = await readSystemMetricsOf(apis, windowS);
       evidence.push(
-        `metrics, last ${windowS} s: ${m.requests} requests, ${m.errors} errors (${pct(m.error_rate)}), p95 ${m.latency_ms.p95} ms${m.trimp_calculations !== undefined ? `, ${m.trimp_failures ?? 0} of ${m.trimp_calculations} TRIMP calculations failed` : ''}`,
+        `metrics, last ${windowS} s${apis.length > 1 ? ` (${apis.length} instances added up)` : ''}: ${m.requests} requests, ${m.errors} errors (${pct(m.error_rate)}), p95 ${m.latency_ms.p95} ms${m.trimp_calculations !== undefined ? `, ${m.trimp_failures ?? 0} of ${m.trimp_calculations} TRIMP calculations failed` : ''}`,
       );
       if (windowS === RECENT_S && m.requests < config.thresholds.minRequests) continue;
       errorRate = m.requests > 0 ? m.error_rate : undefined;

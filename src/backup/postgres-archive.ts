@@ -168,6 +168,14 @@ export async function listArchive(file: string, connection: PostgresConnection):
 }
 
 /**
+ * Every block of the archive read and decompressed, its SQL written to /dev/null (no server
+ * needed): a truncated or altered data block fails here, where --list reads only the contents.
+ */
+export async function readWholeArchive(file: string, connection: PostgresConnection): Promise<void> {
+  await runPostgresTool('pg_restore', ['--file', '/dev/null', file], { ...connection, timeoutMs: 3_600_000 });
+}
+
+/**
  * The archive into a new, empty database `database` (created from template1, owned by the
  * connecting role): objects without their owners and grants (the restoring role owns them), and
  * without the extensions, which are the server's (amcheck comes from template1). Stops at the first

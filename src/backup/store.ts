@@ -13,6 +13,7 @@ import {
   factsOfDatabase,
   listArchive,
   type PostgresConnection,
+  readWholeArchive,
   restoreArchive,
   SERVER_UNAVAILABLE,
 } from './postgres-archive.js';
@@ -161,6 +162,13 @@ export class BackupStore {
       if (missing.length > 0) return result(false);
     } catch (error) {
       checks.push({ name: 'pg_restore --list', ok: false, detail: messageOf(error) });
+      return result(false);
+    }
+    try {
+      await readWholeArchive(entry.file, connection);
+      checks.push({ name: 'archive read', ok: true, detail: 'every data block reads back (pg_restore to /dev/null)' });
+    } catch (error) {
+      checks.push({ name: 'archive read', ok: false, detail: messageOf(error) });
       return result(false);
     }
     if (depth !== 'integrity') return result(true);

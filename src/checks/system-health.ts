@@ -131,11 +131,20 @@ export const hostResources: CheckDefinition = {
     const loadPerCore = (loadavg()[0] ?? 0) / Math.max(1, cpus().length);
     const evidence = { disk_free_bytes: diskFree, memory_free_bytes: memory, load_per_core: Math.round(loadPerCore * 100) / 100 };
     const problems: string[] = [];
-    if (diskFree < ctx.thresholds.diskFreeMinBytes) problems.push(`disk free ${gib(diskFree)} < ${gib(ctx.thresholds.diskFreeMinBytes)}`);
-    if (memory < ctx.thresholds.memoryFreeMinBytes) problems.push(`memory free ${gib(memory)} < ${gib(ctx.thresholds.memoryFreeMinBytes)}`);
-    if (loadPerCore > ctx.thresholds.loadPerCoreMax)
+    const remedies: string[] = [];
+    if (diskFree < ctx.thresholds.diskFreeMinBytes) {
+      problems.push(`disk free ${gib(diskFree)} < ${gib(ctx.thresholds.diskFreeMinBytes)}`);
+      remedies.push(`free disk space in ${dir}`);
+    }
+    if (memory < ctx.thresholds.memoryFreeMinBytes) {
+      problems.push(`memory free ${gib(memory)} < ${gib(ctx.thresholds.memoryFreeMinBytes)}`);
+      remedies.push('find what holds the memory (ps aux --sort=-rss | head)');
+    }
+    if (loadPerCore > ctx.thresholds.loadPerCoreMax) {
       problems.push(`load ${loadPerCore.toFixed(2)} per core > ${ctx.thresholds.loadPerCoreMax}`);
-    if (problems.length > 0) return warn(problems.join('; '), 'free disk space or find what loads the host', evidence);
+      remedies.push('find what loads the host (top)');
+    }
+    if (problems.length > 0) return warn(problems.join('; '), remedies.join('; '), evidence);
     return pass(`disk free ${gib(diskFree)}, memory free ${gib(memory)}, load ${loadPerCore.toFixed(2)} per core`, evidence);
   },
 };

@@ -32,14 +32,15 @@ export async function adviseCommand(options: AdviseOptions): Promise<CommandResu
 
   if (options.fromMetrics) {
     if (options.issue) throw usageError('advise-usage', 'give --issue or --from-metrics, not both');
-    const api = new AdminApi(config.target.baseUrl, config.token, config.target.httpTimeoutMs);
+    // Every instance: one that is down or failing is the incident, even when the first is fine.
+    const apis = config.target.instances.map((url) => new AdminApi(url, config.token, config.target.httpTimeoutMs));
     try {
-      const proposal = await proposeFromSystem(config, api);
+      const proposal = await proposeFromSystem(config, apis);
       evidence = proposal.evidence;
       why = proposal.why;
       row = rows.find((r) => r.issue === proposal.issue);
     } finally {
-      api.close();
+      for (const api of apis) api.close();
     }
     if (!row) return print(options, { row: undefined, why, evidence, rows, config });
   } else if (options.issue) {

@@ -114,7 +114,9 @@ async function undoPostgres(
     );
   if (!options.dryRun) needsAppControl(choice.config, 'database');
   for (const note of choice.notes) process.stderr.write(`note: ${note}\n`);
-  process.stderr.write(`Putting back the database run ${sourceRunId} kept on the server: ${kept.path}\n`);
+  process.stderr.write(
+    `Putting back the database run ${sourceRunId} kept on the server: ${kept.path}. It holds what the app's database held before that run, whatever that run restored away included; what was written since is set aside with the database it replaces (kept on the server in turn)\n`,
+  );
   const { command } = await runRunbook({
     runbook: 'database-undo-postgres',
     inputs: { kept: kept.path },

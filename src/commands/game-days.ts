@@ -181,7 +181,7 @@ async function restoredDatabaseHolds({ dir, sandbox, api, prepared }: Proving) {
   await healSandbox(dir, 'corrupt-db');
   return {
     ok: true,
-    text: `${isPostgresUrl(sandbox.database) ? 'amcheck (indexes and heaps)' : 'integrity_check'} ok, /health healthy, all ${manifest.row_counts.activities ?? 0} activities from before the backup present${migration.of > 0 ? `, none of the ${migration.of} the migration damaged still wrong` : ''}`,
+    text: `${isPostgresUrl(sandbox.database) ? 'amcheck (indexes and heaps)' : 'integrity_check'} ok, /health healthy, all ${manifest.row_counts.activities ?? 0} activities from before the backup present${migration.of > 0 ? `, and none of the ${migration.of} damaged activities the backup held is still wrong` : ''}`,
   };
 }
 

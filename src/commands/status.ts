@@ -9,6 +9,8 @@ import { toJson } from '../report/output.js';
 import { errorRateOf, sparkline } from '../report/sparkline.js';
 import { renderTable } from '../report/table.js';
 import { appCommit } from '../target/app-repo.js';
+import { dryRunGate } from '../target/flag-store.js';
+import { apiFlagStore } from '../target/flag-store-api.js';
 import { connectTarget } from '../target/target.js';
 import { describeState, ENHANCED_TRIMP_FLAG, type FlagStates, USER_TYPES } from '../target/user-types.js';
 import { loadRuns } from './run-history.js';
@@ -43,9 +45,18 @@ export async function gatherStatus(config: Config, via: 'api' | 'db') {
       attempt(() => target.flags.read(ENHANCED_TRIMP_FLAG)),
       healthOf(target.api),
       attempt(() => (existsSync(config.target.appDir) ? appCommit(config.target.appDir) : null)),
-      attempt(() => readRecentErrors(target.api)),
-      // With several instances, each one's /health too (the first is `app`).
-      Promise.all(target.instances.slice(1).map((instance) => healthOf(target.onInstance(instance).api))),
+      attempt(() => readRecentErrors(target.instances.map((instance) => target.onInstance(instance).api))),
+      // With several instances, each one's /health too (the first is `app`), and the flag as it serves it.
+      Promise.all(
+        target.instances.slice(1).map(async (instance) => {
+          const api = target.onInstance(instance).api;
+          const [health, served] = await Promise.all([
+            healthOf(api),
+            via === 'api' ? attempt(() => apiFlagStore(api, dryRunGate).read(ENHANCED_TRIMP_FLAG)) : undefined,
+          ]);
+          return { health, served };
+        }),
+      ),
     ]);
     const newest = await attempt(() => new BackupStore(config.backupsDir).entries()[0]);
     const locks = [stateLockPath(config.stateDir), targetLockPath(config.target)].flatMap((path) =>
@@ -62,9 +73,10 @@ export async function gatherStatus(config: Config, via: 'api' | 'db') {
       },
       ...(others.length > 0
         ? {
-            instances: [health, ...others].map((h, i) => ({
+            instances: [{ health, served: flags }, ...others].map(({ health: h, served }, i) => ({
               base_url: target.instances[i]?.baseUrl,
               ...(h.ok ? h.value : { problem: h.reason }),
+              ...(served?.ok ? { flag_states: served.value } : {}),
             })),
           }
         : {}),
@@ -129,15 +141,25 @@ function renderStatus(s: Status, trend: boolean): string {
       ? `app       not reachable: ${app.problem}${release ? ` (${release})` : ''}`
       : `app       /health ${app.http_status} ${app.status ?? ''}${app.error ? `: ${app.error}` : ''}${release ? `; ${release}` : ''}`,
   );
-  const instances = (s as { instances?: { base_url: string; http_status?: number; status?: string | null; problem?: string }[] }).instances;
-  // The first instance is the app line above; the others each get theirs.
-  for (const [index, instance] of (instances ?? []).entries())
-    if (index > 0)
-      out.push(
-        instance.problem
-          ? `instance ${index + 1} ${instance.base_url}: not reachable: ${instance.problem}`
-          : `instance ${index + 1} ${instance.base_url}: /health ${instance.http_status} ${instance.status ?? ''}`,
-      );
+  const instances = (
+    s as {
+      instances?: { base_url: string; http_status?: number; status?: string | null; problem?: string; flag_states?: FlagStates }[];
+    }
+  ).instances;
+  // The first instance is the app line above; the others each get theirs, and say so when they
+  // serve another flag state than the first (a stale instance).
+  for (const [index, instance] of (instances ?? []).entries()) {
+    if (index === 0) continue;
+    const differs = instance.flag_states && flag.states && USER_TYPES.some((type) => instance.flag_states?.[type] !== flag.states?.[type]);
+    const serves = differs
+      ? `; serves the flag as ${USER_TYPES.map((type) => `${type} ${describeState(instance.flag_states?.[type])}`).join(', ')} (NOT as instance 1)`
+      : '';
+    out.push(
+      instance.problem
+        ? `instance ${index + 1} ${instance.base_url}: not reachable: ${instance.problem}`
+        : `instance ${index + 1} ${instance.base_url}: /health ${instance.http_status} ${instance.status ?? ''}${serves}`,
+    );
+  }
   out.push(describeRecentErrors(s.recent_errors, trend));
   const backup = s.newest_backup as { id?: string; age_ms?: number | null; size_bytes?: number | null; problem?: string | null } | null;
   out.push(

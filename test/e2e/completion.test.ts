@@ -55,7 +55,16 @@ describe('shell completion', () => {
   it('completes commands, options, runbook ids, run ids, backup ids and fixed values in a real bash', () => {
     expect(complete(['trimp-rollback', 're'])).toEqual(['resume', 'report', 'rehearse']);
     expect(complete(['trimp-rollback', 'gradual', '--st'])).toEqual(['--state-dir', '--stages']);
-    expect(complete(['trimp-rollback', 'run', ''])).toEqual(['application', 'complete', 'database', 'database-undo', 'flag', 'gradual']);
+    expect(complete(['trimp-rollback', 'run', ''])).toEqual([
+      'application',
+      'complete',
+      'database',
+      'database-postgres',
+      'database-undo',
+      'database-undo-postgres',
+      'flag',
+      'gradual',
+    ]);
     expect(complete(['trimp-rollback', 'resume', '--state-dir', state, ''])).toEqual([
       '20261129T041502.123Z-gradual-1b2c',
       '20261129T031502.123Z-flag-3f9a',

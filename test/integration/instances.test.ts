@@ -76,6 +76,14 @@ describe('two instances of the app', () => {
         ),
       );
       expect(failed?.summary).not.toContain('instance 1');
+      // status says which instance serves another state, and why verify failed says what to do.
+      const seen = await cli(['status', '--config', info.config]);
+      expect(seen.stdout).toContain(
+        `\ninstance 2 ${info.instances[1]}: /health 200 healthy; serves the flag as admin disabled, beta disabled, regular disabled (NOT as instance 1)\n`,
+      );
+      expect(failed?.warnings).toContain(
+        'instance 2 does not serve the change while the others do: restart it, then resume this run to verify again',
+      );
       // Validation judges every instance against the flag's state, not against its own stale view.
       const answer = await cli(['validate', '--checks', 'trimp-app-answer', '--json', '--config', info.config]);
       expect(answer.exitCode).toBe(1);

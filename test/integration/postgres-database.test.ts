@@ -107,12 +107,23 @@ describe('PostgreSQL backups', () => {
     expect(flipped.stdout).toMatch(/✘ sha256: SHA-256 [0-9a-f]{16}…, the manifest says [0-9a-f]{16}…: the file changed since it was taken/);
     expect(flipped.stdout).toMatch(/does NOT verify: do not restore it$/m);
 
-    // Truncated, and the manifest made to agree with the file: the archive itself must be read.
-    writeFileSync(path, bytes.subarray(0, 200));
+    // The same flipped byte (in a data block, past the contents), with the manifest made to agree:
+    // the contents list reads, the data does not.
     const manifestPath = join(dir, 'backups', `${id}.json`);
     const manifest = JSON.parse(readFileSync(manifestPath, 'utf8')) as { size: number; sha256: string };
-    const sha = execFileSync('sha256sum', [path], { encoding: 'utf8' }).split(' ')[0] as string;
-    writeFileSync(manifestPath, JSON.stringify({ ...manifest, size: 200, sha256: sha }));
+    const agree = () => {
+      const sha = execFileSync('sha256sum', [path], { encoding: 'utf8' }).split(' ')[0] as string;
+      writeFileSync(manifestPath, JSON.stringify({ ...manifest, size: readFileSync(path).length, sha256: sha }));
+    };
+    agree();
+    const altered = await cli(['backup', 'verify', id, '--config', info.config]);
+    expect(altered.exitCode).toBe(1);
+    expect(altered.stdout).toMatch(/✔ pg_restore --list: /);
+    expect(altered.stdout).toMatch(/✘ archive read: pg_restore failed .*\(exit 1\)/);
+
+    // Truncated within its contents, the manifest made to agree with it: the list itself fails.
+    writeFileSync(path, bytes.subarray(0, 200));
+    agree();
     const truncated = await cli(['backup', 'verify', id, '--config', info.config]);
     expect(truncated.exitCode).toBe(1);
     expect(truncated.stdout).toMatch(/✔ sha256: matches/);

@@ -264,7 +264,7 @@ describe('game days on PostgreSQL with two instances', () => {
       // The symptom was in the data (found before the run), and the restore's proof names the migration's rows.
       expect(database?.symptom_before).toMatch(/^(\d+) of \1 activities hold a TRIMP value a bad migration multiplied by 60$/);
       expect(database?.scenario_proof).toMatch(
-        /^amcheck \(indexes and heaps\) ok, \/health healthy, all \d+ activities from before the backup present, none of the \d+ the migration damaged still wrong$/,
+        /^amcheck \(indexes and heaps\) ok, \/health healthy, all \d+ activities from before the backup present, and none of the \d+ damaged activities the backup held is still wrong$/,
       );
       // Every instance was asked: each run's health step names both (or says all 2 when they answered alike).
       // (A gradual run that recovered at a stage ends there: it has no health step.)
