@@ -1,5 +1,5 @@
 #!/usr/bin/env node
-// `npm run test:crash -- --kills N [--seed S]`: the crash harness with more kills than CI's 20.
+// `npm run test:crash -- --kills N [--seed S]`: the crash harnesses (SQLite, PostgreSQL) with more kills than CI runs.
 import { spawnSync } from 'node:child_process';
 import { parseArgs } from 'node:util';
 
