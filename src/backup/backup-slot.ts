@@ -33,3 +33,13 @@ export function backupSlot(dir: string, label: string | undefined, extension: 'd
   }
   return { id, file, final: join(dir, file), temporary: join(dir, `.${file}.tmp-${process.pid}`) };
 }
+
+/** What every manifest records of who asked and how long it took, in the manifest's words. */
+export function requestRecord(request: BackupRequest, started: number) {
+  return {
+    label: request.label ?? null,
+    app_commit: request.appCommit ?? null,
+    run_id: request.runId ?? null,
+    duration_ms: Math.round(performance.now() - started),
+  };
+}

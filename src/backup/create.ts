@@ -2,7 +2,7 @@ import { chmodSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { basename, join } from 'node:path';
 import { fileSystemError, messageOf, TrimpError } from '../errors.js';
 import { formatBytes, formatMs } from '../report/format.js';
-import { type BackupRequest, backupSlot } from './backup-slot.js';
+import { type BackupRequest, backupSlot, requestRecord } from './backup-slot.js';
 import { freeBytes, fsyncPath, sha256FileInWorker } from './file-io.js';
 import { type Manifest, writeManifest } from './manifest.js';
 import { checkIntegrity, isOk, readFacts, sizeOf, withSqliteFile } from './sqlite-file.js';
@@ -63,10 +63,7 @@ export async function createBackup(request: CreateRequest): Promise<Manifest> {
       ...facts,
       quick_check: 'ok',
       sha256,
-      label: request.label ?? null,
-      app_commit: request.appCommit ?? null,
-      run_id: request.runId ?? null,
-      duration_ms: Math.round(performance.now() - started),
+      ...requestRecord(request, started),
     };
     writeManifest(join(request.dir, `${id}.json`), manifest);
     return manifest;

@@ -1,4 +1,4 @@
-import { chmodSync, mkdtempSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, mkdtempSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { newestActivity, rowCounts, schemaHash } from '../checks/baseline.js';
@@ -8,7 +8,7 @@ import { formatBytes } from '../report/format.js';
 import type { SqlDatabase } from '../target/database.js';
 import { connectionOf, describePostgres, openPostgres } from '../target/postgres.js';
 import { connectionArgs, runPostgresTool } from '../target/postgres-tools.js';
-import { type BackupRequest, backupSlot } from './backup-slot.js';
+import { type BackupRequest, backupSlot, requestRecord } from './backup-slot.js';
 import { freeBytes, fsyncPath, sha256File } from './file-io.js';
 import { type PostgresManifest, writeManifest } from './manifest.js';
 
@@ -129,16 +129,13 @@ export async function createPostgresBackup(request: PostgresBackupRequest): Prom
       source: describePostgres(request.url),
       database: databaseNameOf(request.url),
       file,
-      size: (await import('node:fs')).statSync(final).size,
+      size: statSync(final).size,
       ...facts,
       server_version: version?.server_version ?? 'unknown',
       pg_dump_version: dumpVersion,
       archive_check: `pg_restore --list: ${listed.entries} entries, tables ${listed.tables.join(', ')}`,
       sha256,
-      label: request.label ?? null,
-      app_commit: request.appCommit ?? null,
-      run_id: request.runId ?? null,
-      duration_ms: Math.round(performance.now() - started),
+      ...requestRecord(request, started),
     };
     writeManifest(join(request.dir, `${id}.json`), manifest);
     return manifest;
