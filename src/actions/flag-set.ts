@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import { messageOf } from '../errors.js';
 import { apiUrl } from '../target/admin-api.js';
-import { describeTransition, type FlagStates, USER_TYPES, type UserType } from '../target/user-types.js';
+import { describeState, describeTransition, type FlagStates, USER_TYPES, type UserType } from '../target/user-types.js';
 import { defineAction, type Operation, type TargetInfo } from './action.js';
 import { flagName, flagStates } from './params.js';
 
@@ -62,7 +62,17 @@ export const flagSet = defineAction<Params>({
     const wrong = targets(states).filter(([type, enabled]) => after[type] !== enabled);
     const evidence = { flag, before, after, via: ctx.target.via };
     if (wrong.length > 0) {
-      return { status: 'failed', summary: `read back ${wrong.map(([t]) => `${t}=${after[t]}`).join(', ')} after setting`, evidence };
+      // The store said yes to every write, and the state is what it was: the app acknowledges
+      // changes it does not make (a placeholder endpoint, flags set in code). Never a green step.
+      const unchanged = wrong.every(([type]) => after[type] === before[type]);
+      const states = wrong.map(([t]) => `${t} still ${describeState(after[t])}`).join(', ');
+      return {
+        status: 'failed',
+        summary: unchanged
+          ? `acknowledged but not applied: ${ctx.target.flags.location} answered every change with success, and reading the flag back shows ${states}; this app does not change the flag this way (an application rollback to a release without it does: trimp-rollback application --to REF)`
+          : `read back ${wrong.map(([t]) => `${t}=${after[t]}`).join(', ')} after setting`,
+        evidence: { ...evidence, acknowledged_not_applied: unchanged },
+      };
     }
     return { status: 'succeeded', summary: describeTransition(before, states).join('; '), evidence };
   },

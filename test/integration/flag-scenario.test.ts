@@ -2,6 +2,7 @@ import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { cli, jsonOf } from '../helpers/cli.js';
+import { forwardTo, startHostileServer } from '../helpers/hostile-server.js';
 import { sha256, startTestSandbox, type TestSandbox, userTraffic } from '../helpers/sandbox.js';
 
 interface RunJson {
@@ -11,7 +12,15 @@ interface RunJson {
   duration_ms: number;
   budget_ms: number;
   journal: string | null;
-  steps: { id: string; status: string; rehearsal: string; duration_ms: number; operations: string[]; evidence?: Record<string, unknown> }[];
+  steps: {
+    id: string;
+    status: string;
+    summary: string;
+    rehearsal: string;
+    duration_ms: number;
+    operations: string[];
+    evidence?: Record<string, unknown>;
+  }[];
 }
 
 let sandbox: TestSandbox;
@@ -185,5 +194,34 @@ describe('flag scenario through the database (the app is down)', () => {
     expect(verify.status).toBe('succeeded');
     expect((verify.evidence!.trimp as { method: string }[])[0]!.method).toBe('average');
     expect(await sandbox.flags()).toEqual({ admin: false, beta: true, regular: true });
+  });
+});
+
+describe('an app that acknowledges a flag change and does not make it', () => {
+  it('fails the set step as "acknowledged but not applied" (exit 1), never a green run, and says what works instead', async () => {
+    // A real proxy in front of the sandbox: every toggle answers success with the state asked for,
+    // and is never passed on (as an app whose flags are set in code does).
+    const proxy = await startHostileServer(
+      forwardTo(sandbox.baseUrl, (req, res, body) => {
+        if (req.method !== 'POST' || !/\/toggle$/.test(req.url ?? '')) return false;
+        const asked = JSON.parse(body) as { user_type: string; enabled: boolean };
+        res.writeHead(200, { 'content-type': 'application/json' });
+        res.end(JSON.stringify({ success: true, states: { [asked.user_type]: asked.enabled } }));
+        return true;
+      }),
+    );
+    try {
+      const result = await cli(['flag', '--all', '--yes', '--json', '--config', sandbox.config, '--base-url', proxy.url]);
+      expect(result.exitCode).toBe(1);
+      const step = jsonOf<RunJson>(result).steps.find((s) => s.id === 'set-flag');
+      expect(step?.status).toBe('failed');
+      expect(step?.summary).toBe(
+        `acknowledged but not applied: ${proxy.url} answered every change with success, and reading the flag back shows admin still enabled, beta still enabled, regular still enabled; this app does not change the flag this way (an application rollback to a release without it does: trimp-rollback application --to REF)`,
+      );
+      expect(proxy.seen.filter((r) => r.endsWith('/toggle'))).toHaveLength(3);
+      expect(await sandbox.flags()).toEqual(all);
+    } finally {
+      await proxy.close();
+    }
   });
 });
