@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import type { Baseline } from '../checks/baseline.js';
-import { CHECK_NAMES, CHECKS } from '../checks/registry.js';
+import { ALL_CHECKS, CHECK_NAMES, CHECKS } from '../checks/registry.js';
 import { runChecks } from '../checks/run-checks.js';
 import { defineAction } from './action.js';
 import { appNeed, appRequirement } from './params.js';
@@ -26,7 +26,7 @@ export const validate = defineAction<Params>({
   params,
   describe: () => [],
   async run({ checks, app }, ctx) {
-    const selected = checks ? CHECKS.filter((c) => checks.includes(c.name)) : CHECKS;
+    const selected = checks ? ALL_CHECKS.filter((c) => checks.includes(c.name)) : CHECKS;
     // After a restore, "intact" is judged against what was restored, not the damaged database before it.
     const baseline = (ctx.run.observed.get(RESTORED_BASELINE) ?? ctx.run.observed.get('baseline')) as
       | Baseline

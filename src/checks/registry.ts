@@ -1,5 +1,6 @@
 import type { CheckDefinition } from './check.js';
 import { historicalData, newDataCanBeCreated, noCorruption, schemaConsistent } from './data-integrity.js';
+import { logsNoSecrets } from './log-secrets.js';
 import { apiEndpoints, appResponsive, databaseAccessible, hostResources, logsClean } from './system-health.js';
 import {
   noUserErrors,
@@ -29,4 +30,12 @@ export const CHECKS: CheckDefinition[] = [
   newDataCanBeCreated,
 ];
 
-export const CHECK_NAMES = CHECKS.map((c) => c.name);
+/**
+ * Checks beyond the seed's checklist, run when named (`validate --checks logs-no-secrets`, or a
+ * runbook's validate step that lists them).
+ */
+export const EXTRA_CHECKS: CheckDefinition[] = [logsNoSecrets];
+
+/** Every check a name may select: the checklist's and the extra ones. */
+export const ALL_CHECKS: CheckDefinition[] = [...CHECKS, ...EXTRA_CHECKS];
+export const CHECK_NAMES = ALL_CHECKS.map((c) => c.name);

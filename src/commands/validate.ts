@@ -1,6 +1,6 @@
 import { RESTORED_BASELINE } from '../actions/restore-source.js';
 import type { Baseline } from '../checks/baseline.js';
-import { CHECK_NAMES, CHECKS } from '../checks/registry.js';
+import { ALL_CHECKS, CHECK_NAMES, CHECKS } from '../checks/registry.js';
 import { runChecks, worstStatus } from '../checks/run-checks.js';
 import { loadConfig } from '../config/config.js';
 import { redactValue } from '../config/secret.js';
@@ -85,7 +85,7 @@ function selectChecks(list: string | undefined) {
       `unknown check ${unknown.map((n) => `"${n}"`).join(', ') || '(empty list)'}; checks: ${CHECK_NAMES.join(', ')}`,
     );
   }
-  return CHECKS.filter((c) => names.includes(c.name));
+  return ALL_CHECKS.filter((c) => names.includes(c.name));
 }
 
 interface Reference {

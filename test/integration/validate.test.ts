@@ -205,6 +205,41 @@ describe('validate fails for the right reason', () => {
     expect(JSON.stringify(check(doc, 'trimp-stored-values').evidence)).toMatch(/used the stream method at .* after the flag went off/);
   });
 
+  it('logs-no-secrets: a password hash and a database password in the logs fail it, said by kind and line, never repeated', async () => {
+    const clean = await validate('--checks', 'logs-no-secrets');
+    expect(clean.exitCode).toBe(0);
+    expect(check(clean.doc, 'logs-no-secrets').summary).toMatch(/^none found in \d+ log file\(s\)/);
+    // As the public app writes them: its login logs the user's row, hash included (werkzeug's
+    // scrypt format), and its start-up prints the start of DATABASE_URL.
+    const hash = 'scrypt:32768:8:1$kM3pQ9zR1xT5vW2y$5f2b9c0e7a41d3c8e6f1a0b9c8d7e6f5a4b3c2d1e0f9a8b7c6d5e4f3a2b1c0d9e8';
+    const log = join(sandbox.logsDir, 'app.err');
+    writeFileSync(
+      log,
+      [
+        '2026-11-29 03:00:00,001 INFO starting',
+        '2026-11-29 03:00:00,002 INFO Database URL: postgresql://trainer:db-Pa55word@10.0.0.5:5432/train',
+        `2026-11-29 03:00:05,120 INFO auth: Found user data: {'id': 1, 'email': 'a@example.com', 'password_hash': '${hash}'}`,
+        '2026-11-29 03:00:05,121 INFO login ok',
+        '',
+      ].join('\n'),
+    );
+    try {
+      const result = await cli(['validate', '--checks', 'logs-no-secrets', '--json', '--config', sandbox.config]);
+      expect(result.exitCode).toBe(1);
+      const found = check(jsonOf<Validation>(result), 'logs-no-secrets');
+      expect(found.status).toBe('fail');
+      expect(found.summary).toBe(
+        '2 log line(s) hold a secret: database URL with a password, password hash (werkzeug), in app.err (lines 2, 3)',
+      );
+      for (const secret of [hash, 'db-Pa55word', 'kM3pQ9zR1xT5vW2y']) {
+        expect(result.stdout).not.toContain(secret);
+        expect(result.stderr).not.toContain(secret);
+      }
+    } finally {
+      rmSync(log, { force: true });
+    }
+  });
+
   it('deleted rows: historical-data fails against the baseline', async () => {
     await execa('sqlite3', [sandbox.database, 'DELETE FROM activities WHERE activity_id <= 25']);
     const { exitCode, doc } = await validate('--checks', 'historical-data,schema-consistent', '--since', runId);

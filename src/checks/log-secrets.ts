@@ -1,0 +1,57 @@
+import { readdir } from 'node:fs/promises';
+import { join } from 'node:path';
+import { tailLines } from '../target/app-logs.js';
+import { type CheckDefinition, fail, pass, skip } from './check.js';
+
+/**
+ * Secrets an app writes into its own logs: password hashes (the public app logs the user's row,
+ * hash included, at every login) and database URLs with their password (it prints the start of
+ * DATABASE_URL at start-up). Each kind is a pattern of the secret's shape, never of a value.
+ */
+const KINDS: { kind: string; pattern: RegExp }[] = [
+  { kind: 'password hash (werkzeug)', pattern: /\b(?:pbkdf2:sha\d+|scrypt):[^\s$'"]*\$[A-Za-z0-9./+]{4,}\$[0-9a-f]{16,}/ },
+  { kind: 'password hash (bcrypt)', pattern: /\$2[aby]\$\d{2}\$[./A-Za-z0-9]{22,}/ },
+  { kind: 'password hash (argon2)', pattern: /\$argon2(?:id|i|d)\$v=\d+\$/ },
+  { kind: 'database URL with a password', pattern: /\b[a-z][a-z0-9+]*:\/\/[^\s:/@'"]+:[^\s@/'"]+@/i },
+];
+
+/** How much of each log is read: its end, where a run's time is. */
+const TAIL_BYTES = 8 * 1024 * 1024;
+
+export const logsNoSecrets: CheckDefinition = {
+  name: 'logs-no-secrets',
+  group: 'system-health',
+  title: 'No secrets in the logs',
+  async run(ctx) {
+    const dir = ctx.target.config.logsDir;
+    let names: string[];
+    try {
+      names = (await readdir(dir)).filter((name) => /\.(log|out|err)$/.test(name)).sort();
+    } catch {
+      return skip(`no logs under ${dir}`, 'set target.logs_dir');
+    }
+    if (names.length === 0) return skip(`no log files under ${dir}`, 'set target.logs_dir');
+    const found: { file: string; line: number; kind: string }[] = [];
+    for (const name of names) {
+      const lines = (await tailLines(join(dir, name), TAIL_BYTES)) ?? [];
+      for (const [index, text] of lines.entries()) {
+        const hit = KINDS.find((k) => k.pattern.test(text));
+        if (hit) found.push({ file: name, line: index + 1, kind: hit.kind });
+      }
+    }
+    // Where and what kind, never the line: repeating it would put the secret in the journal too.
+    const evidence = { files: names, found: found.slice(0, 20), count: found.length };
+    if (found.length === 0)
+      return pass(`none found in ${names.length} log file(s) (the last ${TAIL_BYTES / 1024 / 1024} MiB of each)`, evidence);
+    const kinds = [...new Set(found.map((f) => f.kind))];
+    const where = [...new Set(found.map((f) => f.file))].map((file) => {
+      const lines = found.filter((f) => f.file === file).map((f) => f.line);
+      return `${file} (line${lines.length > 1 ? 's' : ''} ${lines.slice(0, 5).join(', ')}${lines.length > 5 ? ', …' : ''})`;
+    });
+    return fail(
+      `${found.length} log line(s) hold a secret: ${kinds.join(', ')}, in ${where.join('; ')}`,
+      'stop the app from logging them, rotate what leaked (passwords, the database password), and purge those lines where the logs are kept',
+      evidence,
+    );
+  },
+};
