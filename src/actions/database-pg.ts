@@ -297,7 +297,7 @@ export const databaseSwap = defineAction<z.output<typeof swapParams>>({
         if (!busy || attempt >= SWAP_TRIES) throw swapFailed(error, current, attempt);
       }
     }
-    const record: KeptDatabase = { database: ctx.info.database, path: kept, sha256: '', size: 0, quick_check: 'ok' };
+    const record: KeptDatabase = { database: ctx.info.database, path: kept };
     ctx.observe(KEPT_DATABASE, record);
     if (source) ctx.observe(RESTORED_BASELINE, baselineOf(source));
     return {

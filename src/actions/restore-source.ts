@@ -34,9 +34,11 @@ export const RESTORED_BASELINE = 'restored_baseline';
 
 export interface KeptDatabase {
   database: string;
+  /** The kept file (SQLite), or the kept database's name on the server (PostgreSQL). */
   path: string;
-  sha256: string;
-  size: number;
+  /** SQLite only: the kept file's checksum and size (a database on a server has neither). */
+  sha256?: string;
+  size?: number;
   /** "ok", or what was wrong with it (older journals: absent). */
   quick_check?: string;
 }

@@ -89,7 +89,7 @@ export async function undoDatabaseRollback(sourceRunId: string, options: Databas
   const keptAt = source.events.find((e) => e.type === 'step.observed' && e.name === KEPT_DATABASE)?.ts ?? source.started.ts;
   const { command } = await runRunbook({
     runbook: 'database-undo',
-    inputs: { file: kept.path, sha256: kept.sha256, kept_at: keptAt, thorough: options.thorough ?? false },
+    inputs: { file: kept.path, sha256: kept.sha256 ?? '', kept_at: keptAt, thorough: options.thorough ?? false },
     options: { ...options, via: 'api', reason: options.reason ?? `undo database rollback ${sourceRunId}` },
     config: choice.config,
     undo: databaseUndo,
