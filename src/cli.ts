@@ -116,7 +116,9 @@ export function createProgram(sink: ResultSink): Command {
     .action(async (options) => sink(await (await import('./commands/application.js')).undoApplicationRollback(options.run, options)));
 
   const database = withRun(withTarget(program.command('database')))
-    .description('Scenario 3: stop the app, keep the current database, restore a verified backup crash-safely, restart, validate.')
+    .description(
+      'Scenario 3: restore a verified backup crash-safely (SQLite: the file; PostgreSQL: a new database swapped in), restart, validate.',
+    )
     .option('--backup <id>', 'the backup to restore (default: the newest whose checksum matches its manifest)')
     .option('--latest', 'the newest backup, whatever its state (it is still verified before anything changes)')
     .option('--thorough', 'PRAGMA integrity_check (complete, slower) instead of quick_check')
@@ -418,7 +420,7 @@ function acceptConfig(command: Command): void {
 function withTarget(command: Command): Command {
   return command
     .option('--config <file>', 'config file (default: TRIMP_ROLLBACK_CONFIG, or ./trimp-rollback.yaml if present)')
-    .option('--base-url <url>', 'the app (default http://localhost:8080)')
+    .option('--base-url <url>', 'the app, one instance (default: target.instances or target.base_url, else http://localhost:8080)')
     .option(
       '--database <file|url>',
       'the SQLite database file, or postgres://USER@HOST:PORT/DB (password: PGPASSWORD or ~/.pgpass) (default ./training_data.db)',
