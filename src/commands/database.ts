@@ -7,6 +7,7 @@ import { loadConfig } from '../config/config.js';
 import type { Observation } from '../engine/execute.js';
 import type { RunResult } from '../engine/result.js';
 import { usageError } from '../errors.js';
+import { runbookForTarget } from '../runbook/engine-twins.js';
 import { isPostgresUrl } from '../target/postgres.js';
 import { needsAppControl } from './app-control.js';
 import { databaseUndoCommand } from './printed-commands.js';
@@ -33,7 +34,7 @@ export async function databaseCommand(options: DatabaseOptions): Promise<Command
   if (!options.dryRun) needsAppControl(config, 'database');
   const { command } = await runRunbook({
     // PostgreSQL: restored into a new database while the app runs, then swapped in by name.
-    runbook: isPostgresUrl(config.target.database) ? 'database-postgres' : 'database',
+    runbook: runbookForTarget('database', config.target.database),
     inputs: { backup, thorough: options.thorough ?? false },
     options,
     config,

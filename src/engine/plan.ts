@@ -1,6 +1,7 @@
 import type { Operation, Rehearsal, TargetInfo } from '../actions/action.js';
 import { actionNamed } from '../actions/index.js';
 import { usageError } from '../errors.js';
+import { runbookForTarget } from '../runbook/engine-twins.js';
 import { loadRunbook, type Runbook } from '../runbook/load.js';
 import { inputValueSchemas, REFERENCE, RUNBOOK_STEP, runbookStepParams } from '../runbook/schema.js';
 
@@ -110,7 +111,8 @@ function planSteps(
   return runbook.steps.flatMap((step): Omit<PlannedStep, 'index'>[] => {
     const id = `${within.prefix}${step.id}`;
     if (step.action === RUNBOOK_STEP) {
-      const { runbook: childId, inputs: given } = runbookStepParams.parse(step.with ?? {});
+      const { runbook: named, inputs: given } = runbookStepParams.parse(step.with ?? {});
+      const childId = runbookForTarget(named, info.database);
       if (within.chain.includes(childId))
         throw usageError(
           'runbook-cycle',

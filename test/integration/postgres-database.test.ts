@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { execa } from 'execa';
 import { afterAll, beforeAll, describe, expect } from 'vitest';
-import { cli, jsonOf, type RunJson } from '../helpers/cli.js';
+import { cli, jsonOf, ROOT, type RunJson } from '../helpers/cli.js';
 import { postgresTests } from '../helpers/postgres.js';
 import { RELAXED_HOST } from '../helpers/sandbox.js';
 
@@ -320,4 +320,34 @@ describe('the database rollback on PostgreSQL', () => {
       await psql('postgres', 'ALTER ROLE trimp CREATEDB');
     }
   });
+
+  pgIt(
+    'run complete: the flag, application, database (its PostgreSQL twin) and flag stages, and its Undo line, all on two instances',
+    async () => {
+      const backup = await cli(['backup', 'create', '--label', 'before-breach', '--json', '--config', info.config]);
+      expect(backup.exitCode, backup.stderr).toBe(0);
+      const run = await cli(['run', 'complete', '--yes', '--json', '--settle', '5s', '--config', info.config], { timeoutMs: 180_000 });
+      expect(run.exitCode, run.stderr.split('\n').slice(-25).join('\n')).toBe(0);
+      const result = jsonOf<RunJson>(run);
+      const ids = result.steps.map((s) => s.id);
+      expect(ids).toEqual(expect.arrayContaining(['database.stage', 'database.swap', 'application.start-app', 'flag-again.verify']));
+      expect(ids.some((id) => id === 'database.keep-current' || id === 'database.restore')).toBe(false);
+      expect(result.undo_command).toMatch(
+        /^trimp-rollback database undo --run \S+ --config \S+ --yes && trimp-rollback application undo --run \S+ --config \S+ --yes && trimp-rollback flag restore --run \S+ --config \S+ --yes$/,
+      );
+      // The printed Undo, pasted: three runs, each succeeds.
+      const undo = await execa('bash', ['-c', result.undo_command as string], {
+        env: { PATH: `${join(ROOT, 'bin')}:${process.env.PATH}`, NO_COLOR: '1' },
+        reject: false,
+        timeout: 180_000,
+      });
+      expect(undo.exitCode, String(undo.stderr).split('\n').slice(-25).join('\n')).toBe(0);
+      expect(`${undo.stdout}\n${undo.stderr}`.match(/^Run \S+ — runbook (\S+) via api: (\S+)$/gm)).toEqual([
+        expect.stringMatching(/runbook database-undo-postgres via api: SUCCEEDED$/),
+        expect.stringMatching(/runbook application via api: SUCCEEDED$/),
+        expect.stringMatching(/runbook flag via api: SUCCEEDED$/),
+      ]);
+    },
+    420_000,
+  );
 });
