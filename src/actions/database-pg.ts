@@ -127,6 +127,30 @@ export const databaseStage = defineAction<z.output<typeof stageParams>>({
   },
 });
 
+/**
+ * Read-only, just before the app stops: the restore may have taken minutes, and a client that
+ * connected meanwhile (another role's, which this role may not end) would fail the swap with the
+ * app already down. Found here, the app keeps running.
+ */
+export const databaseSwapReady = defineAction<z.output<typeof stageParams>>({
+  name: 'database.swap-ready',
+  description: 'PostgreSQL, just before the app stops: the role may still rename the database, and no session it may not end is connected.',
+  rehearsal: 'probe',
+  confirm: false,
+  rerunWhenResumed: true,
+  params: stageParams,
+  describe: () => [
+    { kind: 'sql', text: "pg_stat_activity, pg_database: no session this role may not end, and the role still owns the app's database" },
+  ],
+  async run(_params, ctx) {
+    const db = await ctx.target.openDatabase({ readonly: true });
+    const found = await swapProblems(db).finally(() => db.close());
+    if (found.problems.length > 0)
+      return { status: 'failed', summary: `${found.problems.join('; ')}; the app was not stopped`, evidence: { problems: found.problems } };
+    return { status: 'succeeded', summary: found.said };
+  },
+});
+
 const swapParams = z
   .object({
     /** The database to swap in (an undo: the one an earlier run kept); default: this run's staged restore. */
@@ -223,8 +247,15 @@ async function carryDatabaseRules(db: SqlDatabase, from: string, to: string): Pr
       await db.run(
         `GRANT ${g.privilege} ON DATABASE ${quoteIdentifier(to)} TO ${g.grantee === null ? 'PUBLIC' : quoteIdentifier(g.grantee)}${g.grantable ? ' WITH GRANT OPTION' : ''}`,
       );
-    said.push(`${grants.length} access rule(s)`);
+    said.push(`${grants.length} database privilege grant(s)`);
   }
+  // A role's own settings in this database (ALTER ROLE … IN DATABASE) take a superuser to write:
+  // not carried, and said.
+  const [roles] = await db.all<{ n: number }>(
+    'SELECT COUNT(*)::int AS n FROM pg_db_role_setting s JOIN pg_database d ON d.oid = s.setdatabase WHERE d.datname = ? AND s.setrole <> 0',
+    [from],
+  );
+  if (roles?.n) said.push(`NOT the settings of ${roles.n} role(s) in it (ALTER ROLE … IN DATABASE ${to}, as a superuser, puts them back)`);
   return said;
 }
 
@@ -294,7 +325,7 @@ export const databaseSwap = defineAction<z.output<typeof swapParams>>({
       } catch (error) {
         // Another client connected between the end of its session and the rename: end it and try again.
         const busy = error instanceof Error && /being accessed by other users/.test(error.message);
-        if (!busy || attempt >= SWAP_TRIES) throw swapFailed(error, current, attempt);
+        if (!busy || attempt >= SWAP_TRIES) throw swapFailed(error, current, attempt, await sessionsOn(server, [current, staged]));
       }
     }
     const record: KeptDatabase = { database: ctx.info.database, path: kept };
@@ -331,11 +362,28 @@ function sourceOf(ctx: ActionContext): RestoreSource | undefined {
   return ctx.run.observed.get(RESTORE_SOURCE) as RestoreSource | undefined;
 }
 
-function swapFailed(error: unknown, current: string, attempts: number): TrimpError {
+/** Who is connected to these databases now, for a message: "pid 123 (postgres, psql)". */
+async function sessionsOn(server: PostgresConnection, names: string[]): Promise<string> {
+  try {
+    const rows = await maintenance(server, (db) =>
+      db.all<{ pid: number; user: string | null; app: string | null }>(
+        `SELECT pid, usename AS user, application_name AS app FROM pg_stat_activity WHERE datname IN (${names.map(() => '?').join(', ')}) AND pid <> pg_backend_pid()`,
+        names,
+      ),
+    );
+    return rows.map((r) => `pid ${r.pid} (${r.user ?? 'server process'}${r.app ? `, ${r.app}` : ''})`).join(', ');
+  } catch {
+    return '';
+  }
+}
+
+function swapFailed(error: unknown, current: string, attempts: number, connected: string): TrimpError {
   const message = error instanceof Error ? error.message : String(error);
-  return new TrimpError('database-swap', `the swap of ${current} failed after ${attempts} tries: ${message}; nothing was renamed`, {
-    remedy: 'see which clients still connect (pg_stat_activity), stop them, then resume',
-  });
+  return new TrimpError(
+    'database-swap',
+    `the swap of ${current} failed after ${attempts} tries: ${message}${connected ? ` (connected: ${connected})` : ''}; nothing was renamed`,
+    { remedy: 'stop those clients (or end them as a superuser), then resume: the swap is tried again' },
+  );
 }
 
 function describeRows(rows: Record<string, number>): string {

@@ -8,7 +8,7 @@ import { backupCreateStep } from './backup-create.js';
 import { baselineRecord } from './baseline-record.js';
 import { databaseCheck } from './database-check.js';
 import { databaseKeep } from './database-keep.js';
-import { databaseStage, databaseSwap } from './database-pg.js';
+import { databaseStage, databaseSwap, databaseSwapReady } from './database-pg.js';
 import { databasePreflight } from './database-preflight.js';
 import { databaseRestore } from './database-restore.js';
 import { databaseUseKept } from './database-use-kept.js';
@@ -47,6 +47,7 @@ export const ACTIONS: Record<string, ActionDefinition<unknown>> = Object.fromEnt
     databaseKeep,
     databaseRestore,
     databaseStage,
+    databaseSwapReady,
     databaseSwap,
     databaseCheck,
     validate,

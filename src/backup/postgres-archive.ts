@@ -155,7 +155,7 @@ export async function createPostgresBackup(request: PostgresBackupRequest): Prom
 
 /** `pg_restore --list`: the archive's table of contents reads back whole (no server needed). */
 export async function listArchive(file: string, connection: PostgresConnection): Promise<{ entries: number; tables: string[] }> {
-  const listed = await runPostgresTool('pg_restore', ['--list', file], { ...connection, timeoutMs: 120_000 });
+  const listed = await runPostgresTool('pg_restore', ['--list', file], { ...connection, timeoutMs: 120_000, on: `reading ${file}` });
   const lines = listed.stdout.split('\n').filter((line) => /^\d+;/.test(line));
   const tables = lines.flatMap((line) => {
     const match = / TABLE DATA \S+ (\S+) /.exec(line);
@@ -169,7 +169,7 @@ export async function listArchive(file: string, connection: PostgresConnection):
  * needed): a truncated or altered data block fails here, where --list reads only the contents.
  */
 export async function readWholeArchive(file: string, connection: PostgresConnection): Promise<void> {
-  await runPostgresTool('pg_restore', ['--file', '/dev/null', file], { ...connection, timeoutMs: 3_600_000 });
+  await runPostgresTool('pg_restore', ['--file', '/dev/null', file], { ...connection, timeoutMs: 3_600_000, on: `reading ${file}` });
 }
 
 /**

@@ -316,7 +316,7 @@ export function commandResultFor(status: RunStatus): CommandResult {
 
 /** Steps that work on the database as a file: backups, restores and their checks (SQLite only, for now). */
 const FILE_DATABASE_ACTIONS = ['database.keep', 'database.restore', 'database.use-kept'];
-const POSTGRES_ACTIONS = ['database.stage', 'database.swap'];
+const POSTGRES_ACTIONS = ['database.stage', 'database.swap-ready', 'database.swap'];
 
 /** A PostgreSQL target gets a plain refusal before anything runs, never a file error halfway. */
 function refuseFileOnlySteps(steps: readonly { id: string; action: string }[], database: string): void {

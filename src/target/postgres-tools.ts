@@ -55,8 +55,16 @@ export interface ToolRun {
 export async function runPostgresTool(
   name: string,
   args: string[],
-  options: { url: string; password: Secret | undefined; timeoutMs: number; signal?: AbortSignal },
+  options: {
+    url: string;
+    password: Secret | undefined;
+    timeoutMs: number;
+    signal?: AbortSignal;
+    /** What the program works on, for messages (default: the server and database of `url`). */
+    on?: string;
+  },
 ): Promise<ToolRun> {
+  const on = options.on ?? `against ${describePostgres(options.url)}`;
   const { execa } = await import('execa');
   const program = postgresProgram(name);
   const env: NodeJS.ProcessEnv = { ...withoutSecrets(process.env), PGCONNECT_TIMEOUT: '10' };
@@ -75,15 +83,12 @@ export async function runPostgresTool(
       remedy: 'install the PostgreSQL client programs: apt-get install postgresql-client',
     });
   if (result.timedOut)
-    throw new TrimpError(
-      'postgres-command',
-      `${name} did not finish within ${Math.round(options.timeoutMs / 1000)} s against ${describePostgres(options.url)}`,
-    );
+    throw new TrimpError('postgres-command', `${name} did not finish within ${Math.round(options.timeoutMs / 1000)} s ${on}`);
   if (result.isCanceled) throw new TrimpError('interrupted', `${name} was interrupted`, { exitCode: ExitCode.failed });
   if (result.exitCode !== 0)
     throw new TrimpError(
       'postgres-command',
-      `${name} failed against ${describePostgres(options.url)} (exit ${result.exitCode}): ${lastWords(String(result.stderr)) || messageOf(result)}`,
+      `${name} failed ${on} (exit ${result.exitCode}): ${lastWords(String(result.stderr)) || messageOf(result)}`,
     );
   return { exitCode: 0, stdout: String(result.stdout), stderr: String(result.stderr) };
 }

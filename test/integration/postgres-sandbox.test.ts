@@ -105,7 +105,7 @@ describe('the sandbox on PostgreSQL', () => {
     ]);
     const serverRunbook = await cli(['run', 'database-postgres', '--yes', '--config', sqlite]);
     expect(serverRunbook.exitCode).toBe(2);
-    expect(serverRunbook.stderr).toMatch(/is a SQLite file; steps stage, swap restore into and rename PostgreSQL databases/);
+    expect(serverRunbook.stderr).toMatch(/is a SQLite file; steps stage, swap-ready, swap restore into and rename PostgreSQL databases/);
     for (const r of [corrupt, fileRunbook, serverRunbook]) expect(r.stderr).not.toMatch(/\n\s+at /);
   });
 
