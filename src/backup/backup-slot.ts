@@ -1,6 +1,6 @@
 import { join } from 'node:path';
 import { ensureDirectory } from '../engine/files.js';
-import { ExitCode, fileSystemError, TrimpError } from '../errors.js';
+import { ExitCode, fileSystemError, messageOf, TrimpError } from '../errors.js';
 import { newBackupId } from './backup-id.js';
 
 /** What every backup is asked, whichever the engine. */
@@ -42,4 +42,18 @@ export function requestRecord(request: BackupRequest, started: number) {
     run_id: request.runId ?? null,
     duration_ms: Math.round(performance.now() - started),
   };
+}
+
+/**
+ * A backup that failed, as one line: a disk that filled up (nothing was kept), a file-system error
+ * where it happened, or what the engine said. An error already said (a TrimpError) stays as it is.
+ */
+export function backupFailure(error: unknown, dir: string, of: { source: string; doing: string; diskFull?: boolean }): TrimpError {
+  if (error instanceof TrimpError) return error;
+  if ((error as NodeJS.ErrnoException).code === 'ENOSPC' || of.diskFull)
+    return new TrimpError('backup-no-space', `the backup ran out of disk in ${dir}: nothing was kept`, {
+      remedy: 'free space there, prune old backups, or set backups.dir elsewhere; then try again',
+    });
+  if ((error as NodeJS.ErrnoException).syscall) return fileSystemError(error, of.doing);
+  return new TrimpError('backup-failed', `the backup of ${of.source} failed: ${messageOf(error)}`);
 }

@@ -1,8 +1,8 @@
 import { chmodSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { basename, join } from 'node:path';
-import { fileSystemError, messageOf, TrimpError } from '../errors.js';
+import { messageOf, TrimpError } from '../errors.js';
 import { formatBytes, formatMs } from '../report/format.js';
-import { type BackupRequest, backupSlot, requestRecord } from './backup-slot.js';
+import { type BackupRequest, backupFailure, backupSlot, requestRecord } from './backup-slot.js';
 import { freeBytes, fsyncPath, sha256FileInWorker } from './file-io.js';
 import { type Manifest, writeManifest } from './manifest.js';
 import { checkIntegrity, isOk, readFacts, sizeOf, withSqliteFile } from './sqlite-file.js';
@@ -71,13 +71,11 @@ export async function createBackup(request: CreateRequest): Promise<Manifest> {
     rmSync(temporary, { force: true });
     rmSync(`${temporary}-wal`, { force: true });
     rmSync(`${temporary}-shm`, { force: true });
-    if (error instanceof TrimpError) throw error;
-    if ((error as NodeJS.ErrnoException).code === 'ENOSPC' || /SQLITE_FULL|disk is full/i.test(messageOf(error)))
-      throw new TrimpError('backup-no-space', `the backup ran out of disk in ${request.dir}: nothing was kept`, {
-        remedy: 'free space there, prune old backups, or set backups.dir elsewhere; then try again',
-      });
-    if ((error as NodeJS.ErrnoException).syscall) throw fileSystemError(error, `backing up ${basename(request.source)}`);
-    throw new TrimpError('backup-failed', `the backup of ${request.source} failed: ${messageOf(error)}`);
+    throw backupFailure(error, request.dir, {
+      source: request.source,
+      doing: `backing up ${basename(request.source)}`,
+      diskFull: /SQLITE_FULL|disk is full/i.test(messageOf(error)),
+    });
   }
 }
 

@@ -3,12 +3,12 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { newestActivity, rowCounts, schemaHash } from '../checks/baseline.js';
 import type { Secret } from '../config/secret.js';
-import { fileSystemError, messageOf, TrimpError } from '../errors.js';
+import { messageOf, TrimpError } from '../errors.js';
 import { formatBytes } from '../report/format.js';
 import type { SqlDatabase } from '../target/database.js';
 import { connectionOf, describePostgres, openPostgres } from '../target/postgres.js';
 import { connectionArgs, runPostgresTool } from '../target/postgres-tools.js';
-import { type BackupRequest, backupSlot, requestRecord } from './backup-slot.js';
+import { type BackupRequest, backupFailure, backupSlot, requestRecord } from './backup-slot.js';
 import { freeBytes, fsyncPath, sha256File } from './file-io.js';
 import { type PostgresManifest, writeManifest } from './manifest.js';
 
@@ -141,13 +141,7 @@ export async function createPostgresBackup(request: PostgresBackupRequest): Prom
     return manifest;
   } catch (error) {
     rmSync(temporary, { force: true });
-    if (error instanceof TrimpError) throw error;
-    if ((error as NodeJS.ErrnoException).code === 'ENOSPC')
-      throw new TrimpError('backup-no-space', `the backup ran out of disk in ${request.dir}: nothing was kept`, {
-        remedy: 'free space there, prune old backups, or set backups.dir elsewhere; then try again',
-      });
-    if ((error as NodeJS.ErrnoException).syscall) throw fileSystemError(error, 'backing up the PostgreSQL database');
-    throw new TrimpError('backup-failed', `the backup of ${describePostgres(request.url)} failed: ${messageOf(error)}`);
+    throw backupFailure(error, request.dir, { source: describePostgres(request.url), doing: 'backing up the PostgreSQL database' });
   } finally {
     await db.close();
   }
