@@ -52,7 +52,9 @@ setInterval(() => {
   faultsMtime = mtime;
   faults = readFaults(layout.root);
   // Taken now, not at the next request: what this instance serves from here on is what it had.
-  if (faults['stale-flags']?.instance === instance) void store.flags();
+  // (Only when this instance is the one named; a database that is down must not end the process.)
+  const stale = faults['stale-flags'];
+  if (stale !== undefined && stale.instance === instance) store.flags().catch(() => undefined);
   if ((faults.db_generation ?? 0) !== generation) {
     generation = faults.db_generation ?? 0;
     void store.reopen().then(() => logs.info('database connection reopened'));

@@ -1,5 +1,5 @@
 import { execFileSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { execa } from 'execa';
@@ -134,6 +134,9 @@ describe('when the PostgreSQL side goes wrong', () => {
         stdio: 'ignore',
       });
       try {
+        // A fault change while the database is down must not end the app (it once did: the
+        // instance read the flags at every change, and the rejection went unhandled).
+        writeFileSync(join(dir, 'faults.json'), `${JSON.stringify({ db_generation: 0 })}\n`);
         await new Promise((resolve) => setTimeout(resolve, 3000));
         const result = await cli(['validate', '--checks', 'user-errors', '--json', '--config', info.config]);
         expect(result.exitCode).toBe(1);

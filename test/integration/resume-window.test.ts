@@ -40,7 +40,16 @@ describe('a resumed run judges user traffic since the change an earlier attempt 
     for (let i = 0; i < 200 && !runId; i++) {
       await sleep(100);
       const id = (existsSync(runsDir) ? readdirSync(runsDir) : []).find((r) => !before.has(r));
-      if (id && journalEvents(join(runsDir, id, 'journal.jsonl')).some((e) => e.type === 'step.started' && e.step === 'pause')) runId = id;
+      // Read while the run writes it: a line caught half-written is read again on the next look.
+      const started = () =>
+        journalEvents(join(runsDir, id as string, 'journal.jsonl')).some((e) => e.type === 'step.started' && e.step === 'pause');
+      if (
+        id &&
+        (await Promise.resolve()
+          .then(started)
+          .catch(() => false))
+      )
+        runId = id;
     }
     expect(runId).toBeDefined();
     child.kill('SIGINT');
