@@ -95,7 +95,10 @@ describe('complete system rollback (runbooks/complete.yaml: the flag, applicatio
     const run = jsonOf<RunJson>(resumed);
     // The application stage started the app, the database stage stopped it: that start is not redone.
     expect(step(run, 'application.start-app')).toMatchObject({ status: 'done-before' });
-    expect(step(run, 'database.restore').status).toBe('succeeded');
+    // The kill is sent once keep-current is journaled; on a loaded machine the restore may finish
+    // before it lands. Either way it is done exactly once: by the killed attempt or by the resume.
+    expect(['succeeded', 'done-before']).toContain(step(run, 'database.restore').status);
+    expect(run.status).toBe('succeeded');
     expect(run.undo_command).toMatch(
       /^trimp-rollback database undo --run \S+ .* && trimp-rollback application undo --run \S+ .* && trimp-rollback flag restore --run \S+ /,
     );
