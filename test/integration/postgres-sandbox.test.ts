@@ -279,7 +279,9 @@ describe('game days on PostgreSQL with two instances', () => {
       expect(restarted?.summary).toMatch(/^instance 1 pid \d+ healthy .*; instance 2 pid \d+ healthy /);
       const leftover = execFileSync('ps', ['-eo', 'args'], { encoding: 'utf8' })
         .split('\n')
-        .filter((line) => line.includes('trimp-gameday-') && (line.includes('postgres') || line.includes('server.js')));
+        // This run's sandboxes only: their PostgreSQL servers and their app instances (started with
+        // --instance); the SQLite game-day test may be running its own sandboxes meanwhile.
+        .filter((line) => line.includes('trimp-gameday-') && (line.includes('postgres') || line.includes('--instance')));
       expect(leftover).toEqual([]);
     },
     420_000,
