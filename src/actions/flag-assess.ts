@@ -1,7 +1,5 @@
-import { join } from 'node:path';
 import { z } from 'zod';
 import { attempt } from '../errors.js';
-import { tailLines } from '../target/app-logs.js';
 import { describeState, USER_TYPES } from '../target/user-types.js';
 import { defineAction } from './action.js';
 import { flagName } from './params.js';
@@ -23,19 +21,20 @@ export const flagAssess = defineAction<Params>({
   async run({ flag, log_lines }, ctx) {
     const states = await ctx.target.flags.read(flag);
     const [metrics, feedback, log] = await Promise.all([
-      attempt(() => ctx.target.api.getOk<{ performance_metrics?: { system_metrics?: unknown } }>('api/admin/trimp-performance-metrics')),
+      attempt(() => ctx.target.profile.metrics(ctx.target, 15 * 60)),
       attempt(() => ctx.target.api.getOk<unknown>('api/admin/feedback/summary')),
       attempt(async () => {
-        const path = join(ctx.target.config.logsDir, 'trimp_calculation.log');
-        const lines = await tailLines(path, 64 * 1024);
-        if (lines === undefined) throw new Error(`no log at ${path}`);
-        return lines.slice(-log_lines);
+        const tails = await ctx.target.logs.tails(64 * 1024);
+        if (tails === undefined) throw new Error(`no log: none in ${ctx.target.logs.where}`);
+        // The TRIMP lines: the seed's own log file, or the lines the app tags TRIMP_ (TRIMP_CALC:, TRIMP_COMPARISON:).
+        const own = tails.find((t) => t.source.endsWith('trimp_calculation.log'));
+        return (own ? own.lines : tails.flatMap((t) => t.lines).filter((line) => /TRIMP/.test(line))).slice(-log_lines);
       }),
     ]);
     const evidence = {
       flag,
       states,
-      system_metrics: metrics.ok ? (metrics.value.performance_metrics?.system_metrics ?? null) : { unavailable: metrics.reason },
+      system_metrics: metrics.ok ? metrics.value : { unavailable: metrics.reason },
       feedback: feedback.ok ? feedback.value : { unavailable: feedback.reason },
       trimp_log_tail: log.ok ? log.value : { unavailable: log.reason },
     };

@@ -121,8 +121,9 @@ async function watchWindow(p: Params, ctx: ActionContext, window: number): Promi
   const samples: Sample[] = [];
   const timeoutMs = Math.max(1000, p.interval);
   const source = {
-    apis: ctx.target.instances.map((instance) => ctx.target.onInstance(instance).api),
-    logsDir: ctx.info.logsDir,
+    metrics: (windowS: number, signal: AbortSignal) => ctx.target.profile.metrics(ctx.target, windowS, signal),
+    errorLines: (from: Date, until: Date) => ctx.target.logs.errorLines(from, until),
+    logsWhere: ctx.target.logs.where,
     conditions: p.conditions,
     signal: ctx.signal,
     timeoutMs,

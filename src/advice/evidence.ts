@@ -2,11 +2,10 @@ import { existsSync } from 'node:fs';
 import { checkIntegrity, describeCheck, isOk, withSqliteFile } from '../backup/sqlite-file.js';
 import type { Config } from '../config/config.js';
 import { messageOf } from '../errors.js';
-import type { AdminApi } from '../target/admin-api.js';
-import { errorLinesBetween } from '../target/app-logs.js';
+import { readHealth } from '../target/health.js';
 import { errorPatterns } from '../target/log-patterns.js';
-import { readSystemMetricsOf } from '../target/metrics.js';
 import { isPostgresUrl, openPostgres } from '../target/postgres.js';
+import type { Target } from '../target/target.js';
 
 /** What the system shows now, and the matrix row it points to (none when nothing is wrong). */
 export interface Proposal {
@@ -24,7 +23,8 @@ const RECENT_S = 10;
  * then an app that is down or unhealthy, then TRIMP errors, then slowness. A security breach is
  * never read off metrics: a person says so (--issue security-breach).
  */
-export async function proposeFromSystem(config: Config, apis: readonly AdminApi[]): Promise<Proposal> {
+export async function proposeFromSystem(config: Config, target: Target): Promise<Proposal> {
+  const apis = target.instances.map((instance) => target.onInstance(instance).api);
   const evidence: string[] = [];
   const pct = (x: number) => `${(x * 100).toFixed(1)}%`;
 
@@ -60,11 +60,10 @@ export async function proposeFromSystem(config: Config, apis: readonly AdminApi[
   for (const [index, api] of apis.entries()) {
     const which = apis.length > 1 ? ` (instance ${index + 1}, ${api.baseUrl})` : '';
     try {
-      const response = await api.get('health');
-      const body = (response.body ?? {}) as { status?: string; error?: string };
-      evidence.push(`/health${which}: HTTP ${response.status} ${body.status ?? ''}${body.error ? ` (${body.error})` : ''}`.trim());
-      if (response.status !== 200 || body.status !== 'healthy')
-        healthProblem ??= `/health${which} answers ${response.status} ${body.status ?? ''}`.trim();
+      const health = await readHealth(api);
+      const database = health.database ? `, database ${health.database}` : '';
+      evidence.push(`/health${which}: HTTP ${health.http_status} ${health.status ?? ''}${database}`.trim());
+      if (!health.healthy) healthProblem ??= `/health${which} answers ${health.problem}`;
     } catch (error) {
       healthProblem ??= `the app${which} cannot be reached: ${messageOf(error)}`;
       evidence.push(`/health${which}: ${messageOf(error)}`);
@@ -78,7 +77,7 @@ export async function proposeFromSystem(config: Config, apis: readonly AdminApi[
   let p95: number | undefined;
   for (const windowS of [WINDOW_S, RECENT_S]) {
     try {
-      const m = await readSystemMetricsOf(apis, windowS);
+      const m = await target.profile.metrics(target, windowS);
       evidence.push(
         `metrics, last ${windowS} s${apis.length > 1 ? ` (${apis.length} instances added up)` : ''}: ${m.requests} requests, ${m.errors} errors (${pct(m.error_rate)}), p95 ${m.latency_ms.p95} ms${m.trimp_calculations !== undefined ? `, ${m.trimp_failures ?? 0} of ${m.trimp_calculations} TRIMP calculations failed` : ''}`,
       );
@@ -92,13 +91,11 @@ export async function proposeFromSystem(config: Config, apis: readonly AdminApi[
   }
 
   const now = new Date();
-  const lines = await errorLinesBetween(config.target.logsDir, new Date(now.getTime() - 15 * 60_000), now).catch(() => undefined);
-  if (lines === undefined) evidence.push(`error.log: none under ${config.target.logsDir}`);
+  const lines = await target.logs.errorLines(new Date(now.getTime() - 15 * 60_000), now).catch(() => undefined);
+  if (lines === undefined) evidence.push(`error log: none in ${target.logs.where}`);
   else {
     const [top] = errorPatterns(lines);
-    evidence.push(
-      `error.log, last 15 min: ${lines.length} error lines${top ? `; most often (${top.count}×): ${top.shape.slice(0, 100)}` : ''}`,
-    );
+    evidence.push(`error lines, last 15 min: ${lines.length}${top ? `; most often (${top.count}×): ${top.shape.slice(0, 100)}` : ''}`);
   }
 
   const t = config.thresholds;

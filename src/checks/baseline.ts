@@ -20,9 +20,11 @@ export async function schemaHash(db: SqlDatabase): Promise<string> {
   return createHash('sha256').update(text).digest('hex');
 }
 
+/** The counted tables the database has (the public app keeps its flags in code: no feature_flags). */
 export async function rowCounts(db: SqlDatabase): Promise<Record<string, number>> {
   const counts: Record<string, number> = {};
-  for (const table of COUNTED_TABLES) {
+  const tables = await db.tableNames();
+  for (const table of COUNTED_TABLES.filter((t) => tables.includes(t))) {
     const [row] = await db.all<{ n: number }>(`SELECT COUNT(*) AS n FROM ${table}`);
     counts[table] = row?.n ?? 0;
   }
@@ -42,10 +44,7 @@ export async function captureBaseline(target: Target): Promise<Baseline | { unav
     const [row_counts, newest_activity, schema_hash] = [await rowCounts(db), await newestActivity(db), await schemaHash(db)];
     let error_rate: number | null = null;
     try {
-      const body = await target.api.getOk<{ performance_metrics?: { system_metrics?: { error_rate?: number } } }>(
-        'api/admin/trimp-performance-metrics',
-      );
-      error_rate = body.performance_metrics?.system_metrics?.error_rate ?? null;
+      error_rate = (await target.profile.metrics(target, 60)).error_rate;
     } catch {
       // The app may be down; the data part of the baseline still counts.
     }

@@ -1,6 +1,3 @@
-import { readdir } from 'node:fs/promises';
-import { join } from 'node:path';
-import { tailLines } from '../target/app-logs.js';
 import { type CheckDefinition, fail, pass, skip } from './check.js';
 
 /**
@@ -23,17 +20,11 @@ export const logsNoSecrets: CheckDefinition = {
   group: 'system-health',
   title: 'No secrets in the logs',
   async run(ctx) {
-    const dir = ctx.target.config.logsDir;
-    let names: string[];
-    try {
-      names = (await readdir(dir)).filter((name) => /\.(log|out|err)$/.test(name)).sort();
-    } catch {
-      return skip(`no logs under ${dir}`, 'set target.logs_dir');
-    }
-    if (names.length === 0) return skip(`no log files under ${dir}`, 'set target.logs_dir');
+    const sources = await ctx.target.logs.tails(TAIL_BYTES);
+    if (!sources) return skip(`no logs: none in ${ctx.target.logs.where}`, 'set target.logs (a file or a command), or target.logs_dir');
+    const names = sources.map((s) => s.source);
     const found: { file: string; line: number; kind: string }[] = [];
-    for (const name of names) {
-      const lines = (await tailLines(join(dir, name), TAIL_BYTES)) ?? [];
+    for (const { source: name, lines } of sources) {
       for (const [index, text] of lines.entries()) {
         const hit = KINDS.find((k) => k.pattern.test(text));
         if (hit) found.push({ file: name, line: index + 1, kind: hit.kind });
@@ -41,8 +32,7 @@ export const logsNoSecrets: CheckDefinition = {
     }
     // Where and what kind, never the line: repeating it would put the secret in the journal too.
     const evidence = { files: names, found: found.slice(0, 20), count: found.length };
-    if (found.length === 0)
-      return pass(`none found in ${names.length} log file(s) (the last ${TAIL_BYTES / 1024 / 1024} MiB of each)`, evidence);
+    if (found.length === 0) return pass(`none found in ${names.join(', ')} (the last ${TAIL_BYTES / 1024 / 1024} MiB of each)`, evidence);
     const kinds = [...new Set(found.map((f) => f.kind))];
     const where = [...new Set(found.map((f) => f.file))].map((file) => {
       const lines = found.filter((f) => f.file === file).map((f) => f.line);

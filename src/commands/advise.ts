@@ -7,7 +7,8 @@ import { ExitCode, usageError } from '../errors.js';
 import { formatMs } from '../report/format.js';
 import { toJson } from '../report/output.js';
 import { loadRunbook, resolveRunbookPath } from '../runbook/load.js';
-import { AdminApi } from '../target/admin-api.js';
+import { profileNamed } from '../target/profiles/index.js';
+import { connectTarget } from '../target/target.js';
 import { commandLine, invocationOf, targetArgs } from './printed-commands.js';
 import type { CommandResult, RunCommandOptions } from './run-runbook.js';
 
@@ -33,14 +34,14 @@ export async function adviseCommand(options: AdviseOptions): Promise<CommandResu
   if (options.fromMetrics) {
     if (options.issue) throw usageError('advise-usage', 'give --issue or --from-metrics, not both');
     // Every instance: one that is down or failing is the incident, even when the first is fine.
-    const apis = config.target.instances.map((url) => new AdminApi(url, config.token, config.target.httpTimeoutMs));
+    const target = connectTarget(config, 'api', { dryRun: true });
     try {
-      const proposal = await proposeFromSystem(config, apis);
+      const proposal = await proposeFromSystem(config, target);
       evidence = proposal.evidence;
       why = proposal.why;
       row = rows.find((r) => r.issue === proposal.issue);
     } finally {
-      for (const api of apis) api.close();
+      await target.close();
     }
     if (!row) return print(options, { row: undefined, why, evidence, rows, config });
   } else if (options.issue) {
@@ -101,9 +102,16 @@ interface Answer {
   note?: string;
 }
 
-function print(options: AdviseOptions, { row, why, evidence, config, note }: Answer): CommandResult {
-  const runbook = row ? runbookFacts(row.runbook) : undefined;
-  const command = row ? commandLine(['trimp-rollback', ...row.command, ...targetArgs(invocationOf(config, {}))]) : undefined;
+function print(options: AdviseOptions, { row, why, evidence, config, note: matrixNote }: Answer): CommandResult {
+  // A flag rollback on an app whose flags are set in code: the way that works there instead.
+  const refusal =
+    row && FLAG_RUNBOOKS.includes(row.runbook) ? profileNamed(config.target.profile).flagChangeRefusal(config.target, 'api') : undefined;
+  const runbook = row ? runbookFacts(refusal ? 'application' : row.runbook) : undefined;
+  const words = refusal ? ['application', '--to', 'REF'] : (row?.command ?? []);
+  const command = row ? commandLine(['trimp-rollback', ...words, ...targetArgs(invocationOf(config, {}))]) : undefined;
+  const note = refusal
+    ? `the matrix says ${row?.action.toLowerCase()}, but ${refusal.reason}: ${refusal.instead}${matrixNote ? `; ${matrixNote}` : ''}`
+    : matrixNote;
   if (options.json) {
     process.stdout.write(
       `${toJson({
@@ -148,3 +156,6 @@ function runbookFacts(id: string): { exists: boolean; file?: string; budgetMs?: 
     return { exists: false };
   }
 }
+
+/** Runbooks that change the flag: not on an app whose flags are set in code. */
+const FLAG_RUNBOOKS = ['flag', 'gradual'];

@@ -1,6 +1,5 @@
 import { existsSync } from 'node:fs';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { EXPECTED_TABLES } from '../checks/system-health.js';
 import { type Config, type ConfigFlags, DEFAULT_CONFIG_NAME, loadConfig } from '../config/config.js';
 import { webhookChannel } from '../config/notify-config.js';
 import { redactValue } from '../config/secret.js';
@@ -28,6 +27,7 @@ import { isInteractive, styleFor } from '../report/style.js';
 import { terminalProgress } from '../report/terminal-progress.js';
 import { loadRunbook } from '../runbook/load.js';
 import { describePostgres, isPostgresUrl, openPostgres } from '../target/postgres.js';
+import { profileNamed } from '../target/profiles/index.js';
 import { connectTarget, type Target, type Via } from '../target/target.js';
 import { parseDurationOption } from './options.js';
 import { invocationOf, resumeCommand } from './printed-commands.js';
@@ -140,6 +140,7 @@ export async function runRunbook(request: RunRequest): Promise<{ result: RunResu
     const shown = config.target.database.replace(/\/\/([^/@:]*):[^/@]*@/, '//$1:***@');
     throw usageError('database-missing', `${what}: ${shown}`, 'check target.database or --database (a PostgreSQL URL starts postgres://)');
   }
+  refuseFlagChanges(plan.steps, config, via);
   verifyToken(config, via);
   await verifyPostgres(config);
   const err = styleFor(process.stderr, output);
@@ -147,6 +148,12 @@ export async function runRunbook(request: RunRequest): Promise<{ result: RunResu
   process.stderr.write(renderPlan(plan, err, config));
   const invocation = invocationOf(config, { via, yes: options.yes ?? false });
   const target = connectTarget(config, via, { dryRun });
+  // An app with session login: a wrong password is one line here, before the first step and its journal.
+  if (via === 'api')
+    await target.signIn().catch(async (error: unknown) => {
+      await target.close();
+      throw error;
+    });
   // Ctrl-C (or a closing terminal) is handled from here until the summary is out: a signal that
   // arrives after the run ended must not cut the summary, the Undo line or the report.
   const interruption = request.interruption ?? new Interruption((message) => process.stderr.write(`${err.yellow(message)}\n`)).install();
@@ -156,7 +163,7 @@ export async function runRunbook(request: RunRequest): Promise<{ result: RunResu
     dryRun || sampleEveryMs === 0
       ? undefined
       : new MetricsSampler({
-          apis: target.instances.map((instance) => target.onInstance(instance).api),
+          metrics: (windowS, signal) => target.profile.metrics(target, windowS, signal),
           everyMs: sampleEveryMs,
           file: metricsPath(journalPath(config.stateDir, runId)),
           note: (text) => progress.note(text),
@@ -277,7 +284,14 @@ function notifierFor(config: Config, options: RunCommandOptions, progress: Progr
  * needs one unless the target says it has none (target.auth: none).
  */
 function verifyToken(config: Config, via: Via): void {
-  if (via !== 'api' || config.target.auth === 'none' || config.token) return;
+  const login = config.target.login;
+  if (via === 'api' && login && !login.password)
+    throw usageError(
+      'password-missing',
+      `no admin password to log in to ${config.target.baseUrl} as ${login.email}: none in TRIMP_ADMIN_PASSWORD or target.login.password_file`,
+      'set TRIMP_ADMIN_PASSWORD, or write it into a file (chmod 600) named by target.login.password_file',
+    );
+  if (via !== 'api' || login || config.target.auth === 'none' || config.token) return;
   throw usageError(
     'token-missing',
     `no admin token for ${config.target.baseUrl}: none in TRIMP_ADMIN_TOKEN, TRIMP_ADMIN_TOKEN_FILE, --token-file or target.token_file`,
@@ -341,6 +355,21 @@ function refusePostgresSteps(steps: readonly { id: string; action: string }[], d
 }
 
 /**
+ * An app whose flags cannot be changed the way the plan would (flags set in code, a placeholder
+ * toggle) is refused before anything runs, with the way that works on it.
+ */
+function refuseFlagChanges(steps: readonly { id: string; action: string }[], config: Config, via: Via): void {
+  const setting = steps.filter((step) => step.action === 'flag.set');
+  const refusal = setting.length > 0 ? profileNamed(config.target.profile).flagChangeRefusal(config.target, via) : undefined;
+  if (!refusal) return;
+  throw usageError(
+    'flag-unsupported',
+    `nothing was changed: step ${setting.map((s) => s.id).join(', ')} would set the flag, but ${refusal.reason}`,
+    refusal.instead,
+  );
+}
+
+/**
  * A PostgreSQL target is reached once before anything is planned or journaled: a wrong password,
  * a server that is down or a database that is not there is one line, and no run is left behind.
  */
@@ -349,7 +378,7 @@ async function verifyPostgres(config: Config): Promise<void> {
   const db = await openPostgres(config.target.database, { readonly: true, password: config.target.databasePassword });
   try {
     const tables = await db.tableNames();
-    const missing = EXPECTED_TABLES.filter((table) => !tables.includes(table));
+    const missing = profileNamed(config.target.profile).expectedTables.filter((table) => !tables.includes(table));
     if (missing.length > 0)
       throw new TrimpError('database-schema', `PostgreSQL at ${db.location} has no table ${missing.join(', ')}`, {
         remedy: "check that target.database names the TRIMP app's database",

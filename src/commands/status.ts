@@ -10,7 +10,7 @@ import { errorRateOf, sparkline } from '../report/sparkline.js';
 import { renderTable } from '../report/table.js';
 import { appCommit } from '../target/app-repo.js';
 import { dryRunGate } from '../target/flag-store.js';
-import { apiFlagStore } from '../target/flag-store-api.js';
+import { readHealth } from '../target/health.js';
 import { connectTarget } from '../target/target.js';
 import { describeState, ENHANCED_TRIMP_FLAG, type FlagStates, USER_TYPES } from '../target/user-types.js';
 import { loadRuns } from './run-history.js';
@@ -37,22 +37,23 @@ export async function gatherStatus(config: Config, via: 'api' | 'db') {
   try {
     const healthOf = (api: typeof target.api) =>
       attempt(async () => {
-        const response = await api.get('health');
-        const body = (response.body ?? {}) as { status?: string; version?: string; error?: string };
-        return { http_status: response.status, status: body.status ?? null, version: body.version ?? null, error: body.error ?? null };
+        const health = await readHealth(api);
+        // The body decides: the public app answers 200 with its database gone.
+        const error = health.database !== undefined && health.database !== 'connected' ? `database ${health.database}` : null;
+        return { http_status: health.http_status, status: health.status ?? null, version: health.version ?? null, error };
       });
     const [flags, health, commit, recent, others] = await Promise.all([
       attempt(() => target.flags.read(ENHANCED_TRIMP_FLAG)),
       healthOf(target.api),
       attempt(() => (existsSync(config.target.appDir) ? appCommit(config.target.appDir) : null)),
-      attempt(() => readRecentErrors(target.instances.map((instance) => target.onInstance(instance).api))),
+      attempt(() => readRecentErrors((windowS) => target.profile.metrics(target, windowS))),
       // With several instances, each one's /health too (the first is `app`), and the flag as it serves it.
       Promise.all(
         target.instances.slice(1).map(async (instance) => {
           const api = target.onInstance(instance).api;
           const [health, served] = await Promise.all([
             healthOf(api),
-            via === 'api' ? attempt(() => apiFlagStore(api, dryRunGate).read(ENHANCED_TRIMP_FLAG)) : undefined,
+            via === 'api' ? attempt(() => target.profile.apiFlagStore(api, dryRunGate).read(ENHANCED_TRIMP_FLAG)) : undefined,
           ]);
           return { health, served };
         }),

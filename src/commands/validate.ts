@@ -33,6 +33,8 @@ export async function validateCommand(options: ValidateOptions): Promise<Command
   for (const warning of config.warnings) process.stderr.write(`warning: ${warning}\n`);
   const target = connectTarget(config, via, { dryRun: false });
   try {
+    // An app with session login: a wrong or missing password is one line, not fifteen failed checks.
+    if (via === 'api') await target.signIn();
     // Redacted as values before JUnit, GitHub and the table escape them in their own ways.
     const reports = redactValue(
       await runChecks(selected, {

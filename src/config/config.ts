@@ -31,7 +31,30 @@ export interface TargetConfig {
   app: AppProcessConfig | undefined;
   /** A PostgreSQL target's password (PGPASSWORD or target.database_password_file); ~/.pgpass is read by the driver. */
   databasePassword: Secret | undefined;
+  /** Which app this is: the seed's contract (the sandbox) or the public app as deployed (target.profile). */
+  profile: ProfileName;
+  /** The admin login of an app with session login (the trainingmonkey profile); the password is a secret. */
+  login: AdminLogin | undefined;
+  /** Where the app's log lines are read: a file, or a command's output (target.logs); else logs_dir's files. */
+  logs: LogSource | undefined;
+  /**
+   * Whether the app's flag toggle changes anything: "persists" (the seed's) or "placeholder" (the
+   * public app's answers 200 and persists nothing). Default: the profile's.
+   */
+  flagToggle: 'persists' | 'placeholder';
 }
+
+export type ProfileName = 'seed' | 'trainingmonkey';
+export const PROFILE_NAMES: readonly ProfileName[] = ['seed', 'trainingmonkey'];
+
+/** target.login: who the tool logs in as; the password comes from TRIMP_ADMIN_PASSWORD or a file. */
+export interface AdminLogin {
+  email: string;
+  password: Secret | undefined;
+}
+
+/** target.logs: a file the app's output is captured in, or a command that prints it (no shell). */
+export type LogSource = { file: string } | { command: string[] };
 
 /** `target.app`: the app's process, as the database and application scenarios control it. */
 export interface AppProcessConfig {
@@ -149,6 +172,18 @@ const fileSchema = z
         logs_dir: z.string().min(1).max(4096).optional(),
         token_file: z.string().min(1).max(4096).optional(),
         auth: z.enum(['bearer', 'none']).optional(),
+        profile: z.enum(['seed', 'trainingmonkey']).optional(),
+        login: z
+          .object({ email: z.string().min(3).max(320), password_file: z.string().min(1).max(4096).optional() })
+          .strict()
+          .optional(),
+        logs: z
+          .union([
+            z.object({ file: z.string().min(1).max(4096) }).strict(),
+            z.object({ command: z.array(z.string().min(1).max(4096)).min(1).max(256) }).strict(),
+          ])
+          .optional(),
+        flag_toggle: z.enum(['persists', 'placeholder']).optional(),
         app: appSchema.optional(),
         http_timeout_ms: ms(600_000),
         sample_users: z
@@ -219,7 +254,18 @@ export function loadConfig(flags: ConfigFlags, env: NodeJS.ProcessEnv = process.
         }
       : undefined,
     databasePassword: undefined,
+    profile: t.profile ?? 'seed',
+    login: undefined,
+    logs: t.logs ? ('file' in t.logs ? { file: resolve(fileDir, t.logs.file) } : { command: t.logs.command }) : undefined,
+    flagToggle: t.flag_toggle ?? (t.profile === 'trainingmonkey' ? 'placeholder' : 'persists'),
   };
+  if (target.profile === 'trainingmonkey') target.login = adminLogin(t.login, fromFileDir(t.login?.password_file), env);
+  else if (t.login)
+    throw usageError(
+      'config-invalid',
+      'target.login is set, but the seed profile logs in with a bearer token',
+      'drop target.login, or set target.profile: trainingmonkey (an app with session login)',
+    );
   if (target.app && instances.length > 1) verifyInstanceTemplates(target.app, instances.length);
   if (isPostgresUrl(target.database))
     target.databasePassword = databasePassword(target.database, fromFileDir(t.database_password_file), env);
@@ -382,6 +428,8 @@ export function withTokenFile(config: Config, path: string | null | undefined): 
 
 /** How the token was found, for plans and for "missing token" messages. */
 export function describeTokenSource(config: Config): string {
+  const login = config.target.login;
+  if (login) return `session login as ${login.email} (password from ${login.password?.source ?? 'nowhere: none given'})`;
   if (config.target.auth === 'none') return 'none (target.auth: none)';
   return config.token ? config.token.source : 'none found';
 }
@@ -425,6 +473,45 @@ function databasePassword(url: string, file: string | undefined, env: NodeJS.Pro
   } else if (env.PGPASSWORD) password = new Secret(env.PGPASSWORD, 'PGPASSWORD');
   registerSecret(password);
   return password;
+}
+
+/**
+ * The public app has no API token: the tool logs in as an admin. The e-mail is in the config; the
+ * password comes from TRIMP_ADMIN_PASSWORD or target.login.password_file, never from argv.
+ * A missing password is not an error here: a command that never calls the app (backups) needs none.
+ */
+function adminLogin(
+  login: { email: string; password_file?: string | undefined } | undefined,
+  file: string | undefined,
+  env: NodeJS.ProcessEnv,
+): AdminLogin {
+  if (!login)
+    throw usageError(
+      'config-invalid',
+      'target.profile is trainingmonkey, but target.login.email is not set: the app has no API token, the tool logs in as an admin',
+      'add target.login: { email: ADMIN_EMAIL } and give the password in TRIMP_ADMIN_PASSWORD or target.login.password_file (mode 0600)',
+    );
+  let password: Secret | undefined;
+  if (env.TRIMP_ADMIN_PASSWORD) password = new Secret(env.TRIMP_ADMIN_PASSWORD, 'TRIMP_ADMIN_PASSWORD');
+  else if (file) {
+    let stat: ReturnType<typeof statSync>;
+    try {
+      stat = statSync(file);
+    } catch {
+      throw usageError('config-invalid', `the admin password file is not there: ${file}`, 'check target.login.password_file');
+    }
+    if ((stat.mode & 0o077) !== 0)
+      throw usageError(
+        'config-invalid',
+        `the admin password file ${file} can be read by other users (mode ${(stat.mode & 0o777).toString(8)})`,
+        `chmod 600 ${file}`,
+      );
+    const text = readFileSync(file, 'utf8').replace(/\r?\n$/, '');
+    if (!text) throw usageError('config-invalid', `the admin password file is empty: ${file}`, 'write the password into it');
+    password = new Secret(text, `target.login.password_file ${file}`);
+  }
+  registerSecret(password);
+  return { email: login.email, password };
 }
 
 /**

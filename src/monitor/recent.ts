@@ -1,5 +1,4 @@
-import type { AdminApi } from '../target/admin-api.js';
-import { readSystemMetricsOf } from '../target/metrics.js';
+import type { SystemMetrics } from '../target/metrics.js';
 
 export interface RecentErrors {
   window_s: number;
@@ -15,10 +14,14 @@ export interface RecentErrors {
  * last 60 s minus those of the last 54 s are those of the slice 60–54 s ago. An app that ignores
  * ?window= gets no slices (they would all be the same span), only the total.
  */
-export async function readRecentErrors(apis: readonly AdminApi[], windowS = 60, count = 10): Promise<RecentErrors> {
+export async function readRecentErrors(
+  metrics: (windowS: number) => Promise<SystemMetrics>,
+  windowS = 60,
+  count = 10,
+): Promise<RecentErrors> {
   const spans = Array.from({ length: count }, (_, i) => (windowS * (count - i)) / count);
   // Every instance's requests: the app's error rate, not the first instance's.
-  const nested = await Promise.all(spans.map((span) => readSystemMetricsOf(apis, span)));
+  const nested = await Promise.all(spans.map((span) => metrics(span)));
   const whole = nested[0];
   if (!whole) throw new Error('no slices asked');
   // An app that says its span must say the one asked; one that does not say must answer shorter

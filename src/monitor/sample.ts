@@ -1,18 +1,18 @@
 import { messageOf } from '../errors.js';
-import type { AdminApi } from '../target/admin-api.js';
-import { errorLinesBetween } from '../target/app-logs.js';
-import { type Figures, readSystemMetricsOf } from '../target/metrics.js';
+import type { Figures, SystemMetrics } from '../target/metrics.js';
 import { USER_TYPES } from '../target/user-types.js';
 import type { Condition } from './conditions.js';
 import type { Sample, SliceFigures } from './judge.js';
 
 export interface SampleSource {
-  /** Every instance of the app: a sample adds their figures up. */
-  apis: readonly AdminApi[];
+  /** The whole app's figures over the last `windowS` seconds (every instance's, added up). */
+  metrics: (windowS: number, signal: AbortSignal) => Promise<SystemMetrics>;
   /** A sample slower than this is lost (said), so that a slow app cannot stretch the window. */
   timeoutMs: number;
-  /** Where error.log is, when a condition counts error-log lines. */
-  logsDir: string;
+  /** The app's error lines in a span, when a condition counts them (undefined: no log). */
+  errorLines: (from: Date, until: Date) => Promise<string[] | undefined>;
+  /** Where those lines come from, for a sample that cannot read them. */
+  logsWhere: string;
   conditions: Condition[];
   signal: AbortSignal;
 }
@@ -27,7 +27,7 @@ export async function takeSample(source: SampleSource, from: Date, until: Date):
   const intervalS = Math.max(0.05, (until.getTime() - from.getTime()) / 1000);
   const limit = AbortSignal.timeout(source.timeoutMs);
   try {
-    const metrics = await readSystemMetricsOf(source.apis, intervalS, AbortSignal.any([source.signal, limit]));
+    const metrics = await source.metrics(intervalS, AbortSignal.any([source.signal, limit]));
     // An app that ignores ?window= answers for a longer span: consecutive samples would overlap and
     // count the same requests (and the errors from before the change) again.
     if (metrics.window_seconds !== undefined && metrics.window_seconds > intervalS * 2 + 1)
@@ -58,8 +58,8 @@ export async function takeSample(source: SampleSource, from: Date, until: Date):
     const sample: Sample = { at, slices };
     const patterns = [...new Set(source.conditions.flatMap((c) => (c.metric === 'log_errors' ? [c.pattern ?? ''] : [])))];
     if (patterns.length > 0) {
-      const lines = await errorLinesBetween(source.logsDir, from, until);
-      if (lines === undefined) return { at, slices, error: `no error.log in ${source.logsDir}` };
+      const lines = await source.errorLines(from, until);
+      if (lines === undefined) return { at, slices, error: `no error log: nothing in ${source.logsWhere}` };
       sample.log_errors = Object.fromEntries(
         patterns.map((p) => [p, p ? lines.filter((l) => new RegExp(p).test(l)).length : lines.length]),
       );

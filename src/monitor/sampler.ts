@@ -3,7 +3,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import type { PlannedStep } from '../engine/plan.js';
 import type { RunWatcher } from '../engine/run.js';
 import { messageOf } from '../errors.js';
-import type { AdminApi } from '../target/admin-api.js';
+import type { SystemMetrics } from '../target/metrics.js';
 import type { MetricsLine } from './metrics-file.js';
 import { takeSample } from './sample.js';
 
@@ -18,8 +18,8 @@ const BACKOFF_MAX_MS = 30_000;
 const CLOSING_MIN_MS = 200;
 
 export interface SamplerOptions {
-  /** Every instance of the app (their figures are added up). */
-  apis: readonly AdminApi[];
+  /** The whole app's figures over the last `windowS` seconds (every instance's, added up). */
+  metrics: (windowS: number, signal: AbortSignal) => Promise<SystemMetrics>;
   everyMs: number;
   /** The run's metrics file (metrics.jsonl beside its journal). */
   file: string;
@@ -94,7 +94,14 @@ export class MetricsSampler implements RunWatcher {
       if (!this.paused && !(closing && until.getTime() - from.getTime() < CLOSING_MIN_MS)) {
         // A read is bounded by its own timeout, not by finish(): the closing sample is read whole.
         const sample = await takeSample(
-          { apis: this.options.apis, timeoutMs: Math.max(every, 2000), logsDir: '', conditions: [], signal: new AbortController().signal },
+          {
+            metrics: this.options.metrics,
+            timeoutMs: Math.max(every, 2000),
+            errorLines: async () => undefined,
+            logsWhere: '',
+            conditions: [],
+            signal: new AbortController().signal,
+          },
           from,
           until,
         );

@@ -1,6 +1,7 @@
 import type { ChalkInstance } from 'chalk';
 import { type Config, DEFAULT_CONFIG_NAME, describeTokenSource } from '../config/config.js';
 import type { Plan, PlannedStep } from '../engine/plan.js';
+import { profileNamed } from '../target/profiles/index.js';
 import { formatMs } from './format.js';
 
 /**
@@ -17,8 +18,14 @@ export function renderPlan(plan: Plan, c: ChalkInstance, config: Config): string
     `  config:   ${config.file ?? `none (no --config, TRIMP_ROLLBACK_CONFIG or ./${DEFAULT_CONFIG_NAME}): the seed's defaults, flags and environment`}`,
     `  state:    ${config.stateDir}${plan.dryRun ? ' (a dry run writes nothing there)' : ' (journal, report, lock)'}`,
     `  token:    ${plan.info.via === 'api' ? describeTokenSource(config) : 'not needed (--via db)'}`,
-    'Plan:',
   ];
+  // What the tool can do on this app, said before anything runs (the seed's contract needs no words).
+  const profile = profileNamed(config.target.profile);
+  if (profile.name !== 'seed') {
+    lines.push(`  app:      target.profile ${profile.name}; on this app:`);
+    for (const { what, how } of profile.capabilities(config.target, plan.info.via)) lines.push(`    ${what}: ${how}`);
+  }
+  lines.push('Plan:');
   for (const step of plan.steps) {
     const resume =
       step.resume === 'done'

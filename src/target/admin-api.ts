@@ -1,7 +1,8 @@
-import { type Agent, Agent as HttpAgent, request as httpRequest } from 'node:http';
+import { type Agent, Agent as HttpAgent, request as httpRequest, type IncomingHttpHeaders } from 'node:http';
 import { Agent as HttpsAgent, request as httpsRequest } from 'node:https';
-import { redactText, type Secret } from '../config/secret.js';
-import { messageOf, TrimpError } from '../errors.js';
+import type { AdminLogin } from '../config/config.js';
+import { redactText, registerSecret, Secret } from '../config/secret.js';
+import { ExitCode, messageOf, TrimpError, usageError } from '../errors.js';
 
 /** `path` (no leading slash) under the base URL, keeping any path prefix the base URL has. */
 export function apiUrl(baseUrl: string, path: string): string {
@@ -17,15 +18,19 @@ export interface HttpResponse {
 
 /**
  * A small client for the app's admin API. Every request carries the bearer token when there is
- * one; nothing here ever puts the token in a message.
+ * one, or, for an app with session login, the session cookie (logged in at the first request,
+ * and once more when the app forgets the session: a restarted app does). Nothing here ever puts
+ * the token, the password or the cookie in a message; the cookie lives in this object only.
  */
 export class AdminApi {
   private readonly agent: Agent;
+  private session: Secret | undefined;
 
   constructor(
     readonly baseUrl: string,
     private readonly token: Secret | undefined,
     private readonly timeoutMs: number,
+    private readonly login?: AdminLogin,
   ) {
     this.agent = new (baseUrl.startsWith('https:') ? HttpsAgent : HttpAgent)({ keepAlive: true, maxSockets: 16 });
   }
@@ -53,7 +58,50 @@ export class AdminApi {
     return this.expectOk<T>('POST', path, response);
   }
 
+  /**
+   * Logs in (an app with session login; a no-op otherwise). A run calls it before its first
+   * step, so that a wrong password stops it there, in one line.
+   */
+  async signIn(signal?: AbortSignal): Promise<void> {
+    const login = this.login;
+    if (!login || this.session) return;
+    if (!login.password)
+      throw usageError(
+        'password-missing',
+        `no admin password to log in to ${new URL(this.baseUrl).origin} as ${login.email}: none in TRIMP_ADMIN_PASSWORD or target.login.password_file`,
+        'set TRIMP_ADMIN_PASSWORD, or write it into a file (chmod 600) named by target.login.password_file',
+      );
+    const answer = await this.exchange('POST', 'login', { email: login.email, password: login.password.reveal() }, signal, false);
+    const cookie = /(?:^|,\s*)session=([^;,\s]+)/.exec(answer.headers['set-cookie']?.join(', ') ?? '')?.[1];
+    if (answer.status === 401 || (answer.status === 200 && (answer.body as { success?: unknown })?.success === false)) {
+      throw new TrimpError(
+        'login-refused',
+        `the app at ${new URL(this.baseUrl).origin} refused the login of ${login.email} (password from ${login.password.source}): wrong e-mail or password`,
+        {
+          exitCode: ExitCode.failed,
+          remedy: "check target.login.email and the password; the app's admin is a user_settings row with is_admin",
+        },
+      );
+    }
+    if (answer.status !== 200 || !cookie) {
+      throw new TrimpError(
+        'login-failed',
+        `POST /login at ${new URL(this.baseUrl).origin} answered HTTP ${answer.status}${cookie ? '' : ' without a session cookie'}: the app did not log the tool in`,
+        { remedy: 'check target.base_url and target.profile (trainingmonkey logs in at /login with a JSON body)' },
+      );
+    }
+    this.session = new Secret(cookie, 'the session cookie');
+    registerSecret(this.session);
+  }
+
   private expectOk<T>(method: string, path: string, response: HttpResponse): T {
+    if ((response.status === 401 || response.status === 403) && this.login) {
+      throw new TrimpError(
+        'unauthorized',
+        `the app refused ${method} ${path} to ${this.login.email} (HTTP ${response.status}): ${response.status === 403 ? 'logged in, but not an admin' : 'the session was not accepted'}`,
+        { remedy: 'log in to the app as that user and check GET /api/user answers is_admin: true' },
+      );
+    }
     if (response.status === 401 || response.status === 403) {
       // Say which token was refused: a wrong one reads differently from none at all.
       const which = this.token ? `the admin token from ${this.token.source}` : 'the admin request, sent without a token';
@@ -76,8 +124,26 @@ export class AdminApi {
   }
 
   private async request(method: string, path: string, body: unknown, signal?: AbortSignal): Promise<HttpResponse> {
+    if (!this.login) return this.exchange(method, path, body, signal, false);
+    await this.signIn(signal);
+    const first = await this.exchange(method, path, body, signal, true);
+    if (first.status !== 401) return first;
+    // The app forgot the session (a restarted app does): one new login, then the same request once more.
+    this.session = undefined;
+    await this.signIn(signal);
+    return this.exchange(method, path, body, signal, true);
+  }
+
+  private async exchange(
+    method: string,
+    path: string,
+    body: unknown,
+    signal: AbortSignal | undefined,
+    withSession: boolean,
+  ): Promise<HttpResponse & { headers: IncomingHttpHeaders }> {
     // The tool says who it is, so that an app (the sandbox does) can keep its probes apart from users.
     const headers: Record<string, string> = { accept: 'application/json', 'user-agent': USER_AGENT };
+    if (withSession && this.session) headers.cookie = `session=${this.session.reveal()}`;
     const payload = body === undefined ? undefined : JSON.stringify(body);
     if (payload !== undefined) {
       headers['content-type'] = 'application/json';
@@ -86,7 +152,7 @@ export class AdminApi {
     if (this.token) headers.authorization = `Bearer ${this.token.reveal()}`;
     const timeout = AbortSignal.timeout(this.timeoutMs);
     const url = this.url(path);
-    let answer: { status: number; text: string };
+    let answer: { status: number; text: string; headers: IncomingHttpHeaders };
     try {
       const options = { method, headers, agent: this.agent, signal: signal ? AbortSignal.any([signal, timeout]) : timeout };
       answer = await send(url, options, payload).catch((error: unknown) => {
@@ -106,7 +172,7 @@ export class AdminApi {
     } catch {
       // Not JSON: keep the text so that the caller can show it.
     }
-    return { status: answer.status, body: parsed };
+    return { status: answer.status, body: parsed, headers: answer.headers };
   }
 }
 
@@ -121,7 +187,7 @@ function send(
   url: string,
   options: { method: string; headers: Record<string, string>; agent: Agent; signal: AbortSignal },
   payload: string | undefined,
-): Promise<{ status: number; text: string }> {
+): Promise<{ status: number; text: string; headers: IncomingHttpHeaders }> {
   return new Promise((resolve, reject) => {
     let answering = false; // once the headers are in, a failure is a torn answer, not a refused call
     const fail = (error: Error) =>
@@ -141,7 +207,9 @@ function send(
       });
       response.on('error', fail);
       response.on('aborted', () => fail(new Error('the connection closed before the answer ended')));
-      response.on('end', () => resolve({ status: response.statusCode ?? 0, text: Buffer.concat(chunks).toString('utf8') }));
+      response.on('end', () =>
+        resolve({ status: response.statusCode ?? 0, text: Buffer.concat(chunks).toString('utf8'), headers: response.headers }),
+      );
     });
     request.on('error', fail);
     request.end(payload);

@@ -23,7 +23,12 @@ export async function errorLinesBetween(logsDir: string, from: Date, until: Date
  * the first whole line is older than `since`, so a check after a run reads kilobytes, not the
  * whole tail. Undefined when the file does not exist.
  */
-export async function tailSince(path: string, since: Date, maxBytes: number): Promise<string | undefined> {
+export async function tailSince(
+  path: string,
+  since: Date,
+  maxBytes: number,
+  stampOf: (line: string) => Date | undefined = (line) => new Date(/^(\S+) /.exec(line)?.[1] ?? ''),
+): Promise<string | undefined> {
   let size: number;
   try {
     size = (await stat(path)).size;
@@ -39,8 +44,8 @@ export async function tailSince(path: string, since: Date, maxBytes: number): Pr
       await handle.read(buffer, 0, length, size - length);
       let text = buffer.toString('utf8');
       if (length < size) text = text.slice(text.indexOf('\n') + 1); // a partial first line
-      const first = new Date(/^(\S+) /.exec(text)?.[1] ?? '');
-      if (length >= limit || first < since) return text;
+      const first = stampOf(text.slice(0, text.indexOf('\n') >>> 0));
+      if (length >= limit || (first !== undefined && first < since)) return text;
       length = Math.min(limit, length * 4);
     }
   } finally {

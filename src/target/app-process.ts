@@ -19,6 +19,7 @@ import { isProcessAlive } from '../engine/lock.js';
 import { messageOf, TrimpError } from '../errors.js';
 import { formatMs } from '../report/format.js';
 import type { AdminApi } from './admin-api.js';
+import { readHealth } from './health.js';
 
 /**
  * The app's process, by its recorded PID only. Unlike the seed's `pkill -f strava_app.py`, which
@@ -201,11 +202,10 @@ export async function waitHealthy(api: AdminApi, deadlineMs: number, isAlive: ()
   for (;;) {
     attempts += 1;
     try {
-      const response = await api.get('health', { signal: AbortSignal.timeout(5000) });
-      const status = (response.body as { status?: string } | undefined)?.status;
-      if (response.status === 200 && status === 'healthy')
-        return { healthy: true, attempts, waited_ms: Math.round(performance.now() - started), last: 'healthy' };
-      last = `HTTP ${response.status}, status ${String(status)}`;
+      // Judged by the body: an app whose /health answers 200 without its database is not up.
+      const health = await readHealth(api, AbortSignal.timeout(5000));
+      if (health.healthy) return { healthy: true, attempts, waited_ms: Math.round(performance.now() - started), last: 'healthy' };
+      last = health.problem ?? 'not healthy';
     } catch (error) {
       last = messageOf(error);
     }

@@ -1,14 +1,15 @@
 import type { Thresholds } from '../checks/check.js';
 import type { Config, TargetConfig } from '../config/config.js';
 import type { Secret } from '../config/secret.js';
+import { TrimpError } from '../errors.js';
 import { type Channel, channelFor } from '../notify/channels.js';
 import { AdminApi } from './admin-api.js';
+import { type AppLogReader, appLogReader } from './app-log-reader.js';
 import { type OpenOptions, openSqlite, type SqlDatabase } from './database.js';
 import { dryRunGate, type FlagStore, openGate } from './flag-store.js';
-import { apiFlagStore } from './flag-store-api.js';
-import { dbFlagStore } from './flag-store-db.js';
 import { type Instance, instancesOf } from './instances.js';
 import { isPostgresUrl, openPostgres } from './postgres.js';
+import { type AppProfile, profileNamed } from './profiles/index.js';
 
 export type Via = 'api' | 'db';
 
@@ -29,6 +30,12 @@ export interface Target {
   readonly instances: Instance[];
   /** The same target seen through one instance: its admin API and base URL (the flag's state stays the target's). */
   onInstance(instance: Instance): Target;
+  /** Which app this is (target.profile): what differs between the seed's contract and the public app. */
+  readonly profile: AppProfile;
+  /** The app's log lines (target.logs, or the seed's files under target.logs_dir). */
+  readonly logs: AppLogReader;
+  /** Logs in to every instance (an app with session login): a wrong password fails here, before any step. */
+  signIn(): Promise<void>;
   openDatabase(options: OpenOptions): Promise<SqlDatabase>;
   close(): Promise<void>;
 }
@@ -43,12 +50,14 @@ export function connectTarget(config: Config, via: Via, options: { dryRun: boole
       : openSqlite(config.target.database, open);
   };
   const instances = instancesOf(config.target.instances);
+  const profile = profileNamed(config.target.profile);
+  const logs = appLogReader(config.target.logs, config.target.logsDir, profile.logFormat);
   // One client per instance, made when first asked for and closed with the target.
   const apis = new Map<number, AdminApi>();
   const apiOf = (instance: Instance) => {
     let api = apis.get(instance.number);
     if (!api) {
-      api = new AdminApi(instance.baseUrl, config.token, config.target.httpTimeoutMs);
+      api = new AdminApi(instance.baseUrl, config.token, config.target.httpTimeoutMs, config.target.login);
       apis.set(instance.number, api);
     }
     return api;
@@ -56,7 +65,9 @@ export function connectTarget(config: Config, via: Via, options: { dryRun: boole
   // The flag's state, as every view of the target reads it: the database's, or the first instance's
   // answer. An instance is judged against it, never against its own (possibly stale) view.
   const flags =
-    via === 'db' ? dbFlagStore(openDatabase, config.target.database, gate) : apiFlagStore(apiOf(instances[0] as Instance), gate);
+    via === 'db'
+      ? (profile.dbFlagStore(openDatabase, config.target.database, gate) ?? flagsNotInDatabase(config.target.database))
+      : profile.apiFlagStore(apiOf(instances[0] as Instance), gate);
   const view = (instance: Instance): Target => {
     const api = apiOf(instance);
     return {
@@ -70,6 +81,11 @@ export function connectTarget(config: Config, via: Via, options: { dryRun: boole
       dryRun: options.dryRun,
       instances,
       onInstance: view,
+      profile,
+      logs,
+      signIn: async () => {
+        for (const instance of instances) await apiOf(instance).signIn();
+      },
       openDatabase,
       close: async () => {
         await flags.close();
@@ -78,4 +94,21 @@ export function connectTarget(config: Config, via: Via, options: { dryRun: boole
     };
   };
   return view(instances[0] as Instance);
+}
+
+/** An app that keeps its flags in code has none in the database to read or set (--via db). */
+function flagsNotInDatabase(location: string): FlagStore {
+  const refuse = (): never => {
+    throw new TrimpError('flags-in-code', `${location} holds no flags: this app sets them in code (target.profile: trainingmonkey)`, {
+      remedy: 'read them through the app (--via api)',
+    });
+  };
+  return {
+    via: 'db',
+    location,
+    read: async () => refuse(),
+    set: async () => refuse(),
+    evaluate: async () => refuse(),
+    close: async () => {},
+  };
 }

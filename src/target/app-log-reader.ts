@@ -1,0 +1,158 @@
+import { execFile } from 'node:child_process';
+import { readdir } from 'node:fs/promises';
+import { basename, join } from 'node:path';
+import { promisify } from 'node:util';
+import type { LogSource } from '../config/config.js';
+import { withoutSecrets } from '../config/secret.js';
+import { messageOf, TrimpError } from '../errors.js';
+import { errorLinesBetween, tailLines, tailSince } from './app-logs.js';
+
+/** One line of the app's log, as its format says it. */
+export interface LogLine {
+  at: Date;
+  level: string;
+  text: string;
+}
+
+/** How an app writes a line: the seed's ("2026-…Z ERROR message") or Python logging's. */
+export interface LogFormat {
+  readonly name: string;
+  parse(line: string): LogLine | undefined;
+}
+
+/** The seed's app and the sandbox: `2026-11-29T09:00:00.000Z ERROR message`. */
+export const SEED_LOG_FORMAT: LogFormat = {
+  name: 'ISO-time LEVEL message',
+  parse(line) {
+    const match = /^(\S+) ([A-Z]+)\b/.exec(line);
+    if (!match) return undefined;
+    const at = new Date(match[1] as string);
+    return Number.isNaN(at.getTime()) ? undefined : { at, level: match[2] as string, text: line };
+  },
+};
+
+/**
+ * Python logging's `%(asctime)s - %(name)s - %(levelname)s - %(message)s`, the public app's:
+ * `2026-11-29 04:58:16,092 - strava_app - INFO - …`, in the server's local time.
+ */
+export const PYTHON_LOG_FORMAT: LogFormat = {
+  name: 'asctime - logger - LEVEL - message',
+  parse(line) {
+    const match = /^(\d{4})-(\d\d)-(\d\d) (\d\d):(\d\d):(\d\d),(\d{3}) - \S+ - ([A-Z]+) - /.exec(line);
+    if (!match) return undefined;
+    const [y, mo, d, h, mi, s, ms] = match.slice(1, 8).map(Number) as [number, number, number, number, number, number, number];
+    return { at: new Date(y, mo - 1, d, h, mi, s, ms), level: match[8] as string, text: line };
+  },
+};
+
+/** Where the app's log lines come from, read the same way whatever the source. */
+export interface AppLogReader {
+  /** For messages: "error.log, application.log under DIR", "FILE", "the output of CMD". */
+  readonly where: string;
+  /** Lines stamped at or after `since`, from the end of each source (undefined: there is no log). */
+  linesSince(since: Date): Promise<LogLine[] | undefined>;
+  /** The last `maxBytes` of each source as raw lines (undefined: there is no log). */
+  tails(maxBytes: number): Promise<{ source: string; lines: string[] }[] | undefined>;
+  /** ERROR and CRITICAL lines stamped in [from, until) (undefined: there is no log). */
+  errorLines(from: Date, until: Date): Promise<string[] | undefined>;
+}
+
+const ERROR_LEVELS = new Set(['ERROR', 'CRITICAL']);
+
+function errorsIn(lines: LogLine[] | undefined, until: Date): string[] | undefined {
+  return lines?.filter((line) => ERROR_LEVELS.has(line.level) && line.at < until).map((line) => line.text);
+}
+
+const TAIL_BYTES = 4 * 1024 * 1024;
+const SEED_FILES = ['error.log', 'application.log', 'trimp_calculation.log'];
+
+/**
+ * target.logs when the config names it (a file, or a command such as `journalctl -u app -o cat`,
+ * run without a shell); otherwise the seed's log files under target.logs_dir.
+ */
+export function appLogReader(source: LogSource | undefined, logsDir: string, format: LogFormat): AppLogReader {
+  if (source && 'file' in source) return fileReader([source.file], source.file, format);
+  if (source) return commandReader(source.command, format);
+  const seedFiles = fileReader(
+    SEED_FILES.map((name) => join(logsDir, name)),
+    `${SEED_FILES.join(', ')} under ${logsDir}`,
+    format,
+    async () => (await readdir(logsDir).catch(() => [] as string[])).filter((n) => /\.(log|out|err)$/.test(n)).map((n) => join(logsDir, n)),
+  );
+  // The seed's app writes every error to error.log: the monitor and advice count those lines.
+  return { ...seedFiles, errorLines: (from, until) => errorLinesBetween(logsDir, from, until) };
+}
+
+function fileReader(files: string[], where: string, format: LogFormat, allFiles?: () => Promise<string[]>): AppLogReader {
+  return {
+    where,
+    async linesSince(since) {
+      // The same line in error.log and application.log counts once.
+      const seen = new Map<string, LogLine>();
+      let read = 0;
+      for (const file of files) {
+        const text = await tailSince(file, since, TAIL_BYTES, (line) => format.parse(line)?.at);
+        if (text === undefined) continue;
+        read += 1;
+        for (const raw of text.split('\n')) {
+          const line = format.parse(raw);
+          if (line && line.at >= since) seen.set(raw, line);
+        }
+      }
+      return read === 0 ? undefined : [...seen.values()];
+    },
+    async tails(maxBytes) {
+      const out: { source: string; lines: string[] }[] = [];
+      for (const file of allFiles ? await allFiles() : files) {
+        const lines = await tailLines(file, maxBytes);
+        if (lines) out.push({ source: allFiles ? basename(file) : file, lines });
+      }
+      return out.length === 0 ? undefined : out;
+    },
+    async errorLines(from, until) {
+      return errorsIn(await this.linesSince(from), until);
+    },
+  };
+}
+
+const run = promisify(execFile);
+
+/** A command that prints the app's log (its output is read whole, up to 16 MiB, within 30 s). */
+function commandReader(argv: string[], format: LogFormat): AppLogReader {
+  const where = `the output of ${argv.join(' ')}`;
+  const read = async (): Promise<string[]> => {
+    const [program, ...args] = argv as [string, ...string[]];
+    try {
+      const { stdout } = await run(program, args, {
+        maxBuffer: 16 * 1024 * 1024,
+        timeout: 30_000,
+        env: withoutSecrets(process.env),
+        encoding: 'utf8',
+      });
+      return stdout.split('\n').filter(Boolean);
+    } catch (error) {
+      throw new TrimpError('logs-command', `target.logs.command failed: ${argv.join(' ')}: ${messageOf(error).split('\n')[0]}`, {
+        remedy: 'run it by hand; it must print the app log lines and exit 0',
+      });
+    }
+  };
+  return {
+    where,
+    async linesSince(since) {
+      return (await read()).flatMap((raw) => {
+        const line = format.parse(raw);
+        return line && line.at >= since ? [line] : [];
+      });
+    },
+    async tails(maxBytes) {
+      const lines = await read();
+      let size = 0;
+      let start = lines.length;
+      while (start > 0 && size + (lines[start - 1] as string).length + 1 <= maxBytes) size += (lines[--start] as string).length + 1;
+      return [{ source: argv.join(' '), lines: lines.slice(start) }];
+    },
+    async errorLines(from, until) {
+      return errorsIn(await this.linesSince(from), until);
+    },
+  };
+}
