@@ -342,10 +342,12 @@ export function createProgram(sink: ResultSink): Command {
       'sqlite (a file, the default) or postgres (a PostgreSQL server of its own, loopback, run as the postgres user)',
     )
     .option('--instances <n>', 'app instances sharing the database, each on a free port (1-8; default: as last started, else 1)')
+    .option('--profile <name>', 'seed (the seed contract, default) or trainingmonkey (the public app as deployed: session login, its answers)')
     .addHelpText(
       'after',
       examples(
         'trimp-rollback sandbox start --dir /tmp/sb --traffic 40',
+        'trimp-rollback sandbox start --dir /tmp/tm --profile trainingmonkey --traffic 40',
         'trimp-rollback sandbox start --dir /tmp/pgsb --engine postgres --instances 2 --traffic 40',
         'trimp-rollback flag --all --config /tmp/sb/trimp-rollback.yaml',
       ),

@@ -90,11 +90,14 @@ export const newDataCanBeCreated: CheckDefinition = {
       let readBack: unknown;
       try {
         await db.transaction(async () => {
+          // Only columns both apps have, and an id of its own: the public app's activity_id has no default.
+          const [top] = await db.all<{ id: number | string | null }>('SELECT MAX(activity_id) AS id FROM activities');
+          const id = Number(top?.id ?? 0) + 1;
           await db.run(
-            "INSERT INTO activities (user_id, date, name, type, duration_minutes, avg_heart_rate, trimp, trimp_calculation_method) VALUES (?, ?, 'trimp-rollback write check', 'Run', 1, 120, 0, 'average')",
-            [userId, new Date().toISOString().slice(0, 19).replace('T', ' ')],
+            "INSERT INTO activities (activity_id, user_id, date, duration_minutes, avg_heart_rate, trimp, trimp_calculation_method) VALUES (?, ?, ?, 1, 120, 0, 'average')",
+            [id, userId, new Date().toISOString().slice(0, 19).replace('T', ' ')],
           );
-          [readBack] = await db.all("SELECT activity_id FROM activities WHERE name = 'trimp-rollback write check'");
+          [readBack] = await db.all('SELECT activity_id FROM activities WHERE activity_id = ?', [id]);
           throw new RolledBack();
         });
       } catch (error) {

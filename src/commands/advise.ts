@@ -102,15 +102,21 @@ interface Answer {
   note?: string;
 }
 
-function print(options: AdviseOptions, { row, why, evidence, config, note: matrixNote }: Answer): CommandResult {
-  // A flag rollback on an app whose flags are set in code: the way that works there instead.
+function print(options: AdviseOptions, answer: Answer): CommandResult {
+  const { why, evidence, config, note: matrixNote } = answer;
+  // A flag rollback on an app whose flags are set in code: the application rollback is the way there.
+  const asked = answer.row;
   const refusal =
-    row && FLAG_RUNBOOKS.includes(row.runbook) ? profileNamed(config.target.profile).flagChangeRefusal(config.target, 'api') : undefined;
-  const runbook = row ? runbookFacts(refusal ? 'application' : row.runbook) : undefined;
+    asked && FLAG_RUNBOOKS.includes(asked.runbook)
+      ? profileNamed(config.target.profile).flagChangeRefusal(config.target, 'api')
+      : undefined;
+  const instead = refusal ? answer.rows.find((r) => r.runbook === 'application') : undefined;
+  const row = asked && instead ? { ...instead, issue: asked.issue, title: asked.title, severity: asked.severity } : asked;
+  const runbook = row ? runbookFacts(row.runbook) : undefined;
   const words = refusal ? ['application', '--to', 'REF'] : (row?.command ?? []);
   const command = row ? commandLine(['trimp-rollback', ...words, ...targetArgs(invocationOf(config, {}))]) : undefined;
   const note = refusal
-    ? `the matrix says ${row?.action.toLowerCase()}, but ${refusal.reason}: ${refusal.instead}${matrixNote ? `; ${matrixNote}` : ''}`
+    ? `the matrix says ${asked?.action.toLowerCase()}, but ${refusal.reason}; ${refusal.instead}${matrixNote ? `; ${matrixNote}` : ''}`
     : matrixNote;
   if (options.json) {
     process.stdout.write(

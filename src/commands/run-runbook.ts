@@ -365,7 +365,7 @@ function refuseFlagChanges(steps: readonly { id: string; action: string }[], con
   throw usageError(
     'flag-unsupported',
     `nothing was changed: step ${setting.map((s) => s.id).join(', ')} would set the flag, but ${refusal.reason}`,
-    refusal.instead,
+    `${refusal.instead} (trimp-rollback advise says the same)`,
   );
 }
 

@@ -20,6 +20,7 @@ export interface SandboxOptions {
   defect?: string;
   engine?: string;
   instances?: string;
+  profile?: string;
 }
 
 export async function sandboxStart(options: SandboxOptions): Promise<CommandResult> {
@@ -28,6 +29,7 @@ export async function sandboxStart(options: SandboxOptions): Promise<CommandResu
     seed: seedSize(options),
     traffic: options.traffic === undefined ? 0 : integer('--traffic', options.traffic, 0, 10_000),
     engine: engineOf(options.engine),
+    ...(options.profile !== undefined ? { profile: profileOf(options.profile) } : {}),
     ...(options.instances !== undefined ? { instances: integer('--instances', options.instances, 1, 8) } : {}),
   });
   if (options.json) process.stdout.write(`${JSON.stringify(info, null, 2)}\n`);
@@ -174,6 +176,11 @@ function integer(flag: string, text: string, min: number, max: number): number {
   if (!Number.isInteger(value) || value < min || value > max)
     throw usageError('sandbox-usage', `${flag} must be an integer from ${min} to ${max}, not "${text}"`);
   return value;
+}
+
+function profileOf(text: string): 'seed' | 'trainingmonkey' {
+  if (text === 'seed' || text === 'trainingmonkey') return text;
+  throw usageError('option-invalid', `--profile must be seed or trainingmonkey, not "${text}"`);
 }
 
 function engineOf(text: string | undefined): 'sqlite' | 'postgres' {

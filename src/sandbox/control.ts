@@ -20,6 +20,8 @@ import { createAppDatabase } from './postgres-load.js';
 import { freePort, killPostgresServerNow, startPostgresServer, stopPostgresServer, verifyPath } from './postgres-server.js';
 import { initAppRepo } from './release.js';
 import { createSandboxDatabase, DEFAULT_SEED, type SeedOptions } from './seed.js';
+import { openSandboxStore } from './store.js';
+import { ADMIN_PASSWORD_FILE, adminEmail, readSandboxProfile, reshapeForTrainingMonkey } from './trainingmonkey/schema.js';
 
 export interface SandboxInfo {
   base_url: string;
@@ -46,6 +48,8 @@ export interface StartOptions {
   engine?: 'sqlite' | 'postgres';
   /** App instances sharing the database, each on its own port (default: as the sandbox last ran, else 1). */
   instances?: number;
+  /** trainingmonkey: the public app as deployed (session login, its answers and database), not the seed's contract. */
+  profile?: 'seed' | 'trainingmonkey';
 }
 
 /** Creates what the directory lacks (database, token, app checkout), then starts the server detached. */
@@ -61,6 +65,14 @@ export async function startSandbox(dir: string, options: StartOptions = {}): Pro
   }
   // Refused before anything is created: a PostgreSQL sandbox cannot live at a path pg_ctl's shell would read.
   if (options.engine === 'postgres') verifyPath(layout.root);
+  const playing = readSandboxProfile(layout.root) ? 'trainingmonkey' : existsSync(layout.database) ? 'seed' : undefined;
+  if (options.profile && playing && options.profile !== playing)
+    throw usageError(
+      'sandbox-profile',
+      `the sandbox in ${layout.root} plays the ${playing} profile, not ${options.profile}`,
+      'give another --dir for a new sandbox (its database has the other app\'s shape)',
+    );
+  const trainingMonkey = (options.profile ?? playing) === 'trainingmonkey';
   mkdirSync(layout.logsDir, { recursive: true });
   mkdirSync(layout.stateDir, { recursive: true, mode: 0o700 });
   initAppRepo(layout.appDir);
@@ -73,6 +85,14 @@ export async function startSandbox(dir: string, options: StartOptions = {}): Pro
   if (!existsSync(layout.tokenFile)) writeFileSync(layout.tokenFile, `${randomBytes(24).toString('hex')}\n`, { mode: 0o600 });
   if (options.engine === 'postgres' && !existsSync(layout.engineFile)) await setUpPostgres(layout);
   else if (existsSync(layout.engineFile)) await startPostgresServer(layout.root);
+  if (trainingMonkey && !readSandboxProfile(layout.root)?.reshaped) {
+    const store = await openSandboxStore(layout);
+    try {
+      await reshapeForTrainingMonkey(layout.root, store);
+    } finally {
+      await store.close();
+    }
+  }
   rmSync(layout.stateFile, { force: true });
   const count = options.instances ?? readInstances(layout)?.ports.length ?? 1;
   if (count > 1 && options.port)
@@ -160,7 +180,9 @@ async function spawnOnFreePort(layout: SandboxLayout, traffic: number, instance?
 }
 
 async function spawnServer(layout: SandboxLayout, port: number, traffic: number, instance?: number): Promise<SandboxState> {
-  const out = openSync(layout.processLog, 'a');
+  // The public app logs to stderr only: its output is captured where target.logs reads it (as an app restart does).
+  const logFile = readSandboxProfile(layout.root) ? join(layout.logsDir, 'app.out') : layout.processLog;
+  const out = openSync(logFile, 'a');
   const [program, ...args] = serverArgv(layout, port, traffic, instance) as [string, ...string[]];
   const files = instanceFiles(layout, instance);
   const child = spawn(program, args, {
@@ -181,12 +203,12 @@ async function spawnServer(layout: SandboxLayout, port: number, traffic: number,
     if (state && state.pid === child.pid) return state;
     if (exited !== null || Date.now() > deadline) {
       if (exited === null && child.pid) process.kill(child.pid, 'SIGKILL');
-      const tail = existsSync(layout.processLog) ? readFileSync(layout.processLog, 'utf8').trim().split('\n').slice(-1)[0] : '';
+      const tail = existsSync(logFile) ? readFileSync(logFile, 'utf8').trim().split('\n').slice(-1)[0] : '';
       throw new TrimpError(
         'sandbox-start',
         `the sandbox did not start${exited !== null ? ` (exit ${exited})` : ' within 15 s'}${tail ? `: ${tail}` : ''}`,
         {
-          remedy: `see ${layout.processLog}`,
+          remedy: `see ${logFile}`,
         },
       );
     }
@@ -356,7 +378,14 @@ function writeConfig(layout: SandboxLayout, states: SandboxState[]): void {
     ...databaseLines(layout),
     '  app_dir: ./app',
     '  logs_dir: ./app/logs',
-    '  token_file: ./admin-token',
+    ...(readSandboxProfile(layout.root)
+      ? [
+          '  # The public app as deployed: session login as its admin, logs captured from its stderr.',
+          '  profile: trainingmonkey',
+          `  login: { email: ${adminEmail(layout.root)}, password_file: ./${ADMIN_PASSWORD_FILE} }`,
+          '  logs: { file: ./app/logs/app.out }',
+        ]
+      : ['  token_file: ./admin-token']),
     '  # How the database and application scenarios stop and start this server (no shell).',
     ...(several ? ['  # {port} and {instance} are filled in for each instance.'] : []),
     '  app:',

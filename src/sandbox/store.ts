@@ -36,6 +36,8 @@ const UPDATE_FLAG = 'UPDATE feature_flags SET enabled = ?, updated_at = ?, updat
 export abstract class SandboxStore {
   abstract readonly engine: 'sqlite' | 'postgres';
   abstract all<T>(sql: string, params?: readonly unknown[]): Promise<T[]>;
+  /** A statement that returns no rows (DDL, an UPDATE, an INSERT). */
+  abstract execute(sql: string, params?: readonly unknown[]): Promise<void>;
   abstract tables(): Promise<string[]>;
   abstract setFlag(name: string, types: readonly UserType[], enabled: boolean, actor: string): Promise<void>;
   abstract insertActivity(activity: NewActivity): Promise<number>;
@@ -113,6 +115,10 @@ export class SqliteStore extends SandboxStore {
     return this.connection.prepare(sql).all(...params) as T[];
   }
 
+  async execute(sql: string, params: readonly unknown[] = []): Promise<void> {
+    this.connection.prepare(sql).run(...params);
+  }
+
   async tables(): Promise<string[]> {
     return (this.connection.prepare("SELECT name FROM sqlite_master WHERE type = 'table' ORDER BY name").all() as { name: string }[]).map(
       (t) => t.name,
@@ -182,6 +188,10 @@ export class PostgresStore extends SandboxStore {
 
   async all<T>(sql: string, params: readonly unknown[] = []): Promise<T[]> {
     return (await this.pool.query(numbered(sql), [...params])).rows as T[];
+  }
+
+  async execute(sql: string, params: readonly unknown[] = []): Promise<void> {
+    await this.pool.query(numbered(sql), [...params]);
   }
 
   async tables(): Promise<string[]> {
