@@ -285,13 +285,19 @@ export function createProgram(sink: ResultSink): Command {
     .option('--html <file>', 'also write the scorecard as a self-contained page: a row and a small error-rate chart per game day')
     .option('--engine <engine>', "the sandbox's database: sqlite (default) or postgres (a PostgreSQL server of its own)")
     .option('--instances <n>', 'app instances sharing the database in each sandbox (1-8, default 1)')
+    .option('--profile <name>', 'the app each sandbox plays: seed (default) or trainingmonkey (the public app; no flag game days there)')
     .option('--db-from <file>', 'start each sandbox from a copy of this database')
     .option('--json', JSON_HELP)
     .option('--no-color', 'no colours or spinners')
     .option('--keep', 'keep the sandbox directories afterwards (and say how to stop them)')
     .addHelpText(
       'after',
-      examples('trimp-rollback rehearse', 'trimp-rollback rehearse --all --json', 'trimp-rollback rehearse flag --runbook ./staged.yaml'),
+      examples(
+        'trimp-rollback rehearse',
+        'trimp-rollback rehearse --all --json',
+        'trimp-rollback rehearse flag --runbook ./staged.yaml',
+        'trimp-rollback rehearse --all --profile trainingmonkey',
+      ),
     )
     .action(async (scenarios, options) => sink(await (await import('./commands/rehearse.js')).rehearseCommand(scenarios, options)));
 
@@ -342,7 +348,10 @@ export function createProgram(sink: ResultSink): Command {
       'sqlite (a file, the default) or postgres (a PostgreSQL server of its own, loopback, run as the postgres user)',
     )
     .option('--instances <n>', 'app instances sharing the database, each on a free port (1-8; default: as last started, else 1)')
-    .option('--profile <name>', 'seed (the seed contract, default) or trainingmonkey (the public app as deployed: session login, its answers)')
+    .option(
+      '--profile <name>',
+      'seed (the seed contract, default) or trainingmonkey (the public app as deployed: session login, its answers)',
+    )
     .addHelpText(
       'after',
       examples(

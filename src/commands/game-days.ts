@@ -14,6 +14,7 @@ import type { AdminApi } from '../target/admin-api.js';
 import { openSqlite } from '../target/database.js';
 import { dryRunGate } from '../target/flag-store.js';
 import { apiFlagStore } from '../target/flag-store-api.js';
+import { readHealth } from '../target/health.js';
 import { isPostgresUrl, openPostgres } from '../target/postgres.js';
 import { ENHANCED_TRIMP_FLAG, type FlagStates, USER_TYPES } from '../target/user-types.js';
 
@@ -173,9 +174,8 @@ async function restoredDatabaseHolds({ dir, sandbox, api, prepared }: Proving) {
   } catch (error) {
     problems.push(`the restored database cannot be read: ${messageOf(error)}`);
   }
-  const health = await api.get('health').catch((error: unknown) => ({ status: 0, body: { status: messageOf(error) } }));
-  const status = (health.body as { status?: string } | undefined)?.status;
-  if (health.status !== 200 || status !== 'healthy') problems.push(`/health answered ${health.status} ${String(status)}`);
+  const health = await readHealth(api).catch((error: unknown) => ({ healthy: false, problem: messageOf(error) }));
+  if (!health.healthy) problems.push(`/health answered ${health.problem}`);
   if (problems.length > 0) return { ok: false, text: problems.join('; ') };
   // The damage went with the replaced file: forget the fault (heal writes nothing into a restored file).
   await healSandbox(dir, 'corrupt-db');

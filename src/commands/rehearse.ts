@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
-import { Secret } from '../config/secret.js';
+import { loadConfig } from '../config/config.js';
 import { Interruption } from '../engine/interrupt.js';
 import { readJournal } from '../engine/journal.js';
 import type { RunResult } from '../engine/result.js';
@@ -17,8 +17,9 @@ import { renderTable } from '../report/table.js';
 import { killSandboxNow, startSandbox, stopSandbox } from '../sandbox/control.js';
 import { breakSandbox } from '../sandbox/fault-control.js';
 import type { FaultName } from '../sandbox/faults.js';
-import { AdminApi } from '../target/admin-api.js';
 import { appCommit } from '../target/app-repo.js';
+import { readHealth } from '../target/health.js';
+import { connectTarget, type Target } from '../target/target.js';
 import { GAME_DAYS, type GameDay, gameDayOn } from './game-days.js';
 import { isChange } from './run-history.js';
 import { type CommandResult, runRunbook } from './run-runbook.js';
@@ -50,6 +51,8 @@ export interface RehearseOptions {
   engine?: string;
   /** App instances in each sandbox (1-8). */
   instances?: string | number;
+  /** The app each sandbox plays: seed (its contract) or trainingmonkey (the public app as deployed). */
+  profile?: string;
 }
 
 /** How long the in-run validation may wait for enough user traffic after the change. */
@@ -60,7 +63,8 @@ const OBSERVE = '3s';
 export interface ScoreRow {
   scenario: string;
   fault: FaultName;
-  status: 'passed' | 'failed';
+  /** not possible: the scenario cannot exist on this app (said with the reason in the note). */
+  status: 'passed' | 'failed' | 'not possible';
   symptom_before: string | null;
   run_status: string | null;
   duration_ms: number | null;
@@ -91,7 +95,19 @@ export async function rehearseCommand(names: string[], options: RehearseOptions)
         `unknown scenario "${name}"; scenarios: ${SCENARIOS.join(', ')} (game days: ${Object.keys(GAME_DAYS).join(', ')})`,
       );
   }
-  const scenarios = [...new Set((options.all ? SCENARIOS : names.length > 0 ? names : ['flag']).flatMap(gameDaysNamed))];
+  if (options.profile !== undefined && options.profile !== 'seed' && options.profile !== 'trainingmonkey')
+    throw usageError('option-invalid', `--profile must be seed or trainingmonkey, not "${options.profile}"`);
+  const profile = options.profile === 'trainingmonkey' ? 'trainingmonkey' : 'seed';
+  // On the public app the flag cannot be changed: its own game day is the application rollback's.
+  const defaultNames = profile === 'trainingmonkey' ? ['application'] : ['flag'];
+  const scenarios = [...new Set((options.all ? SCENARIOS : names.length > 0 ? names : defaultNames).flatMap(gameDaysNamed))];
+  const impossible = scenarios.filter((name) => cannotRehearse(name, profile));
+  if (impossible.length === scenarios.length)
+    throw usageError(
+      'rehearse-unsupported',
+      `${impossible.join(', ')} cannot be rehearsed on the ${profile} profile: ${cannotRehearse(impossible[0] as string, profile)}`,
+      'rehearse application or database there (or --all: the others are listed with the reason)',
+    );
   if (options.runbook && scenarios.length !== 1) throw usageError('rehearse-usage', '--runbook rehearses one game day: name it');
   if (options.runbook && !existsSync(options.runbook)) throw usageError('runbook-missing', `runbook file not found: ${options.runbook}`);
   if (options.html !== undefined) verifyWritableFile('--html', options.html);
@@ -112,7 +128,13 @@ export async function rehearseCommand(names: string[], options: RehearseOptions)
     for (const name of scenarios) {
       if (interruption.requested) break;
       const gameDay = gameDayOn(GAME_DAYS[name] as GameDay, engine);
-      rows.push(await rehearse(name, gameDay, { ...options, engine, instances }, interruption));
+      const why = cannotRehearse(name, profile);
+      if (why) {
+        process.stderr.write(`\n== Game day: ${name}: not on the ${profile} profile: ${why}\n`);
+        rows.push({ ...unscoredRow(name, gameDay, why), status: 'not possible' });
+        continue;
+      }
+      rows.push(await rehearse(name, gameDay, { ...options, engine, instances, profile }, interruption));
     }
   } finally {
     interruption.dispose();
@@ -128,8 +150,8 @@ export async function rehearseCommand(names: string[], options: RehearseOptions)
   }
   if (options.html !== undefined) await writeScorecardPage(options.html, rows);
   if (interruption.requested) return { exitCode: ExitCode.failed, interrupted: true };
-  // A scenario that could not be rehearsed is not a pass.
-  return { exitCode: rows.every((r) => r.status === 'passed') ? ExitCode.ok : ExitCode.failed };
+  // A scenario that could not be rehearsed is not a pass; one the app cannot have is said, and not counted.
+  return { exitCode: rows.every((r) => r.status !== 'failed') ? ExitCode.ok : ExitCode.failed };
 }
 
 async function rehearse(name: string, gameDay: GameDay, options: RehearseOptions, interruption: Interruption): Promise<ScoreRow> {
@@ -137,7 +159,7 @@ async function rehearse(name: string, gameDay: GameDay, options: RehearseOptions
   const runbook = options.runbook ?? gameDay.runbook;
   const dir = mkdtempSync(join(tmpdir(), `trimp-gameday-${name}-`));
   process.stderr.write(`\n== Game day: ${name} (fault: ${gameDay.fault}) in ${dir}\n`);
-  let api: AdminApi | undefined;
+  let target: Target | undefined;
   const forget = interruption.onHardStop(() => {
     killSandboxNow(dir);
     if (!options.keep) rmSync(dir, { recursive: true, force: true });
@@ -148,13 +170,16 @@ async function rehearse(name: string, gameDay: GameDay, options: RehearseOptions
       engine: options.engine === 'postgres' ? 'postgres' : 'sqlite',
       instances: Number(options.instances ?? 1),
       ...(options.dbFrom ? { dbFrom: options.dbFrom } : {}),
+      profile: options.profile === 'trainingmonkey' ? 'trainingmonkey' : 'seed',
     });
-    api = new AdminApi(sandbox.base_url, new Secret(readFileSync(sandbox.token_file, 'utf8').trim(), 'sandbox token'), 5000);
+    // The game day looks at the app as the tool does: through the sandbox's config (token or login, its profile).
+    target = connectTarget(loadConfig({ config: sandbox.config }), 'api', { dryRun: true });
+    const api = target.api;
     const prepared = await gameDay.prepare?.(dir, sandbox, interruption.signal);
     if (prepared) process.stderr.write(`Before the fault: ${prepared.text}\n`);
     await breakSandbox(dir, gameDay.fault, gameDay.faultOptions);
     if (gameDay.note) process.stderr.write(`Rehearsal: ${gameDay.note}\n`);
-    const before = gameDay.symptom ? await gameDay.symptom(dir) : await waitForErrors(api, interruption.signal);
+    const before = gameDay.symptom ? await gameDay.symptom(dir) : await waitForErrors(target, interruption.signal);
     row.symptom_before = before.text;
     process.stderr.write(`Symptom: ${before.text}\n`);
 
@@ -198,8 +223,8 @@ async function rehearse(name: string, gameDay: GameDay, options: RehearseOptions
     if (result.status === 'interrupted') throw new Error('interrupted during the rollback');
     // Proof: a fresh window of live traffic after the run shows no errors.
     await sleep(PROOF_WINDOW_S * 1000 + 300, undefined, { signal: interruption.signal });
-    const after = await errorsInWindow(api);
-    const unhealthy = await healthProblem(api);
+    const after = await errorsInWindow(target);
+    const unhealthy = await healthProblem(target);
     if (unhealthy) after.text = `${after.text}; ${unhealthy}`;
     // The scenario's own proof (the database one: integrity, health, and every row the backup held).
     const proven = gameDay.prove ? await gameDay.prove({ dir, sandbox, api, prepared, result }) : { ok: true, text: '' };
@@ -212,7 +237,7 @@ async function rehearse(name: string, gameDay: GameDay, options: RehearseOptions
     row.status = 'failed';
     row.note = interruption.requested ? 'interrupted: the game day was stopped and torn down' : messageOf(error);
   } finally {
-    api?.close();
+    await target?.close();
     forget();
     await stopSandbox(dir);
     if (options.keep) {
@@ -234,11 +259,9 @@ interface Window {
   text: string;
 }
 
-async function errorsInWindow(api: AdminApi): Promise<Window> {
-  const body = await api.getOk<{ performance_metrics: { system_metrics: { errors: number; requests: number; error_rate: number } } }>(
-    `api/admin/trimp-performance-metrics?window=${PROOF_WINDOW_S}`,
-  );
-  const m = body.performance_metrics.system_metrics;
+/** The app's figures for the last seconds, from where its profile keeps them (the metrics endpoint, or api_logs). */
+async function errorsInWindow(target: Target): Promise<Window> {
+  const m = await target.profile.metrics(target, PROOF_WINDOW_S);
   return {
     errors: m.errors,
     requests: m.requests,
@@ -247,15 +270,15 @@ async function errorsInWindow(api: AdminApi): Promise<Window> {
 }
 
 /** Waits (up to 10 s) until live traffic shows the fault, so the rehearsal starts from a real incident. */
-async function waitForErrors(api: AdminApi, signal: AbortSignal): Promise<Window> {
+async function waitForErrors(target: Target, signal: AbortSignal): Promise<Window> {
   let last: Window = { errors: 0, requests: 0, text: 'no traffic seen' };
   for (let i = 0; i < 40 && !signal.aborted; i++) {
     await sleep(250, undefined, { signal }).catch(() => undefined);
     // A release that fails its own health check is the symptom, whatever users see yet.
-    const unhealthy = await healthProblem(api);
+    const unhealthy = await healthProblem(target);
     if (unhealthy) return { errors: 1, requests: 0, text: unhealthy };
     try {
-      last = await errorsInWindow(api);
+      last = await errorsInWindow(target);
       // Enough traffic to be a symptom, not a blip: the report's "before" rests on it too.
       if (last.errors > 0 && last.requests >= MIN_SYMPTOM_REQUESTS) return last;
     } catch (error) {
@@ -265,13 +288,11 @@ async function waitForErrors(api: AdminApi, signal: AbortSignal): Promise<Window
   return last;
 }
 
-/** Why /health is not healthy, or undefined when it is. */
-async function healthProblem(api: AdminApi): Promise<string | undefined> {
+/** Why /health is not healthy (judged by its body: the public app answers 200 regardless), or undefined when it is. */
+async function healthProblem(target: Target): Promise<string | undefined> {
   try {
-    const response = await api.get('health');
-    const body = (response.body ?? {}) as { status?: string; error?: string };
-    if (response.status === 200 && body.status === 'healthy') return undefined;
-    return `/health answers ${response.status}${body.error ? `: ${body.error}` : ''}`;
+    const health = await readHealth(target.api);
+    return health.healthy ? undefined : `/health answers ${health.problem}`;
   } catch (error) {
     return `/health: ${messageOf(error)}`;
   }
@@ -294,7 +315,7 @@ function renderScorecard(rows: ScoreRow[], engine: 'sqlite' | 'postgres'): strin
     r.status.toUpperCase(),
   ]);
   const notes = [
-    ...rows.flatMap((r) => (noteOf(r.scenario) ? [`  ${r.scenario}: ${noteOf(r.scenario)}`] : [])),
+    ...rows.flatMap((r) => (r.status !== 'not possible' && noteOf(r.scenario) ? [`  ${r.scenario}: ${noteOf(r.scenario)}`] : [])),
     ...rows.filter((r) => r.scenario_proof).map((r) => `  ${r.scenario}: ${r.scenario_proof}`),
     ...rows.filter((r) => r.note).map((r) => `  ${r.scenario}: ${r.note}`),
   ];
@@ -321,6 +342,13 @@ async function writeScorecardPage(path: string, rows: ScoreRow[]): Promise<void>
   } catch (error) {
     process.stderr.write(`warning: the scorecard page was not written to ${path}: ${messageOf(error)}\n`);
   }
+}
+
+/** Why a game day cannot run on this profile (its scenario changes the flag, which the app sets in code), or undefined. */
+function cannotRehearse(name: string, profile: 'seed' | 'trainingmonkey'): string | undefined {
+  const gameDay = GAME_DAYS[name];
+  if (profile !== 'trainingmonkey' || !gameDay || (gameDay.scenario !== 'flag' && gameDay.scenario !== 'gradual')) return undefined;
+  return 'the app sets its flags in code (its toggle persists nothing), so no flag rollback can be run there; its way back is the application rollback';
 }
 
 /** A game day's row before anything was proven: failed until its proof says otherwise. */

@@ -70,7 +70,7 @@ export async function startSandbox(dir: string, options: StartOptions = {}): Pro
     throw usageError(
       'sandbox-profile',
       `the sandbox in ${layout.root} plays the ${playing} profile, not ${options.profile}`,
-      'give another --dir for a new sandbox (its database has the other app\'s shape)',
+      "give another --dir for a new sandbox (its database has the other app's shape)",
     );
   const trainingMonkey = (options.profile ?? playing) === 'trainingmonkey';
   mkdirSync(layout.logsDir, { recursive: true });

@@ -8,6 +8,7 @@ import { activeFaults, databaseReplaced, type FaultName, type FaultState, readFa
 import { type SandboxLayout, type SandboxState, sandboxLayout } from './layout.js';
 import { checkoutCommit, commitRelease, headCommit } from './release.js';
 import { openSandboxStore } from './store.js';
+import { readSandboxProfile } from './trainingmonkey/schema.js';
 
 export interface BreakOptions {
   share?: number;
@@ -90,11 +91,15 @@ async function waitUntilApplied(dir: string, faults: FaultState): Promise<void> 
 }
 
 async function waitUntilInstanceApplied(layout: ReturnType<typeof sandboxLayout>, state: SandboxState, faults: FaultState): Promise<void> {
-  const token = readFileSync(layout.tokenFile, 'utf8').trim();
   const want = JSON.stringify({ faults: activeFaults(faults).filter((f) => f !== 'crash'), generation: faults.db_generation ?? 0 });
+  // The public app's dashboard always fails: its sandbox says what it applies at a path of its own.
+  const url = readSandboxProfile(layout.root) ? `${state.base_url}/sandbox/faults` : `${state.base_url}/api/admin/monitoring/dashboard`;
+  const headers: Record<string, string> = readSandboxProfile(layout.root)
+    ? {}
+    : { authorization: `Bearer ${readFileSync(layout.tokenFile, 'utf8').trim()}` };
   for (let i = 0; i < 100; i++) {
     try {
-      const response = await fetch(`${state.base_url}/api/admin/monitoring/dashboard`, { headers: { authorization: `Bearer ${token}` } });
+      const response = await fetch(url, { headers });
       const body = (await response.json()) as { active_faults?: string[]; db_generation?: number };
       if (JSON.stringify({ faults: body.active_faults, generation: body.db_generation }) === want) return;
     } catch {

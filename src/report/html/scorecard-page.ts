@@ -8,7 +8,7 @@ import { escapeHtml as e, renderSvg } from './svg.js';
 export interface ScorecardEntry {
   scenario: string;
   fault: string;
-  status: 'passed' | 'failed';
+  status: 'passed' | 'failed' | 'not possible';
   symptom_before: string | null;
   run_status: string | null;
   duration_ms: number | null;
@@ -32,12 +32,14 @@ export async function renderScorecardPage(entries: ScorecardEntry[], facts: { ge
     const time =
       entry.duration_ms === null || entry.budget_ms === null ? '—' : `${formatMs(entry.duration_ms)} / ${formatMs(entry.budget_ms)}`;
     rows.push(
-      `<tr class="${entry.status === 'passed' ? 'pass' : 'fail'}" data-scenario="${e(entry.scenario)}"><td><strong>${e(entry.scenario)}</strong><br><span class="muted">${e(entry.fault)}</span></td><td>${e(entry.symptom_before ?? '—')}</td><td>${e(entry.run_status ?? '—')}<br><span class="muted">${e(time)}</span></td><td>${e(entry.proof ?? '—')}${entry.note ? `<div class="warning">${e(entry.note)}</div>` : ''}</td><td>${chart}</td><td><span class="status ${entry.status}">${entry.status.toUpperCase()}</span></td></tr>`,
+      `<tr class="${entry.status === 'passed' ? 'pass' : entry.status === 'failed' ? 'fail' : 'skip'}" data-scenario="${e(entry.scenario)}"><td><strong>${e(entry.scenario)}</strong><br><span class="muted">${e(entry.fault)}</span></td><td>${e(entry.symptom_before ?? '—')}</td><td>${e(entry.run_status ?? '—')}<br><span class="muted">${e(time)}</span></td><td>${e(entry.proof ?? '—')}${entry.note ? `<div class="warning">${e(entry.note)}</div>` : ''}</td><td>${chart}</td><td><span class="status ${entry.status.replace(' ', '-')}">${entry.status.toUpperCase()}</span></td></tr>`,
     );
   }
   const passed = entries.filter((x) => x.status === 'passed').length;
+  // A scenario the app cannot have is listed with its reason, not counted.
+  const possible = entries.filter((x) => x.status !== 'not possible');
   const body = [
-    `<header><h1>Game day scorecard <span class="status ${passed === entries.length ? 'passed' : 'failed'}">${passed} of ${entries.length} passed</span></h1>
+    `<header><h1>Game day scorecard <span class="status ${passed === possible.length ? 'passed' : 'failed'}">${passed} of ${possible.length} passed</span></h1>
 <p class="muted">Each game day: a throwaway sandbox under live traffic, the scenario's fault injected and seen, the rollback run for real, the fault proven gone. ${e(facts.generatedAt.toISOString())}${facts.commit ? `, trimp-rollback ${e(facts.commit)}` : ''}.</p></header>`,
     section(
       'Scenarios',

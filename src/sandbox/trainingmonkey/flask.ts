@@ -32,7 +32,10 @@ export function httpDate(text: string | Date): string {
 const ITERATIONS = 2000;
 
 export function hashPassword(password: string): string {
-  const salt = randomBytes(12).toString('base64').replace(/[^A-Za-z0-9]/g, '').slice(0, 16);
+  const salt = randomBytes(12)
+    .toString('base64')
+    .replace(/[^A-Za-z0-9]/g, '')
+    .slice(0, 16);
   const hex = pbkdf2Sync(password, salt, ITERATIONS, 32, 'sha256').toString('hex');
   return `pbkdf2:sha256:${ITERATIONS}$${salt}$${hex}`;
 }
@@ -55,7 +58,15 @@ export function pythonLogLine(logger: string, level: string, message: string, at
 /** A Python dict's repr, for the log lines that print one. */
 export function pythonRepr(value: Record<string, unknown>): string {
   const item = (v: unknown): string =>
-    v === null || v === undefined ? 'None' : typeof v === 'boolean' ? (v ? 'True' : 'False') : typeof v === 'number' ? String(v) : `'${String(v)}'`;
+    v === null || v === undefined
+      ? 'None'
+      : typeof v === 'boolean'
+        ? v
+          ? 'True'
+          : 'False'
+        : typeof v === 'number'
+          ? String(v)
+          : `'${String(v)}'`;
   return `{${Object.entries(value)
     .map(([k, v]) => `'${k}': ${item(v)}`)
     .join(', ')}}`;

@@ -3,7 +3,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { banisterAverage, roundTrimp, type Sex } from '../../trimp/banister.js';
 import { banisterStream } from '../../trimp/stream.js';
-import type { FaultState } from '../faults.js';
+import { activeFaults, type FaultState } from '../faults.js';
 import type { Release } from '../release.js';
 import type { SandboxStore } from '../store.js';
 import { httpDate, jsonify, pythonRepr, verifyPassword } from './flask.js';
@@ -64,9 +64,15 @@ export function createTrainingMonkeyApp(options: TrainingMonkeyOptions) {
     const path = url.pathname;
     const sessionId = /(?:^|;\s*)session=([^;]+)/.exec(req.headers.cookie ?? '')?.[1];
     const sandboxUser = Number(req.headers['x-sandbox-user']);
-    const userId = (sessionId ? sessions.get(sessionId) : undefined) ?? (Number.isInteger(sandboxUser) && sandboxUser > 0 ? sandboxUser : undefined);
+    const userId =
+      (sessionId ? sessions.get(sessionId) : undefined) ?? (Number.isInteger(sandboxUser) && sandboxUser > 0 ? sandboxUser : undefined);
 
     if (path === '/health' && method === 'GET') return { view: 'health_check', ...(await health()) };
+    // Not the app's: the sandbox's own word on which faults it applies (tests wait for it).
+    if (path === '/sandbox/faults' && method === 'GET') {
+      const faults = options.faults();
+      return { view: 'sandbox', status: 200, json: { active_faults: activeFaults(faults), db_generation: faults.db_generation ?? 0 } };
+    }
     if (path === '/login' && method === 'GET')
       return { view: 'login', status: 200, html: '<form method="post"><input name="email"><input name="password" type="password"></form>' };
     if (path === '/login' && method === 'POST') return { view: 'login', ...(await login(req, body)) };
@@ -188,7 +194,14 @@ export function createTrainingMonkeyApp(options: TrainingMonkeyOptions) {
       admin: false,
       handle: async ({ user }) => ({
         status: 200,
-        json: { email: user.email, gender: user.gender, id: Number(user.id), is_admin: Boolean(user.is_admin), max_hr: user.max_hr, resting_hr: user.resting_hr },
+        json: {
+          email: user.email,
+          gender: user.gender,
+          id: Number(user.id),
+          is_admin: Boolean(user.is_admin),
+          max_hr: user.max_hr,
+          resting_hr: user.resting_hr,
+        },
       }),
     },
     {
@@ -198,7 +211,11 @@ export function createTrainingMonkeyApp(options: TrainingMonkeyOptions) {
       admin: true,
       async handle() {
         const states = { admin: flagFor(release, 1), beta: flagFor(release, 2), regular: flagFor(release, 4) };
-        for (const [id, type] of [[1, 'admin'], [2, 'beta'], [4, 'regular']] as const)
+        for (const [id, type] of [
+          [1, 'admin'],
+          [2, 'beta'],
+          [4, 'regular'],
+        ] as const)
           log(
             'utils.feature_flags',
             'INFO',
@@ -219,7 +236,12 @@ export function createTrainingMonkeyApp(options: TrainingMonkeyOptions) {
           json: {
             feature_flags: {
               enhanced_trimp_calculation: entry('Enhanced TRIMP Calculation', 'Uses heart rate stream data for improved TRIMP accuracy'),
-              settings_page_enabled: { ...entry('Settings Page', 'Access to user settings and configuration'), admin_enabled: true, beta_enabled: true, regular_enabled: false },
+              settings_page_enabled: {
+                ...entry('Settings Page', 'Access to user settings and configuration'),
+                admin_enabled: true,
+                beta_enabled: true,
+                regular_enabled: false,
+              },
             },
             success: true,
           },
@@ -244,7 +266,8 @@ export function createTrainingMonkeyApp(options: TrainingMonkeyOptions) {
         } catch {
           return { status: 500, json: INTERNAL };
         }
-        if (!data || typeof data !== 'object' || Object.keys(data).length === 0) return { status: 400, json: { error: 'No data provided' } };
+        if (!data || typeof data !== 'object' || Object.keys(data).length === 0)
+          return { status: 400, json: { error: 'No data provided' } };
         const userType = data.user_type;
         if (userType !== 'admin' && userType !== 'beta' && userType !== 'regular')
           return { status: 400, json: { error: 'Invalid user type. Must be admin, beta, or regular' } };
@@ -254,7 +277,13 @@ export function createTrainingMonkeyApp(options: TrainingMonkeyOptions) {
         log('strava_app', 'INFO', `Admin ${user.id} toggled ${name} for ${userType} users to ${shown}`);
         return {
           status: 200,
-          json: { enabled, feature_name: name, message: `Feature flag ${name} for ${userType} users set to ${shown}`, success: true, user_type: userType },
+          json: {
+            enabled,
+            feature_name: name,
+            message: `Feature flag ${name} for ${userType} users set to ${shown}`,
+            success: true,
+            user_type: userType,
+          },
         };
       },
     },
@@ -277,7 +306,11 @@ export function createTrainingMonkeyApp(options: TrainingMonkeyOptions) {
             rollout_status: { admin_enabled: flagFor(release, 1), beta_enabled: flagFor(release, 2), general_release: false },
             schema_status: { hr_streams_table_valid: true, missing_components: [], overall_valid: true, trimp_fields_valid: true },
             success: true,
-            user_access: { admin: flagFor(release, 1), beta_users: { user_2: flagFor(release, 2), user_3: flagFor(release, 3) }, regular_users: false },
+            user_access: {
+              admin: flagFor(release, 1),
+              beta_users: { user_2: flagFor(release, 2), user_3: flagFor(release, 3) },
+              regular_users: false,
+            },
           },
         };
       },
@@ -444,7 +477,13 @@ export function createTrainingMonkeyApp(options: TrainingMonkeyOptions) {
 
   async function comparison(userId: number, since: string, count: number) {
     const user = await userById(userId);
-    const activities = await store.all<{ activity_id: number; date: string; duration_minutes: number; avg_heart_rate: number; hr_stream_sample_count: number | null }>(
+    const activities = await store.all<{
+      activity_id: number;
+      date: string;
+      duration_minutes: number;
+      avg_heart_rate: number;
+      hr_stream_sample_count: number | null;
+    }>(
       `SELECT activity_id, date, duration_minutes, avg_heart_rate, hr_stream_sample_count FROM activities
        WHERE user_id = ? AND avg_heart_rate IS NOT NULL AND duration_minutes > 0 AND date >= ? ORDER BY date DESC LIMIT ?`,
       [userId, since, count],
@@ -460,7 +499,12 @@ export function createTrainingMonkeyApp(options: TrainingMonkeyOptions) {
       let average = 0;
       let enhanced = 0;
       if (resting !== null && max !== null) {
-        const profile = { durationMin: Number(a.duration_minutes), restingHr: Number(resting), maxHr: Number(max), sex: sexOf(user?.gender ?? null) };
+        const profile = {
+          durationMin: Number(a.duration_minutes),
+          restingHr: Number(resting),
+          maxHr: Number(max),
+          sex: sexOf(user?.gender ?? null),
+        };
         average = averageTrimp(profile, Number(a.avg_heart_rate));
         const hr = stream ? (typeof stream.hr_data === 'string' ? (JSON.parse(stream.hr_data) as unknown[]) : stream.hr_data) : undefined;
         enhanced = hr ? streamTrimp(profile, hr) : average;
@@ -503,8 +547,9 @@ export function createTrainingMonkeyApp(options: TrainingMonkeyOptions) {
       ...(reply.headers ?? {}),
     });
     res.end(text);
-    // after_request: every request, /health and failures included.
+    // after_request: every request, /health and failures included (the sandbox's own control path is not the app's).
     const ms = Math.round(performance.now() - started);
+    if (reply.view === 'sandbox') return;
     store
       .execute(
         `INSERT INTO api_logs ("timestamp", endpoint, method, response_time_ms, status_code, user_id, request_size_bytes, response_size_bytes,

@@ -34,6 +34,7 @@ log('strava_app', 'INFO', `Using DATABASE_URL: ${databaseUrl().slice(0, 60)}...`
 
 let faults: FaultState = readFaults(layout.root);
 let faultsMtime = 0;
+let generation = faults.db_generation ?? 0;
 setInterval(() => {
   let mtime = 0;
   try {
@@ -44,6 +45,11 @@ setInterval(() => {
   if (mtime === faultsMtime) return;
   faultsMtime = mtime;
   faults = readFaults(layout.root);
+  // A fault that damaged the database file asks for a new connection: it must see the damage, not its cache.
+  if ((faults.db_generation ?? 0) !== generation) {
+    generation = faults.db_generation ?? 0;
+    void store.reopen().then(() => log('db_connection_manager', 'INFO', 'database connection reopened'));
+  }
 }, 100).unref();
 
 const server = createServer(createTrainingMonkeyApp({ store, release, faults: () => faults, log }));
