@@ -21,8 +21,7 @@ export function startUserTraffic(baseUrl: string, ratePerSecond: number): () => 
     while (budget >= 1 && inFlight < Math.max(8, ratePerSecond)) {
       budget -= 1;
       inFlight += 1;
-      let draw = Math.random();
-      const cohort = COHORTS.find((c) => (draw -= c.share) < 0) ?? (COHORTS[2] as (typeof COHORTS)[number]);
+      const cohort = pickCohort(Math.random());
       const user = cohort.ids[Math.floor(Math.random() * cohort.ids.length)] as number;
       const sync = Math.random() < 0.3;
       const avgHr = 120 + Math.round(Math.random() * 40);
@@ -48,4 +47,13 @@ export function startUserTraffic(baseUrl: string, ratePerSecond: number): () => 
   }, tickMs);
   timer.unref();
   return () => clearInterval(timer);
+}
+
+function pickCohort(draw: number): (typeof COHORTS)[number] {
+  let left = draw;
+  for (const cohort of COHORTS) {
+    left -= cohort.share;
+    if (left < 0) return cohort;
+  }
+  return COHORTS[COHORTS.length - 1] as (typeof COHORTS)[number];
 }
