@@ -90,9 +90,10 @@ export const newDataCanBeCreated: CheckDefinition = {
       let readBack: unknown;
       try {
         await db.transaction(async () => {
-          // Only columns both apps have, and an id of its own: the public app's activity_id has no default.
-          const [top] = await db.all<{ id: number | string | null }>('SELECT MAX(activity_id) AS id FROM activities');
-          const id = Number(top?.id ?? 0) + 1;
+          // Only columns both apps have, and an id of its own (the public app's activity_id has no default):
+          // negative, as the app's synthetic rows are, and far from any it makes, so that a user's
+          // concurrent insert (the next id of a sequence) never collides with it. It is rolled back.
+          const id = -(1_000_000_000 + Math.floor(Math.random() * 1_000_000_000));
           await db.run(
             "INSERT INTO activities (activity_id, user_id, date, duration_minutes, avg_heart_rate, trimp, trimp_calculation_method) VALUES (?, ?, ?, 1, 120, 0, 'average')",
             [id, userId, new Date().toISOString().slice(0, 19).replace('T', ' ')],

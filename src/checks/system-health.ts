@@ -37,23 +37,21 @@ export const apiEndpoints: CheckDefinition = {
   title: 'All API endpoints are accessible',
   run: (ctx) =>
     withApp(ctx, async () => {
-      const endpoints = ctx.target.profile.endpoints;
+      // Endpoints broken in the released app are not asked: each call would only add an error line to its log.
+      const endpoints = ctx.target.profile.endpoints.filter((endpoint) => !endpoint.knownBroken);
+      const knownBroken = ctx.target.profile.endpoints.filter((endpoint) => endpoint.knownBroken);
       const answers = await Promise.all(
-        endpoints.map(async (endpoint) => ({
-          ...endpoint,
-          status: (await ctx.target.api.get(endpoint.path, { signal: ctx.signal })).status,
-        })),
+        endpoints.map(async (endpoint) => ({ ...endpoint, status: (await ctx.target.api.get(endpoint.path, { signal: ctx.signal })).status })),
       );
       const broken = answers.filter((a) => a.status !== a.expect);
-      const knownBroken = answers.filter((a) => a.knownBroken && a.status === a.expect);
       const evidence = {
         ...Object.fromEntries(answers.map((a) => [a.path, a.status])),
-        ...(knownBroken.length ? { known_broken: Object.fromEntries(knownBroken.map((a) => [a.path, a.knownBroken])) } : {}),
+        ...(knownBroken.length ? { not_asked: Object.fromEntries(knownBroken.map((a) => [a.path, a.knownBroken])) } : {}),
       };
       if (broken.length > 0) {
         const unauthorized = broken.some((a) => a.status === 401 || a.status === 403);
         return fail(
-          `${broken.length} of ${answers.length} endpoints failed: ${broken.map((a) => `/${a.path} ${a.status}${a.expect !== 200 ? ` (expected ${a.expect})` : ''}`).join(', ')}`,
+          `${broken.length} of ${answers.length} endpoints failed: ${broken.map((a) => `/${a.path} ${a.status}`).join(', ')}`,
           unauthorized
             ? ctx.target.config.login
               ? `check the admin login (${ctx.target.config.login.email}): is the user an admin?`
@@ -62,11 +60,10 @@ export const apiEndpoints: CheckDefinition = {
           evidence,
         );
       }
-      const working = answers.length - knownBroken.length;
       const known = knownBroken.length
-        ? `; ${knownBroken.map((a) => `/${a.path} ${a.status}`).join(', ')} as in the released app (known broken)`
+        ? `; not asked, broken in the released app: ${knownBroken.map((a) => `/${a.path} (${a.expect})`).join(', ')}`
         : '';
-      return pass(`all ${working} working endpoints answer 200${known}`, evidence);
+      return pass(`all ${answers.length} endpoints answer 200${known}`, evidence);
     }),
 };
 

@@ -16,9 +16,9 @@ export interface Capability {
 /** An endpoint the api-endpoints check asks, and the answer it must give on this app. */
 export interface Endpoint {
   path: string;
-  /** 200 for a working endpoint; another code for one known to be broken in the app as released. */
+  /** What a working endpoint answers (200); for a broken one, what the released app answers. */
   expect: number;
-  /** Why a broken one is expected (said in the evidence, so nobody mistakes it for the rollback's doing). */
+  /** Why it is broken in the released app: not asked (each call would add an error line to its log), said in the evidence. */
   knownBroken?: string;
 }
 
