@@ -41,7 +41,10 @@ export const apiEndpoints: CheckDefinition = {
       const endpoints = ctx.target.profile.endpoints.filter((endpoint) => !endpoint.knownBroken);
       const knownBroken = ctx.target.profile.endpoints.filter((endpoint) => endpoint.knownBroken);
       const answers = await Promise.all(
-        endpoints.map(async (endpoint) => ({ ...endpoint, status: (await ctx.target.api.get(endpoint.path, { signal: ctx.signal })).status })),
+        endpoints.map(async (endpoint) => ({
+          ...endpoint,
+          status: (await ctx.target.api.get(endpoint.path, { signal: ctx.signal })).status,
+        })),
       );
       const broken = answers.filter((a) => a.status !== a.expect);
       const evidence = {

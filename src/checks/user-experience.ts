@@ -274,7 +274,7 @@ export const noUserErrors: CheckDefinition = {
       };
       const perType = parts.map(([type, f]) => `${type} ${f.errors}/${f.requests}`).join(', ');
       const text = `${m.errors} errors in ${m.requests} user requests over ${m.window_seconds} s (${(m.error_rate * 100).toFixed(1)}%; ${perType})`;
-      const remedy = 'see error.log; if the enhanced method fails, roll the flag back for the affected users';
+      const remedy = `see ${ctx.target.logs.where}; if the enhanced method fails, ${flagRemedy(ctx, 'roll the flag back for the affected users')}`;
       // Errors seen are evidence enough to fail; a pass needs enough requests.
       const failing = parts.filter(([, f]) => f.requests > 0 && f.error_rate >= ctx.thresholds.errorRateFail).map(([type]) => type);
       // Failed requests the app could not tie to a user (its database down: no user to look up)
@@ -310,7 +310,7 @@ export const performanceAcceptable: CheckDefinition = {
       if (slow.length > 0)
         return fail(
           `${text}: p95 above ${ctx.thresholds.latencyP95Ms} ms for ${slow.join(', ')}`,
-          "a performance degradation: the flag rollback is the seed's remedy",
+          `a performance degradation: ${flagRemedy(ctx, "the flag rollback is the seed's remedy")}`,
           evidence,
         );
       if (shortfall) return warn(`${shortfall} (${text})`, MORE_EVIDENCE, evidence);
@@ -335,4 +335,9 @@ const FLIP_GRACE_MS = 2000;
 function processedAfterFlip(processedAt: string, flippedAt: string): boolean {
   const late = Date.parse(processedAt) - Date.parse(flippedAt);
   return Number.isNaN(late) ? processedAt > flippedAt : late > FLIP_GRACE_MS;
+}
+
+/** The flag rollback, or, on an app whose flags are set in code, the way that works there. */
+function flagRemedy(ctx: CheckContext, seed: string): string {
+  return ctx.target.profile.flagChangeRefusal(ctx.target.config, ctx.target.via)?.instead ?? seed;
 }

@@ -354,17 +354,20 @@ function refusePostgresSteps(steps: readonly { id: string; action: string }[], d
   );
 }
 
+/** The steps that change the flag: the flag rollback's set, and the gradual rollback's stages. */
+const FLAG_WRITING_ACTIONS = ['flag.set', 'flag.stage'];
+
 /**
  * An app whose flags cannot be changed the way the plan would (flags set in code, a placeholder
  * toggle) is refused before anything runs, with the way that works on it.
  */
 function refuseFlagChanges(steps: readonly { id: string; action: string }[], config: Config, via: Via): void {
-  const setting = steps.filter((step) => step.action === 'flag.set');
+  const setting = steps.filter((step) => FLAG_WRITING_ACTIONS.includes(step.action));
   const refusal = setting.length > 0 ? profileNamed(config.target.profile).flagChangeRefusal(config.target, via) : undefined;
   if (!refusal) return;
   throw usageError(
     'flag-unsupported',
-    `nothing was changed: step ${setting.map((s) => s.id).join(', ')} would set the flag, but ${refusal.reason}`,
+    `nothing was changed: step${setting.length > 1 ? 's' : ''} ${setting.map((s) => s.id).join(', ')} would set the flag, but ${refusal.reason}`,
     `${refusal.instead} (trimp-rollback advise says the same)`,
   );
 }

@@ -41,7 +41,9 @@ export async function sandboxStart(options: SandboxOptions): Promise<CommandResu
           : `sandbox running at ${info.base_url} (pid ${info.pid})${options.traffic ? `, simulated users: ${options.traffic} requests/s` : ''}`,
         `  config:   ${info.config}`,
         `  database: ${info.database}`,
-        `  token:    ${info.token_file}`,
+        info.login
+          ? `  login:    ${info.login.email}, password in ${info.login.password_file} (the public app's session login)`
+          : `  token:    ${info.token_file}`,
         `  logs:     ${info.logs_dir}`,
         `try: trimp-rollback flag --all --dry-run --config ${info.config}`,
         '',

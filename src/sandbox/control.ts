@@ -33,6 +33,8 @@ export interface SandboxInfo {
   /** A PostgreSQL database's password file (the sandbox's own). */
   database_password_file?: string;
   token_file: string;
+  /** The trainingmonkey profile: the admin's e-mail and the file holding its generated password (0600). */
+  login?: { email: string; password_file: string };
   app_dir: string;
   logs_dir: string;
 }
@@ -445,6 +447,9 @@ function infoOf(layout: SandboxLayout, states: SandboxState[]): SandboxInfo {
       ? { database_password_file: (JSON.parse(readFileSync(layout.engineFile, 'utf8')) as PostgresEngine).password_file }
       : {}),
     token_file: layout.tokenFile,
+    ...(readSandboxProfile(layout.root)
+      ? { login: { email: adminEmail(layout.root), password_file: join(layout.root, ADMIN_PASSWORD_FILE) } }
+      : {}),
     app_dir: layout.appDir,
     logs_dir: layout.logsDir,
   };

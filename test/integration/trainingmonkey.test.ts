@@ -1,0 +1,367 @@
+import { appendFileSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import Database from 'better-sqlite3';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { cli, jsonOf, type RunJson, stepOf } from '../helpers/cli.js';
+import { RELAXED_HOST } from '../helpers/sandbox.js';
+
+/**
+ * The trainingmonkey profile against the sandbox that plays the public app as deployed
+ * (../shared/PUBLIC-APP.md): session login, flags set in code, health by its body, figures from
+ * api_logs, TRIMP answers from trimp-comparison, logs from the app's captured stderr. Every
+ * expectation is read from outside the tool: raw HTTP, the database file, the log file.
+ */
+let dir: string;
+let info: { base_url: string; config: string; database: string; login: { email: string; password_file: string } };
+let password: string;
+
+beforeAll(async () => {
+  dir = mkdtempSync(join(tmpdir(), 'trimp-tm-'));
+  const started = await cli(['sandbox', 'start', '--dir', dir, '--profile', 'trainingmonkey', '--traffic', '40', '--json']);
+  expect(started.exitCode, started.stderr).toBe(0);
+  info = jsonOf(started);
+  appendFileSync(info.config, RELAXED_HOST);
+  password = readFileSync(info.login.password_file, 'utf8').trim();
+  // Enough user traffic in api_logs for the user-facing checks to judge (they need 50 requests).
+  await new Promise((resolve) => setTimeout(resolve, 2500));
+}, 60_000);
+
+afterAll(async () => {
+  await cli(['sandbox', 'stop', '--dir', dir]);
+  rmSync(dir, { recursive: true, force: true });
+});
+
+const db = () => new Database(info.database, { readonly: true, fileMustExist: true });
+const scalar = (sql: string, ...params: unknown[]) => {
+  const handle = db();
+  try {
+    return Object.values(handle.prepare(sql).get(...params) as Record<string, unknown>)[0];
+  } finally {
+    handle.close();
+  }
+};
+const runsIn = () => {
+  try {
+    return readdirSync(join(dir, 'state', 'runs'));
+  } catch {
+    return [];
+  }
+};
+
+/** The test's own requests say they are probes (as the tool's do), so that the app's figures count only its users. */
+const PROBE = { 'user-agent': 'trimp-rollback/test' };
+
+/** A session as any client gets one: POST /login with a JSON body. */
+async function login(pass = password): Promise<{ status: number; cookie: string | undefined }> {
+  const response = await fetch(`${info.base_url}/login`, {
+    method: 'POST',
+    headers: { ...PROBE, 'content-type': 'application/json' },
+    body: JSON.stringify({ email: info.login.email, password: pass }),
+  });
+  return { status: response.status, cookie: /session=[^;]+/.exec(response.headers.get('set-cookie') ?? '')?.[0] };
+}
+
+describe('the public app, as the sandbox plays it', () => {
+  it('has its facts: session login, sorted keys, /health 200, the placeholder toggle, 404 and 500 endpoints, api_logs', async () => {
+    expect(statSync(info.login.password_file).mode & 0o777).toBe(0o600);
+    const config = readFileSync(info.config, 'utf8');
+    expect(config).toContain('profile: trainingmonkey');
+    expect(config).toContain(`login: { email: ${info.login.email}, password_file: ./admin-password }`);
+    expect(config).not.toContain(password);
+
+    // No token mechanism: a bearer header is ignored.
+    const bearer = await fetch(`${info.base_url}/api/admin/feature-flags`, { headers: { ...PROBE, authorization: 'Bearer anything' } });
+    expect(bearer.status).toBe(401);
+    expect(await bearer.json()).toEqual({ data: [], error: 'Authentication required', success: false });
+    expect((await login('wrong')).status).toBe(401);
+    const { status, cookie } = await login();
+    expect(status).toBe(200);
+    const headers = { ...PROBE, cookie: cookie as string };
+
+    const flags = await fetch(`${info.base_url}/api/admin/feature-flags`, { headers });
+    const text = await flags.text();
+    // Flask's jsonify: keys sorted at every level.
+    expect(text.indexOf('"feature_flags"')).toBeLessThan(text.indexOf('"success"'));
+    expect(text).toContain(
+      '"enhanced_trimp_calculation":{"admin_enabled":true,"beta_enabled":true,"description":"Uses heart rate stream data for improved TRIMP accuracy","name":"Enhanced TRIMP Calculation","regular_enabled":false,"rollout_phase":"beta"}',
+    );
+
+    // The toggle answers 200 and persists nothing.
+    const toggle = await fetch(`${info.base_url}/api/admin/feature-flags/enhanced_trimp_calculation/toggle`, {
+      method: 'POST',
+      headers: { ...headers, 'content-type': 'application/json' },
+      body: JSON.stringify({ user_type: 'admin', enabled: false }),
+    });
+    expect(toggle.status).toBe(200);
+    expect(await toggle.json()).toMatchObject({
+      message: 'Feature flag enhanced_trimp_calculation for admin users set to False',
+      success: true,
+    });
+    expect(await (await fetch(`${info.base_url}/api/admin/feature-flags`, { headers })).text()).toBe(text);
+
+    const metrics = await fetch(`${info.base_url}/api/admin/trimp-performance-metrics`, { headers });
+    expect(metrics.status).toBe(404);
+    expect(await metrics.text()).toBe('');
+    expect((await fetch(`${info.base_url}/api/admin/monitoring/dashboard`, { headers })).status).toBe(500);
+    expect((await fetch(`${info.base_url}/api/trimp/calculate`, { method: 'POST', headers: PROBE })).status).toBe(405);
+
+    const stats = (await (await fetch(`${info.base_url}/api/admin/trimp-calculation-stats`, { headers })).json()) as {
+      statistics: { calculation_methods: { avg_hr_samples: unknown; trimp_calculation_method: string }[] };
+    };
+    const stream = stats.statistics.calculation_methods.find((m) => m.trimp_calculation_method === 'stream');
+    expect(stream?.avg_hr_samples).toMatch(/^\d+\.\d{16}$/); // PostgreSQL's NUMERIC comes out as a string
+
+    // Every request is in api_logs, the failed ones with their code.
+    expect(Number(scalar("SELECT COUNT(*) FROM api_logs WHERE endpoint = 'toggle_feature_flag' AND status_code = 200"))).toBeGreaterThan(0);
+    expect(Number(scalar("SELECT COUNT(*) FROM api_logs WHERE endpoint = 'get_monitoring_dashboard' AND error_message = 'HTTP 500'"))).toBe(
+      1,
+    );
+    expect(Number(scalar("SELECT COUNT(*) FROM api_logs WHERE endpoint = 'get_training_data' AND user_id IS NOT NULL"))).toBeGreaterThan(0);
+    // Its logs: Python's format on stderr, captured.
+    expect(readFileSync(join(dir, 'app', 'logs', 'app.out'), 'utf8')).toMatch(
+      /^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d,\d{3} - strava_app - INFO - Admin 1 toggled enhanced_trimp_calculation for admin users to False$/m,
+    );
+  });
+
+  it('trimp-comparison answers what the Banister formula gives by hand, for an activity without a stream', async () => {
+    const { cookie } = await login();
+    const response = await fetch(`${info.base_url}/api/admin/trimp-comparison`, {
+      method: 'POST',
+      headers: { ...PROBE, cookie: cookie as string, 'content-type': 'application/json' },
+      body: JSON.stringify({ user_id: 4, activity_count: 20, days_back: 3650 }),
+    });
+    expect(response.status).toBe(200);
+    const rows = ((await response.json()) as { comparison_results: Record<string, number | boolean | string>[] }).comparison_results;
+    const plain = rows.find((r) => r.has_hr_stream === false);
+    expect(plain).toBeDefined();
+    const user = db().prepare('SELECT resting_hr, max_hr, gender FROM user_settings WHERE id = 4').get() as Record<string, number | string>;
+    // Banister (1991): minutes × HRR × 0.64 × e^(k·HRR), k = 1.92 (men) or 1.67 (women), 2 decimals.
+    const hrr = ((plain?.avg_hr as number) - (user.resting_hr as number)) / ((user.max_hr as number) - (user.resting_hr as number));
+    const k = user.gender === 'female' ? 1.67 : 1.92;
+    const byHand = Math.round((plain?.duration as number) * hrr * 0.64 * Math.exp(k * hrr) * 100) / 100;
+    expect(plain?.average_trimp).toBeCloseTo(byHand, 2);
+    expect(plain?.enhanced_trimp).toBe(plain?.average_trimp);
+    expect(String(plain?.date)).toMatch(/^[A-Z][a-z]{2}, \d\d [A-Z][a-z]{2} \d{4} 00:00:00 GMT$/);
+  });
+});
+
+describe('logging in', () => {
+  it('a wrong password is one line, exit 1, before any step; a missing one exits 2; neither leaves a run', async () => {
+    const before = runsIn().length;
+    const wrong = await cli(['application', '--yes', '--config', info.config], { env: { TRIMP_ADMIN_PASSWORD: 'not-the-password' } });
+    expect(wrong.exitCode).toBe(1);
+    const last = wrong.stderr.trim().split('\n').at(-1) ?? '';
+    expect(last).toBe(
+      `trimp-rollback: the app at ${info.base_url} refused the login of ${info.login.email} (password from TRIMP_ADMIN_PASSWORD): wrong e-mail or password — check target.login.email and the password; the app's admin is a user_settings row with is_admin`,
+    );
+    expect(wrong.stderr).not.toContain('not-the-password');
+    expect(wrong.stderr).not.toMatch(/\n\s+at /); // no stack
+
+    const validate = await cli(['validate', '--config', info.config], { env: { TRIMP_ADMIN_PASSWORD: 'not-the-password' } });
+    expect(validate.exitCode).toBe(1);
+    expect(validate.stdout).toBe('');
+
+    const bare = join(dir, 'no-password.yaml');
+    writeFileSync(bare, readFileSync(info.config, 'utf8').replace(', password_file: ./admin-password', ''));
+    const missing = await cli(['application', '--yes', '--config', bare]);
+    expect(missing.exitCode).toBe(2);
+    expect(missing.stderr.trim()).toBe(
+      `trimp-rollback: no admin password to log in to ${info.base_url} as ${info.login.email}: none in TRIMP_ADMIN_PASSWORD or target.login.password_file — set TRIMP_ADMIN_PASSWORD, or write it into a file (chmod 600) named by target.login.password_file`,
+    );
+    expect(runsIn().length).toBe(before);
+
+    // A password file others can read is refused (it is the admin's password).
+    const loose = join(dir, 'loose-password');
+    writeFileSync(loose, `${password}\n`, { mode: 0o644 });
+    const looseConfig = join(dir, 'loose.yaml');
+    writeFileSync(looseConfig, readFileSync(info.config, 'utf8').replace('./admin-password', loose));
+    const refused = await cli(['validate', '--config', looseConfig]);
+    expect(refused.exitCode).toBe(2);
+    expect(refused.stderr).toContain(`can be read by other users (mode 644) — chmod 600 ${loose}`);
+
+    // The right one, from the environment: logged in, and never printed.
+    const right = await cli(['status', '--json', '--config', bare], { env: { TRIMP_ADMIN_PASSWORD: password } });
+    expect(right.exitCode, right.stderr).toBe(0);
+    expect(jsonOf<{ flag: { states: unknown } }>(right).flag.states).toEqual({ admin: true, beta: true, regular: false });
+    expect(right.stdout + right.stderr).not.toContain(password);
+  });
+});
+
+describe('flags on an app that sets them in code', () => {
+  it('flag is refused before any change, with the reason and the way that works; advise says the same', async () => {
+    const since = new Date().toISOString();
+    const before = runsIn().length;
+    for (const extra of [[], ['--via', 'db']]) {
+      const refused = await cli(['flag', '--all', '--yes', ...extra, '--config', info.config]);
+      expect(refused.exitCode, refused.stderr).toBe(2);
+      expect(refused.stderr.trim()).toBe(
+        'trimp-rollback: nothing was changed: step set-flag would set the flag, but on this app flags are set in code (utils/feature_flags.py): its toggle endpoint answers 200 and persists nothing, and there is no feature_flags table — deploy a release without the enhanced calculation: trimp-rollback application --to REF (trimp-rollback advise says the same)',
+      );
+    }
+    const gradual = await cli(['gradual', '--yes', '--config', info.config], { timeoutMs: 20_000 });
+    expect(gradual.exitCode).toBe(2);
+    expect(gradual.stderr.trim().split('\n').at(-1)).toMatch(
+      /^trimp-rollback: nothing was changed: steps stage-1, stage-2, stage-3 would set the flag, but on this app flags are set in code/,
+    );
+    expect(runsIn().length).toBe(before);
+    // Not one toggle reached the app.
+    expect(Number(scalar('SELECT COUNT(*) FROM api_logs WHERE endpoint = \'toggle_feature_flag\' AND "timestamp" >= ?', since))).toBe(0);
+
+    const advice = await cli(['advise', '--issue', 'performance', '--json', '--config', info.config]);
+    expect(advice.exitCode, advice.stderr).toBe(0);
+    const answer = jsonOf<{ action: string; command: string; note: string }>(advice);
+    expect(answer.action).toBe('Application rollback');
+    expect(answer.command).toBe(`trimp-rollback application --to REF --config ${info.config}`);
+    expect(answer.note).toContain('the matrix says feature flag rollback, but on this app flags are set in code');
+  });
+
+  it('a toggle that answers success and changes nothing fails the step: acknowledged but not applied', async () => {
+    // An operator who says the toggle persists (target.flag_toggle) gets it tried, and read back.
+    const claims = join(dir, 'persists.yaml');
+    writeFileSync(
+      claims,
+      readFileSync(info.config, 'utf8').replace('  profile: trainingmonkey\n', '  profile: trainingmonkey\n  flag_toggle: persists\n'),
+    );
+    const since = new Date().toISOString();
+    const run = await cli(['flag', '--all', '--yes', '--json', '--config', claims]);
+    expect(run.exitCode).toBe(1);
+    const result = jsonOf<RunJson>(run);
+    expect(result.status).toBe('failed');
+    expect(stepOf(result, 'set-flag').summary).toBe(
+      `acknowledged but not applied: ${info.base_url} answered every change with success, and reading the flag back shows admin still enabled, beta still enabled; this app does not change the flag this way (an application rollback to a release without it does: trimp-rollback application --to REF)`,
+    );
+    // From outside: the app was asked (and said 200) for each type, and still serves the old states.
+    expect(
+      Number(
+        scalar('SELECT COUNT(*) FROM api_logs WHERE endpoint = \'toggle_feature_flag\' AND status_code = 200 AND "timestamp" >= ?', since),
+      ),
+    ).toBe(3);
+    const { cookie } = await login();
+    const flags = (await (
+      await fetch(`${info.base_url}/api/admin/feature-flags`, { headers: { ...PROBE, cookie: cookie as string } })
+    ).json()) as {
+      feature_flags: { enhanced_trimp_calculation: Record<string, unknown> };
+    };
+    expect(flags.feature_flags.enhanced_trimp_calculation).toMatchObject({
+      admin_enabled: true,
+      beta_enabled: true,
+      regular_enabled: false,
+    });
+  });
+});
+
+interface Check {
+  name: string;
+  status: string;
+  summary: string;
+  evidence?: Record<string, unknown>;
+}
+async function validate(...checks: string[]): Promise<{ exitCode: number | undefined; checks: Check[] }> {
+  const run = await cli(['validate', '--json', '--config', info.config, ...(checks.length ? ['--checks', checks.join(',')] : [])]);
+  return { exitCode: run.exitCode, checks: jsonOf<{ checks: Check[] }>(run).checks };
+}
+const named = (checks: Check[], name: string) => checks.find((c) => c.name === name) as Check;
+
+describe('validate, each check answering from the real sources', () => {
+  it('passes on the healthy app, and says where each answer came from', async () => {
+    const { exitCode, checks } = await validate();
+    expect(
+      checks.filter((c) => c.status !== 'pass' && c.status !== 'skip').map((c) => `${c.name}: ${c.summary}`),
+      JSON.stringify(checks, null, 1),
+    ).toEqual([]);
+    expect(exitCode).toBe(0);
+    expect(named(checks, 'app-responsive').evidence).toMatchObject({ http_status: 200, status: 'healthy', database: 'connected' });
+    expect(named(checks, 'api-endpoints').summary).toBe(
+      'all 6 endpoints answer 200; not asked, broken in the released app: /api/admin/monitoring/dashboard (500), /api/admin/trimp-performance-metrics (404)',
+    );
+    expect(named(checks, 'database').summary).toContain('activities, user_settings, hr_streams, api_logs');
+    expect(named(checks, 'trimp-app-answer').evidence?.source).toBe(
+      'POST /api/admin/trimp-comparison, against the same activities computed from the database',
+    );
+    expect(named(checks, 'trimp-stored-values').summary).toMatch(/^200 recent activities recompute within ± 0\.01 by their method column/);
+    expect(named(checks, 'users-can-reach').summary).toBe('GET /login answered HTTP 200, GET /api/user HTTP 200 (user 1)');
+    const errors = named(checks, 'user-errors').evidence as { requests: number; per_user_type: Record<string, { requests: number }> };
+    expect(errors.requests).toBeGreaterThanOrEqual(50);
+    expect(Object.keys(errors.per_user_type).sort()).toEqual(['admin', 'beta', 'regular']);
+    expect(named(checks, 'logs-clean').evidence?.source).toBe(join(dir, 'app', 'logs', 'app.out'));
+  });
+
+  it('user-errors and performance read api_logs: planted failures and slow answers fail them', async () => {
+    const writer = new Database(info.database);
+    const now = Date.now();
+    const plant = writer.prepare(
+      `INSERT INTO api_logs ("timestamp", endpoint, method, response_time_ms, status_code, user_id, user_agent, error_message)
+       VALUES (?, 'get_training_data', 'GET', 2500, 500, 5, 'planted', 'HTTP 500')`,
+    );
+    for (let i = 0; i < 80; i++) plant.run(new Date(now - i * 100).toISOString());
+    try {
+      const { checks } = await validate('user-errors', 'performance');
+      expect(named(checks, 'user-errors').status).toBe('fail');
+      expect(named(checks, 'user-errors').summary).toMatch(/too many errors for regular$/);
+      expect(named(checks, 'performance').status).toBe('fail');
+      expect(named(checks, 'performance').summary).toMatch(/p95 above 500 ms for regular$/);
+    } finally {
+      writer.prepare("DELETE FROM api_logs WHERE user_agent = 'planted'").run();
+      writer.close();
+    }
+  });
+
+  it('trimp-stored-values recomputes by the method column and names a damaged activity', async () => {
+    const writer = new Database(info.database);
+    const { id, trimp } = writer
+      .prepare(
+        "SELECT activity_id AS id, trimp FROM activities WHERE trimp_calculation_method = 'stream' ORDER BY activity_id DESC LIMIT 1",
+      )
+      .get() as { id: number; trimp: number };
+    writer.prepare('UPDATE activities SET trimp = ? WHERE activity_id = ?').run(trimp * 60, id);
+    try {
+      const { checks } = await validate('trimp-stored-values');
+      const check = named(checks, 'trimp-stored-values');
+      expect(check.status).toBe('fail');
+      expect((check.evidence?.mismatches as string[]).some((m) => m.startsWith(`activity ${id}: stored ${trimp * 60}`))).toBe(true);
+    } finally {
+      writer.prepare('UPDATE activities SET trimp = ? WHERE activity_id = ?').run(trimp, id);
+      writer.close();
+    }
+  });
+
+  it('logs-no-secrets finds the password hash the app logs at every login, and never prints it', async () => {
+    const hash = String(scalar('SELECT password_hash FROM user_settings WHERE id = 1'));
+    expect(readFileSync(join(dir, 'app', 'logs', 'app.out'), 'utf8')).toContain(hash); // planted by the app itself
+    const run = await cli(['validate', '--checks', 'logs-no-secrets', '--json', '--config', info.config]);
+    expect(run.exitCode).toBe(1);
+    const check = named(jsonOf<{ checks: Check[] }>(run).checks, 'logs-no-secrets');
+    expect(check.summary).toMatch(/^\d+ log line\(s\) hold a secret: password hash \(werkzeug\), in .*app\.out \(lines? /);
+    expect(run.stdout + run.stderr).not.toContain(hash);
+    expect(run.stdout + run.stderr).not.toContain(hash.split('$')[2] as string);
+  });
+});
+
+describe('the application rollback there', () => {
+  it('a release whose /health says unhealthy (with HTTP 200) is rolled back; the tool logs in again after the restart', async () => {
+    const broke = await cli(['sandbox', 'break', 'bad-deploy', '--dir', dir]);
+    expect(broke.exitCode, broke.stderr).toBe(0);
+    const health = await fetch(`${info.base_url}/health`);
+    expect(health.status).toBe(200); // the app's own code: never anything else
+    expect(await health.json()).toMatchObject({ status: 'unhealthy', database_connection_status: 'not connected' });
+    const failing = await validate('app-responsive');
+    expect(named(failing.checks, 'app-responsive').summary).toBe('/health answered status unhealthy, database not connected');
+
+    const logins = () =>
+      (readFileSync(join(dir, 'app', 'logs', 'app.out'), 'utf8').match(/ - strava_app - INFO - User 1 logged in$/gm) ?? []).length;
+    const loginsBefore = logins();
+    const run = await cli(['application', '--yes', '--json', '--config', info.config], { timeoutMs: 120_000 });
+    expect(run.exitCode, run.stderr).toBe(0);
+    const result = jsonOf<RunJson>(run);
+    expect(stepOf(result, 'deploy').summary).toMatch(/is at [0-9a-f]{12} \(1\.1\.0\), was [0-9a-f]{12} \(1\.2\.0\)$/);
+    expect(stepOf(result, 'validate').status).toBe('succeeded');
+    // Logged in before the restart, and again after it (the restarted app forgot the session).
+    expect(logins() - loginsBefore).toBeGreaterThanOrEqual(2);
+    expect(await (await fetch(`${info.base_url}/health`)).json()).toMatchObject({
+      status: 'healthy',
+      database_connection_status: 'connected',
+    });
+    expect(run.stdout + run.stderr + readFileSync(result.journal as string, 'utf8')).not.toContain(password);
+  }, 150_000);
+});
