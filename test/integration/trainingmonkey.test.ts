@@ -319,7 +319,7 @@ describe('validate, each check answering from the real sources', () => {
       const { checks } = await validate('trimp-stored-values');
       const check = named(checks, 'trimp-stored-values');
       expect(check.status).toBe('fail');
-      expect((check.evidence?.mismatches as string[]).some((m) => m.startsWith(`activity ${id}: stored ${trimp * 60}`))).toBe(true);
+      expect(((check.evidence?.mismatches ?? []) as string[]).some((m) => m.startsWith(`activity ${id}: stored ${trimp * 60}`))).toBe(true);
     } finally {
       writer.prepare('UPDATE activities SET trimp = ? WHERE activity_id = ?').run(trimp, id);
       writer.close();
