@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { cli, jsonOf, type RunJson, stepOf } from '../helpers/cli.js';
+import { postgresTests } from '../helpers/postgres.js';
 import { RELAXED_HOST } from '../helpers/sandbox.js';
 
 /**
@@ -364,4 +365,46 @@ describe('the application rollback there', () => {
     });
     expect(run.stdout + run.stderr + readFileSync(result.journal as string, 'utf8')).not.toContain(password);
   }, 150_000);
+});
+
+const { pgIt } = postgresTests();
+
+describe('on PostgreSQL, as the public app runs', () => {
+  pgIt(
+    'validate answers from the same sources, and logs-no-secrets finds the DATABASE_URL the app logs with its password',
+    async () => {
+      const pgDir = mkdtempSync(join(tmpdir(), 'trimp-tm-pg-'));
+      try {
+        const started = await cli(
+          ['sandbox', 'start', '--dir', pgDir, '--profile', 'trainingmonkey', '--engine', 'postgres', '--traffic', '40', '--json'],
+          {
+            timeoutMs: 120_000,
+          },
+        );
+        expect(started.exitCode, started.stderr).toBe(0);
+        const pg = jsonOf<{ config: string; database: string; database_password_file: string }>(started);
+        appendFileSync(pg.config, RELAXED_HOST);
+        await new Promise((resolve) => setTimeout(resolve, 2500));
+        const run = await cli(['validate', '--json', '--config', pg.config]);
+        const checks = jsonOf<{ checks: Check[] }>(run).checks;
+        expect(checks.filter((c) => c.status !== 'pass' && c.status !== 'skip').map((c) => `${c.name}: ${c.summary}`)).toEqual([]);
+        expect(run.exitCode).toBe(0);
+        expect(named(checks, 'no-corruption').summary).toMatch(/^\d+ B-tree indexes checked: ok$/);
+        expect(pg.database).toMatch(/^postgres:\/\/trimp@127\.0\.0\.1:\d+\/training$/);
+
+        const dbPassword = readFileSync(pg.database_password_file, 'utf8').trim();
+        expect(readFileSync(join(pgDir, 'app', 'logs', 'app.out'), 'utf8')).toContain(`:${dbPassword}@`); // the app's own leak
+        const secrets = await cli(['validate', '--checks', 'logs-no-secrets', '--json', '--config', pg.config]);
+        expect(secrets.exitCode).toBe(1);
+        const found = named(jsonOf<{ checks: Check[] }>(secrets).checks, 'logs-no-secrets');
+        expect(found.summary).toContain('database URL with a password');
+        expect(found.summary).toContain('password hash (werkzeug)');
+        expect(secrets.stdout + secrets.stderr).not.toContain(dbPassword);
+      } finally {
+        await cli(['sandbox', 'stop', '--dir', pgDir]);
+        rmSync(pgDir, { recursive: true, force: true });
+      }
+    },
+    180_000,
+  );
 });
