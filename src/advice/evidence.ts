@@ -92,10 +92,12 @@ export async function proposeFromSystem(config: Config, target: Target): Promise
 
   const now = new Date();
   const lines = await target.logs.errorLines(new Date(now.getTime() - 15 * 60_000), now).catch(() => undefined);
-  if (lines === undefined) evidence.push(`error log: none in ${target.logs.where}`);
+  if (lines === undefined) evidence.push(`${target.logs.label}: none in ${target.logs.where}`);
   else {
     const [top] = errorPatterns(lines);
-    evidence.push(`error lines, last 15 min: ${lines.length}${top ? `; most often (${top.count}×): ${top.shape.slice(0, 100)}` : ''}`);
+    evidence.push(
+      `${target.logs.label}, last 15 min: ${lines.length} error lines${top ? `; most often (${top.count}×): ${top.shape.slice(0, 100)}` : ''}`,
+    );
   }
 
   const t = config.thresholds;

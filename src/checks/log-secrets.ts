@@ -32,7 +32,11 @@ export const logsNoSecrets: CheckDefinition = {
     }
     // Where and what kind, never the line: repeating it would put the secret in the journal too.
     const evidence = { files: names, found: found.slice(0, 20), count: found.length };
-    if (found.length === 0) return pass(`none found in ${names.join(', ')} (the last ${TAIL_BYTES / 1024 / 1024} MiB of each)`, evidence);
+    if (found.length === 0)
+      return pass(
+        `none found in ${names.length} log file(s): ${names.join(', ')} (the last ${TAIL_BYTES / 1024 / 1024} MiB of each)`,
+        evidence,
+      );
     const kinds = [...new Set(found.map((f) => f.kind))];
     const where = [...new Set(found.map((f) => f.file))].map((file) => {
       const lines = found.filter((f) => f.file === file).map((f) => f.line);

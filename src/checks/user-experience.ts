@@ -72,7 +72,8 @@ export const trimpAppAnswer: CheckDefinition = {
           return { type, userId, answers: await profile.appTrimp(ctx.target, userId, capable && (states[type] ?? false), n, ctx.signal) };
         }),
       );
-      const compared = perType.reduce((sum, { answers }) => sum + answers.filter((a) => a.problem !== 'none to compare').length, 0);
+      // Evidence, not hope: a pass needs compared answers for every user type.
+      const unanswered = perType.filter(({ answers }) => !answers.some((a) => a.problem !== 'none to compare'));
       const problems = perType.flatMap(({ type, answers }) => {
         const wrong = answers.filter((a) => !a.ok);
         return wrong.length
@@ -98,10 +99,9 @@ export const trimpAppAnswer: CheckDefinition = {
           'the app does not compute what the flag says: check the deployed version and the flag store',
           evidence,
         );
-      // Evidence, not hope: a pass needs answers for every user type.
-      if (compared < USER_TYPES.length)
+      if (unanswered.length > 0)
         return warn(
-          `only ${compared} answer(s) to compare (${perType.map(({ userId, answers }) => `user ${userId}: ${answers[0]?.answer ?? 'none'}`).join('; ')})`,
+          `nothing to compare for ${unanswered.map(({ type, userId, answers }) => `${type} (user ${userId}: ${answers[0]?.answer ?? 'no answer'})`).join(', ')}`,
           'choose target.sample_users that have activities with heart rate',
           evidence,
         );

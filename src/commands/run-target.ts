@@ -41,6 +41,10 @@ export function configForRun(run: RunRecord, options: RunCommandOptions, command
   compare('app', config.target.baseUrl, run.target.base_url, config.sources.baseUrl);
   compare('database', config.target.database, run.target.database, config.sources.database);
   if (options.via && options.via !== run.via) differences.push(`--via ${options.via} (the run's: --via ${run.via})`);
+  // Another profile is another app's contract (login, flags, where figures come from): never silently.
+  const profile = run.target.profile ?? 'seed';
+  if (config.target.profile !== profile)
+    differences.push(`target.profile ${config.target.profile} (the run's: ${profile}; its config file ${ownConfig ?? 'is unknown'})`);
 
   if (differences.length > 0) {
     if (!options.retarget) {

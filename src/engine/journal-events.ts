@@ -24,6 +24,8 @@ function build() {
     token_file: z.string().nullable().optional(),
     /** Older journals held the redacted token itself here. */
     token: z.unknown().optional(),
+    /** Which app it is (target.profile), when not the seed's: resume speaks to it the same way. */
+    profile: z.string().optional(),
   });
 
   /** How the run was invoked, so that printed commands (resume, undo) repeat it completely. */

@@ -74,6 +74,7 @@ export function journaledTargetOf(config: Config): JournaledTarget {
     logs_dir: config.target.logsDir,
     token_source: config.token?.source ?? null,
     token_file: config.sources.tokenFile ?? null,
+    ...(config.target.profile !== 'seed' ? { profile: config.target.profile } : {}),
   };
 }
 

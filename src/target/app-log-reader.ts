@@ -49,6 +49,8 @@ export const PYTHON_LOG_FORMAT: LogFormat = {
 export interface AppLogReader {
   /** For messages: "error.log, application.log under DIR", "FILE", "the output of CMD". */
   readonly where: string;
+  /** For a line of evidence: "error.log", the file's name, or the command's. */
+  readonly label: string;
   /** Lines stamped at or after `since`, from the end of each source (undefined: there is no log). */
   linesSince(since: Date): Promise<LogLine[] | undefined>;
   /** The last `maxBytes` of each source as raw lines (undefined: there is no log). */
@@ -71,8 +73,8 @@ const SEED_FILES = ['error.log', 'application.log', 'trimp_calculation.log'];
  * run without a shell); otherwise the seed's log files under target.logs_dir.
  */
 export function appLogReader(source: LogSource | undefined, logsDir: string, format: LogFormat): AppLogReader {
-  if (source && 'file' in source) return fileReader([source.file], source.file, format);
-  if (source) return commandReader(source.command, format);
+  if (source && 'file' in source) return { ...fileReader([source.file], source.file, format), label: basename(source.file) };
+  if (source) return { ...commandReader(source.command, format), label: basename(source.command[0] as string) };
   const seedFiles = fileReader(
     SEED_FILES.map((name) => join(logsDir, name)),
     `${SEED_FILES.join(', ')} under ${logsDir}`,
@@ -80,10 +82,10 @@ export function appLogReader(source: LogSource | undefined, logsDir: string, for
     async () => (await readdir(logsDir).catch(() => [] as string[])).filter((n) => /\.(log|out|err)$/.test(n)).map((n) => join(logsDir, n)),
   );
   // The seed's app writes every error to error.log: the monitor and advice count those lines.
-  return { ...seedFiles, errorLines: (from, until) => errorLinesBetween(logsDir, from, until) };
+  return { ...seedFiles, label: 'error.log', errorLines: (from, until) => errorLinesBetween(logsDir, from, until) };
 }
 
-function fileReader(files: string[], where: string, format: LogFormat, allFiles?: () => Promise<string[]>): AppLogReader {
+function fileReader(files: string[], where: string, format: LogFormat, allFiles?: () => Promise<string[]>): Omit<AppLogReader, 'label'> {
   return {
     where,
     async linesSince(since) {
@@ -117,19 +119,20 @@ function fileReader(files: string[], where: string, format: LogFormat, allFiles?
 
 const run = promisify(execFile);
 
-/** A command that prints the app's log (its output is read whole, up to 16 MiB, within 30 s). */
-function commandReader(argv: string[], format: LogFormat): AppLogReader {
+/** A command that prints the app's log (its output, both streams, is read whole, up to 16 MiB, within 30 s). */
+function commandReader(argv: string[], format: LogFormat): Omit<AppLogReader, 'label'> {
   const where = `the output of ${argv.join(' ')}`;
   const read = async (): Promise<string[]> => {
     const [program, ...args] = argv as [string, ...string[]];
     try {
-      const { stdout } = await run(program, args, {
+      const { stdout, stderr } = await run(program, args, {
         maxBuffer: 16 * 1024 * 1024,
         timeout: 30_000,
         env: withoutSecrets(process.env),
         encoding: 'utf8',
       });
-      return stdout.split('\n').filter(Boolean);
+      // Both streams: `docker logs` prints the container's stderr (the app's log) on its own stderr.
+      return `${stdout}\n${stderr}`.split('\n').filter(Boolean);
     } catch (error) {
       throw new TrimpError('logs-command', `target.logs.command failed: ${argv.join(' ')}: ${messageOf(error).split('\n')[0]}`, {
         remedy: 'run it by hand; it must print the app log lines and exit 0',

@@ -8,6 +8,8 @@ export interface Health {
   /** database_connection_status, when the app says (the public app does). */
   database: string | undefined;
   version: string | undefined;
+  /** What the app says went wrong, when it says (the seed's app: its `error`). */
+  error: string | undefined;
   /** Why it is not healthy, in a few words ("HTTP 503, status unhealthy", "database not connected"). */
   problem: string | undefined;
 }
@@ -23,8 +25,9 @@ export async function readHealth(api: AdminApi, signal?: AbortSignal): Promise<H
   const status = typeof body.status === 'string' ? body.status : undefined;
   const database = typeof body.database_connection_status === 'string' ? body.database_connection_status : undefined;
   const version = typeof body.version === 'string' ? body.version : undefined;
+  const error = typeof body.error === 'string' ? body.error : undefined;
   const problems = [
-    ...(response.status !== 200 ? [`HTTP ${response.status}`] : []),
+    ...(response.status !== 200 ? [`${response.status}`] : []),
     ...(status !== 'healthy' ? [`status ${status ?? '(none)'}`] : []),
     ...(database !== undefined && database !== 'connected' ? [`database ${database}`] : []),
   ];
@@ -34,6 +37,7 @@ export async function readHealth(api: AdminApi, signal?: AbortSignal): Promise<H
     status,
     database,
     version,
-    problem: problems.length > 0 ? problems.join(', ') : undefined,
+    error,
+    problem: problems.length > 0 ? `${problems.join(', ')}${error ? `: ${error}` : ''}` : undefined,
   };
 }

@@ -43,7 +43,7 @@ describe('game days', () => {
     expect(regular?.proof).toMatch(/watch-1 recovered; flag admin on, beta on, regular off$/);
     expect(everyCohort?.proof).toMatch(/watch-1 failing, watch-2 failing, watch-3 recovered; flag admin off, beta off, regular off$/);
     // Application: the bad release's failing /health was the symptom; healthy again is part of the proof.
-    expect(application?.symptom_before).toMatch(/^\/health answers 503: release 1\.2\.0 fails its start-up checks/);
+    expect(application?.symptom_before).toMatch(/^\/health answers 503, status unhealthy: release 1\.2\.0 fails its start-up checks/);
     expect(application).toMatchObject({ fault_gone: true, within_budget: true, run_status: 'succeeded' });
     // Database: PASSED only on integrity_check, /health and every row from before the backup.
     expect(database).toMatchObject({ fault_gone: true, within_budget: true, run_status: 'succeeded' });

@@ -67,7 +67,7 @@ describe('advise', () => {
     expect(healthy).toMatchObject({ issue: null, why: expect.stringMatching(/^nothing the matrix covers shows/) });
     expect(healthy.evidence).toEqual([
       'database quick_check: ok',
-      '/health: HTTP 200 healthy',
+      '/health: HTTP 200 healthy, database connected',
       expect.stringMatching(/^metrics, last 60 s: \d+ requests, 0 errors/),
       expect.stringMatching(/^metrics, last 10 s: \d+ requests, 0 errors/),
       expect.stringMatching(/^error\.log, last 15 min: 0 error lines$/),

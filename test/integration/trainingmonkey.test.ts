@@ -249,6 +249,22 @@ describe('flags on an app that sets them in code', () => {
       beta_enabled: true,
       regular_enabled: false,
     });
+
+    // resume speaks to the run's app as the run did: another profile is refused, the same one logs in again.
+    const seedShaped = join(dir, 'seed-shaped.yaml');
+    writeFileSync(
+      seedShaped,
+      readFileSync(claims, 'utf8')
+        .split('\n')
+        .filter((line) => !/^ {2}(profile|login|logs|flag_toggle):/.test(line))
+        .join('\n'),
+    );
+    const other = await cli(['resume', result.run_id, '--yes', '--config', seedShaped]);
+    expect(other.exitCode).toBe(2);
+    expect(other.stderr).toContain("target.profile seed (the run's: trainingmonkey");
+    const again = await cli(['resume', result.run_id, '--yes', '--json', '--config', claims]);
+    expect(again.exitCode).toBe(1);
+    expect(stepOf(jsonOf<RunJson>(again), 'set-flag').summary).toMatch(/^acknowledged but not applied: /);
   });
 });
 
