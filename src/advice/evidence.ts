@@ -94,7 +94,7 @@ export async function proposeFromSystem(config: Config, target: Target): Promise
   const lines = await target.logs.errorLines(new Date(now.getTime() - 15 * 60_000), now).catch(() => undefined);
   if (lines === undefined) evidence.push(`${target.logs.label}: none in ${target.logs.where}`);
   else {
-    const [top] = errorPatterns(lines);
+    const [top] = errorPatterns(lines, undefined, target.profile.logFormat);
     evidence.push(
       `${target.logs.label}, last 15 min: ${lines.length} error lines${top ? `; most often (${top.count}×): ${top.shape.slice(0, 100)}` : ''}`,
     );

@@ -12,6 +12,13 @@ const KINDS: { kind: string; pattern: RegExp }[] = [
   { kind: 'database URL with a password', pattern: /\b[a-z][a-z0-9+]*:\/\/[^\s:/@'"]+:[^\s@/'"]+@/i },
 ];
 
+/** The line with each secret of those kinds masked: what a log bundle made to be shared holds. */
+export function maskLogSecrets(line: string): string {
+  let out = line;
+  for (const { pattern } of KINDS) out = out.replace(new RegExp(pattern.source, `${pattern.flags.replace('g', '')}g`), '***');
+  return out;
+}
+
 /** How much of each log is read: its end, where a run's time is. */
 const TAIL_BYTES = 8 * 1024 * 1024;
 

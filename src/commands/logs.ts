@@ -16,6 +16,7 @@ import {
 import { chmod, rename } from 'node:fs/promises';
 import { basename, dirname, join, resolve } from 'node:path';
 import { createInterface } from 'node:readline';
+import { maskLogSecrets } from '../checks/log-secrets.js';
 import { loadConfig } from '../config/config.js';
 import { redactText } from '../config/secret.js';
 import { journalPath } from '../engine/journal.js';
@@ -23,6 +24,7 @@ import { fileSystemError, usageError } from '../errors.js';
 import { toJson, writeOutputFile } from '../report/output.js';
 import { renderTable } from '../report/table.js';
 import { type ErrorPattern, errorPatterns } from '../target/log-patterns.js';
+import { profileNamed } from '../target/profiles/index.js';
 import { loadRun, startedAt } from './run-history.js';
 import type { CommandResult, RunCommandOptions } from './run-runbook.js';
 
@@ -65,16 +67,27 @@ export async function logsCollect(options: LogsOptions): Promise<CommandResult> 
   const files = entries.filter((name) => lstatSync(join(logsDir, name)).isFile());
   const skipped = entries.filter((name) => !files.includes(name));
   if (skipped.length > 0) process.stderr.write(`note: left out (not regular files): ${skipped.join(', ')}\n`);
-  const { lines } = await bundle(logsDir, files, out);
-  const patterns = errorPatterns(lines.slice(-MAX_LINES), since);
+  // target.logs' file (the app's captured stderr), when it lives elsewhere; a command's output is not bundled.
+  const sources = files.map((name) => ({ name, path: join(logsDir, name) }));
+  const captured = config.target.logs && 'file' in config.target.logs ? config.target.logs.file : undefined;
+  if (captured && existsSync(captured) && !sources.some((s) => resolve(s.path) === resolve(captured)))
+    sources.push({
+      name: sources.some((s) => s.name === basename(captured)) ? `captured-${basename(captured)}` : basename(captured),
+      path: captured,
+    });
+  if (config.target.logs && 'command' in config.target.logs)
+    process.stderr.write(`note: target.logs.command's output is not bundled: run ${config.target.logs.command.join(' ')} yourself\n`);
+  const { lines } = await bundle(sources, out);
+  const patterns = errorPatterns(lines.slice(-MAX_LINES), since, profileNamed(config.target.profile).logFormat);
   const summaryPath = out.replace(/\.(tar\.gz|tgz)$/, '.errors.md');
-  writeOutputFile(summaryPath, renderPatterns(patterns, files, logsDir, since, out), { mode: 0o600 });
+  const names = sources.map((s) => s.name);
+  writeOutputFile(summaryPath, renderPatterns(patterns, names, logsDir, since, out), { mode: 0o600 });
   if (run) linkFromReport(runDir(config.stateDir, run.id), out, summaryPath, patterns.length);
 
   if (options.json)
-    process.stdout.write(`${toJson({ bundle: out, files, summary: summaryPath, since: since?.toISOString() ?? null, patterns })}\n`);
+    process.stdout.write(`${toJson({ bundle: out, files: names, summary: summaryPath, since: since?.toISOString() ?? null, patterns })}\n`);
   else {
-    process.stdout.write(`bundle:   ${out} (${files.length} file${files.length === 1 ? '' : 's'} from ${logsDir})\n`);
+    process.stdout.write(`bundle:   ${out} (${names.length} file${names.length === 1 ? '' : 's'} from ${logsDir})\n`);
     process.stdout.write(`patterns: ${summaryPath}\n`);
     process.stdout.write(patternLines(patterns, since).join('\n'));
     process.stdout.write('\n');
@@ -87,16 +100,16 @@ export async function logsCollect(options: LogsOptions): Promise<CommandResult> 
  * packs that with tar (gzip), and renames the result into place: a half-written bundle is never
  * left under the name asked for. Returns every line read, for the patterns.
  */
-async function bundle(logsDir: string, files: string[], out: string): Promise<{ lines: string[] }> {
+async function bundle(files: { name: string; path: string }[], out: string): Promise<{ lines: string[] }> {
   const partial = `${out}.partial`;
   const lines: string[] = [];
   let scratch: string | undefined;
   try {
     scratch = mkdtempSync(join(dirname(out), '.trimp-logs-'));
-    for (const name of files) {
+    for (const { name, path } of files) {
       // A binary file (a rotated .gz, a core dump) is copied as it is: read as text it would be corrupted.
-      if (looksBinary(join(logsDir, name))) {
-        copyFileSync(join(logsDir, name), join(scratch, name));
+      if (looksBinary(path)) {
+        copyFileSync(path, join(scratch, name));
         continue;
       }
       const copy = createWriteStream(join(scratch, name), { mode: 0o600 });
@@ -105,10 +118,11 @@ async function bundle(logsDir: string, files: string[], out: string): Promise<{ 
       copy.on('error', (error) => {
         failed = error;
       });
-      const reader = createInterface({ input: createReadStream(join(logsDir, name), 'utf8'), crlfDelay: Number.POSITIVE_INFINITY });
+      const reader = createInterface({ input: createReadStream(path, 'utf8'), crlfDelay: Number.POSITIVE_INFINITY });
       for await (const line of reader) {
         if (failed) throw failed;
-        const clean = redactText(line);
+        // The tool's own secrets, and those the app writes into its logs (password hashes, database URLs).
+        const clean = maskLogSecrets(redactText(line));
         lines.push(clean);
         // The newest lines are the ones a rollback is about (trimmed in batches: cheap).
         if (lines.length > 2 * MAX_LINES) lines.splice(0, lines.length - MAX_LINES);
@@ -120,7 +134,7 @@ async function bundle(logsDir: string, files: string[], out: string): Promise<{ 
     closeSync(openSync(partial, 'w', 0o600)); // private from its first byte
     await tar.create(
       { gzip: true, file: partial, cwd: scratch, portable: true, prefix: basename(out).replace(/\.(tar\.gz|tgz)$/, '') },
-      files,
+      files.map((f) => f.name),
     );
     await chmod(partial, 0o600);
     await rename(partial, out);

@@ -11,6 +11,9 @@ import { errorLinesBetween, tailLines, tailSince } from './app-logs.js';
 export interface LogLine {
   at: Date;
   level: string;
+  /** What follows the stamp and level (and logger). */
+  message: string;
+  /** The whole line, as written. */
   text: string;
 }
 
@@ -24,10 +27,10 @@ export interface LogFormat {
 export const SEED_LOG_FORMAT: LogFormat = {
   name: 'ISO-time LEVEL message',
   parse(line) {
-    const match = /^(\S+) ([A-Z]+)\b/.exec(line);
+    const match = /^(\S+) ([A-Z]+)\b ?(.*)$/.exec(line);
     if (!match) return undefined;
     const at = new Date(match[1] as string);
-    return Number.isNaN(at.getTime()) ? undefined : { at, level: match[2] as string, text: line };
+    return Number.isNaN(at.getTime()) ? undefined : { at, level: match[2] as string, message: match[3] ?? '', text: line };
   },
 };
 
@@ -38,10 +41,10 @@ export const SEED_LOG_FORMAT: LogFormat = {
 export const PYTHON_LOG_FORMAT: LogFormat = {
   name: 'asctime - logger - LEVEL - message',
   parse(line) {
-    const match = /^(\d{4})-(\d\d)-(\d\d) (\d\d):(\d\d):(\d\d),(\d{3}) - \S+ - ([A-Z]+) - /.exec(line);
+    const match = /^(\d{4})-(\d\d)-(\d\d) (\d\d):(\d\d):(\d\d),(\d{3}) - (\S+) - ([A-Z]+) - (.*)$/.exec(line);
     if (!match) return undefined;
     const [y, mo, d, h, mi, s, ms] = match.slice(1, 8).map(Number) as [number, number, number, number, number, number, number];
-    return { at: new Date(y, mo - 1, d, h, mi, s, ms), level: match[8] as string, text: line };
+    return { at: new Date(y, mo - 1, d, h, mi, s, ms), level: match[9] as string, message: `${match[8]}: ${match[10]}`, text: line };
   },
 };
 

@@ -12,7 +12,9 @@ export interface ErrorPattern {
   example: string;
 }
 
-const LINE = /^(\S+) (ERROR|CRITICAL|WARNING)\b ?(.*)$/;
+import { type LogFormat, SEED_LOG_FORMAT } from './app-log-reader.js';
+
+const LEVELS = new Set(['ERROR', 'CRITICAL', 'WARNING']);
 
 export function shapeOf(message: string): string {
   return message
@@ -22,16 +24,16 @@ export function shapeOf(message: string): string {
 }
 
 /** The error patterns in `lines` stamped at or after `since` (every line when undefined), most frequent first. */
-export function errorPatterns(lines: Iterable<string>, since?: Date): ErrorPattern[] {
+export function errorPatterns(lines: Iterable<string>, since?: Date, format: LogFormat = SEED_LOG_FORMAT): ErrorPattern[] {
   const byShape = new Map<string, ErrorPattern>();
   const seen = new Set<string>(); // the same line in error.log and application.log counts once
   for (const line of lines) {
-    const match = LINE.exec(line);
-    if (!match || seen.has(line)) continue;
+    const parsed = format.parse(line);
+    if (!parsed || !LEVELS.has(parsed.level) || seen.has(line)) continue;
     seen.add(line);
-    const [, stamp = '', level = '', message = ''] = match;
-    const at = new Date(stamp);
-    if (Number.isNaN(at.getTime()) || (since && at < since)) continue;
+    const { at, level, message } = parsed;
+    const stamp = at.toISOString();
+    if (since && at < since) continue;
     const key = `${level} ${shapeOf(message)}`;
     const known = byShape.get(key);
     if (known) {

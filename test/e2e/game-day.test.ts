@@ -97,6 +97,31 @@ describe('game days', () => {
     await waitUntil(() => (sandboxesOf(dir).length === 0 ? true : undefined));
   });
 
+  it('--profile trainingmonkey: the application and database game days pass on the public app; the flag ones are said impossible there', async () => {
+    const result = await cli(['rehearse', '--all', '--profile', 'trainingmonkey', '--json'], { timeoutMs: 180_000 });
+    expect(result.exitCode, result.stderr).toBe(0);
+    const card = jsonOf<Scorecard & { scenarios: { note: string | null }[] }>(result);
+    expect(card.scenarios.map((s) => [s.scenario, s.status])).toEqual([
+      ['flag', 'not possible'],
+      ['gradual-regular', 'not possible'],
+      ['gradual-every-cohort', 'not possible'],
+      ['application', 'passed'],
+      ['database', 'passed'],
+    ]);
+    expect(card.scenarios[0]?.note).toBe(
+      'the app sets its flags in code (its toggle persists nothing), so no flag rollback can be run there; its way back is the application rollback',
+    );
+    // The bad release answers /health with 200: its body says it is unhealthy.
+    expect(card.scenarios[3]?.symptom_before).toBe('/health answers status unhealthy, database not connected');
+    expect(card.scenarios[3]?.proof).toMatch(/^0 errors in [1-9]\d* requests over 2 s/);
+
+    const alone = await cli(['rehearse', 'flag', '--profile', 'trainingmonkey']);
+    expect(alone.exitCode).toBe(2);
+    expect(alone.stderr.trim()).toBe(
+      'trimp-rollback: flag cannot be rehearsed on the trainingmonkey profile: the app sets its flags in code (its toggle persists nothing), so no flag rollback can be run there; its way back is the application rollback — rehearse application or database there (or --all: the others are listed with the reason)',
+    );
+  }, 200_000);
+
   it('refuses an unknown scenario with exit 2', async () => {
     const result = await cli(['rehearse', 'meteor']);
     expect(result.exitCode).toBe(2);

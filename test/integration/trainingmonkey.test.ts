@@ -2,6 +2,7 @@ import { appendFileSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSyn
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
+import { execa } from 'execa';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { cli, jsonOf, type RunJson, stepOf } from '../helpers/cli.js';
 import { postgresTests } from '../helpers/postgres.js';
@@ -353,6 +354,52 @@ describe('validate, each check answering from the real sources', () => {
     expect(run.stdout + run.stderr).not.toContain(hash);
     expect(run.stdout + run.stderr).not.toContain(hash.split('$')[2] as string);
   });
+});
+
+describe('the other commands there', () => {
+  it("status, runs, advise --from-metrics, logs collect (the app's hashes masked), backup, database, report", async () => {
+    const status = await cli(['status', '--config', info.config]);
+    expect(status.exitCode, status.stderr).toBe(0);
+    expect(status.stdout).toMatch(/^app {7}\/health 200 healthy/m);
+    expect(status.stdout).toMatch(/^errors {4}\d+\/\d+ requests failed in the last 60 s/m);
+    expect((await cli(['runs', 'list', '--config', info.config])).exitCode).toBe(0);
+
+    const advice = await cli(['advise', '--from-metrics', '--json', '--config', info.config]);
+    expect(advice.exitCode, advice.stderr).toBe(0);
+    const evidence = jsonOf<{ evidence: string[] }>(advice).evidence;
+    expect(evidence).toContainEqual('/health: HTTP 200 healthy, database connected');
+    expect(evidence.some((line) => /^app\.out, last 15 min: \d+ error lines/.test(line))).toBe(true);
+
+    const hash = String(scalar('SELECT password_hash FROM user_settings WHERE id = 1'));
+    // The broken dashboard logs an ERROR line at each call: one for the bundle's patterns to find.
+    const { cookie } = await login();
+    await fetch(`${info.base_url}/api/admin/monitoring/dashboard`, { headers: { ...PROBE, cookie: cookie as string } });
+    const out = join(dir, 'logs.tar.gz');
+    const logs = await cli(['logs', 'collect', '--out', out, '--json', '--config', info.config]);
+    expect(logs.exitCode, logs.stderr).toBe(0);
+    const bundled = jsonOf<{ files: string[]; patterns: { level: string; shape: string }[] }>(logs);
+    expect(bundled.files).toContain('app.out');
+    // Error patterns read in the app's own (Python) format.
+    expect(bundled.patterns.some((p) => p.level === 'ERROR' && p.shape.startsWith('strava_app: Error getting monitoring dashboard'))).toBe(
+      true,
+    );
+    const listing = await execa('tar', ['-xzOf', out], { encoding: 'utf8' });
+    expect(listing.stdout).toContain("'password_hash': '***'");
+    expect(listing.stdout).not.toContain(hash);
+
+    const backup = await cli(['backup', 'create', '--json', '--config', info.config]);
+    expect(backup.exitCode, backup.stderr).toBe(0);
+    const id = jsonOf<{ id: string }>(backup).id;
+    expect((await cli(['backup', 'verify', id, '--config', info.config])).exitCode).toBe(0);
+    const restore = await cli(['database', '--backup', id, '--yes', '--json', '--config', info.config], { timeoutMs: 120_000 });
+    expect(restore.exitCode, restore.stderr).toBe(0);
+    const run = jsonOf<RunJson>(restore);
+    expect(stepOf(run, 'validate').status).toBe('succeeded');
+    expect(Number(scalar("SELECT COUNT(*) FROM api_logs WHERE endpoint = 'health_check'"))).toBeGreaterThan(0); // a whole app database again
+    const report = await cli(['report', run.run_id, '--config', info.config]);
+    expect(report.exitCode, report.stderr).toBe(0);
+    expect(report.stdout).toContain('- Status: **succeeded**');
+  }, 150_000);
 });
 
 describe('the application rollback there', () => {
