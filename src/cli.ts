@@ -256,7 +256,7 @@ export function createProgram(sink: ResultSink): Command {
 
   withTarget(program.command('validate'))
     .description("Run the seed's post-rollback checklist as named checks (pass / warn / fail / skip); exit 1 if any fails.")
-    .option('--checks <names>', 'comma-separated check names (default: all)')
+    .option('--checks <names>', "comma-separated check names (default: the seed's checklist; logs-no-secrets runs when named)")
     .option('--since <run_id|time>', 'a run (its start, last change and baseline) or an ISO time (default: the newest run)')
     .addOption(new Option('--via <store>', 'read the flag through the admin API or the database (default: api)').choices(['api', 'db']))
     .option('--settle <duration>', 'wait up to this long (e.g. 30s) for enough user requests to judge errors and latency')

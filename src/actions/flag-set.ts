@@ -69,7 +69,7 @@ export const flagSet = defineAction<Params>({
       return {
         status: 'failed',
         summary: unchanged
-          ? `acknowledged but not applied: ${ctx.target.flags.location} answered every change with success, and reading the flag back shows ${states}; this app does not change the flag this way (an application rollback to a release without it does: trimp-rollback application --to REF)`
+          ? `acknowledged but not applied: ${ctx.target.flags.location} answered every change with success, and reading the flag back shows ${states}; this app does not change the flag this way (an application rollback to a release without it does: trimp-rollback application, or --to COMMIT)`
           : `read back ${wrong.map(([t]) => `${t}=${after[t]}`).join(', ')} after setting`,
         evidence: { ...evidence, acknowledged_not_applied: unchanged },
       };

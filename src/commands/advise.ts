@@ -113,7 +113,7 @@ function print(options: AdviseOptions, answer: Answer): CommandResult {
   const instead = refusal ? answer.rows.find((r) => r.runbook === 'application') : undefined;
   const row = asked && instead ? { ...instead, issue: asked.issue, title: asked.title, severity: asked.severity } : asked;
   const runbook = row ? runbookFacts(row.runbook) : undefined;
-  const words = refusal ? ['application', '--to', 'REF'] : (row?.command ?? []);
+  const words = refusal ? ['application'] : (row?.command ?? []);
   const command = row ? commandLine(['trimp-rollback', ...words, ...targetArgs(invocationOf(config, {}))]) : undefined;
   const note = refusal
     ? `the matrix says ${asked?.action.toLowerCase()}, but ${refusal.reason}; ${refusal.instead}${matrixNote ? `; ${matrixNote}` : ''}`

@@ -42,6 +42,9 @@ export function restorableStates(observations: Observation[]): { flag: string; s
 /** The Undo line: only for a real run that changed a flag state it can put back. */
 export function flagUndo(result: RunResult, context: UndoContext): string | null {
   if (result.dry_run || !result.journal) return null;
+  // The app said yes to every change and kept the flag as it was: there is nothing to put back.
+  const set = result.steps.filter((s) => s.action === 'flag.set' && s.status !== 'not-run' && s.status !== 'skipped');
+  if (set.length > 0 && set.every((s) => s.evidence?.acknowledged_not_applied === true)) return null;
   try {
     return restorableStates(context.observations) ? restoreCommand(result.run_id, context.invocation) : null;
   } catch {

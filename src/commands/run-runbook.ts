@@ -26,9 +26,10 @@ import { renderRunSummary } from '../report/run-summary.js';
 import { isInteractive, styleFor } from '../report/style.js';
 import { terminalProgress } from '../report/terminal-progress.js';
 import { loadRunbook } from '../runbook/load.js';
-import { describePostgres, isPostgresUrl, openPostgres } from '../target/postgres.js';
+import { describePostgres, isPostgresUrl } from '../target/postgres.js';
 import { profileNamed } from '../target/profiles/index.js';
 import { connectTarget, type Target, type Via } from '../target/target.js';
+import { verifyPostgresTarget } from '../target/verify-database.js';
 import { parseDurationOption } from './options.js';
 import { invocationOf, resumeCommand } from './printed-commands.js';
 import { writeRunPage } from './report.js';
@@ -142,7 +143,7 @@ export async function runRunbook(request: RunRequest): Promise<{ result: RunResu
   }
   refuseFlagChanges(plan.steps, config, via);
   verifyToken(config, via);
-  await verifyPostgres(config);
+  await verifyPostgresTarget(config);
   const err = styleFor(process.stderr, output);
   for (const warning of config.warnings) process.stderr.write(err.yellow(`warning: ${warning}\n`));
   process.stderr.write(renderPlan(plan, err, config));
@@ -370,23 +371,4 @@ function refuseFlagChanges(steps: readonly { id: string; action: string }[], con
     `nothing was changed: step${setting.length > 1 ? 's' : ''} ${setting.map((s) => s.id).join(', ')} would set the flag, but ${refusal.reason}`,
     `${refusal.instead} (trimp-rollback advise says the same)`,
   );
-}
-
-/**
- * A PostgreSQL target is reached once before anything is planned or journaled: a wrong password,
- * a server that is down or a database that is not there is one line, and no run is left behind.
- */
-async function verifyPostgres(config: Config): Promise<void> {
-  if (!isPostgresUrl(config.target.database)) return;
-  const db = await openPostgres(config.target.database, { readonly: true, password: config.target.databasePassword });
-  try {
-    const tables = await db.tableNames();
-    const missing = profileNamed(config.target.profile).expectedTables.filter((table) => !tables.includes(table));
-    if (missing.length > 0)
-      throw new TrimpError('database-schema', `PostgreSQL at ${db.location} has no table ${missing.join(', ')}`, {
-        remedy: "check that target.database names the TRIMP app's database",
-      });
-  } finally {
-    await db.close();
-  }
 }

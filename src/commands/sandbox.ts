@@ -45,7 +45,9 @@ export async function sandboxStart(options: SandboxOptions): Promise<CommandResu
           ? `  login:    ${info.login.email}, password in ${info.login.password_file} (the public app's session login)`
           : `  token:    ${info.token_file}`,
         `  logs:     ${info.logs_dir}`,
-        `try: trimp-rollback flag --all --dry-run --config ${info.config}`,
+        info.login
+          ? `try: trimp-rollback validate --config ${info.config}   (flags are code on this app: flag is refused)`
+          : `try: trimp-rollback flag --all --dry-run --config ${info.config}`,
         '',
       ].join('\n'),
     );

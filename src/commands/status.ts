@@ -11,6 +11,7 @@ import { renderTable } from '../report/table.js';
 import { appCommit } from '../target/app-repo.js';
 import { dryRunGate } from '../target/flag-store.js';
 import { readHealth } from '../target/health.js';
+import { profileNamed } from '../target/profiles/index.js';
 import { connectTarget } from '../target/target.js';
 import { describeState, ENHANCED_TRIMP_FLAG, type FlagStates, USER_TYPES } from '../target/user-types.js';
 import { loadRuns } from './run-history.js';
@@ -66,7 +67,13 @@ export async function gatherStatus(config: Config, via: 'api' | 'db') {
     const { runs, damaged } = loadRuns(config.stateDir);
     const now = Date.now();
     return {
-      target: { base_url: config.target.baseUrl, database: config.target.database, via },
+      target: {
+        base_url: config.target.baseUrl,
+        database: config.target.database,
+        via,
+        profile: config.target.profile,
+        flag_changes: profileNamed(config.target.profile).flagChangeRefusal(config.target, via) ? 'refused: set in code' : 'allowed',
+      },
       flag: flags.ok ? { name: ENHANCED_TRIMP_FLAG, states: flags.value } : { name: ENHANCED_TRIMP_FLAG, problem: flags.reason },
       app: {
         ...(health.ok ? health.value : { problem: health.reason }),
@@ -119,7 +126,8 @@ type Status = Awaited<ReturnType<typeof gatherStatus>>;
 
 /** `trend`: the recent error rate as a sparkline too (on a terminal only; a pipe gets the figures). */
 function renderStatus(s: Status, trend: boolean): string {
-  const out: string[] = [`trimp-rollback status — ${s.target.base_url} (flag via ${s.target.via}), state in ${s.state_dir}`];
+  const profile = s.target.profile === 'seed' ? '' : `; ${s.target.profile} profile, flags read-only (set in code)`;
+  const out: string[] = [`trimp-rollback status — ${s.target.base_url} (flag via ${s.target.via}${profile}), state in ${s.state_dir}`];
   const flag = s.flag as { name: string; states?: FlagStates; problem?: string };
   out.push(
     flag.states

@@ -13,6 +13,7 @@ import { toJson, writeOutputFile } from '../report/output.js';
 import { styleFor } from '../report/style.js';
 import { renderValidationTable } from '../report/validation-table.js';
 import { connectTarget, type Via } from '../target/target.js';
+import { verifyPostgresTarget } from '../target/verify-database.js';
 import { parseDurationOption } from './options.js';
 import { changedSomething, isChange, loadRun } from './run-history.js';
 import type { CommandResult, RunCommandOptions } from './run-runbook.js';
@@ -31,6 +32,8 @@ export async function validateCommand(options: ValidateOptions): Promise<Command
   const via: Via = options.via ?? 'api';
   const settleMs = options.settle === undefined ? 0 : parseDurationOption('--settle', options.settle, 3_600_000);
   for (const warning of config.warnings) process.stderr.write(`warning: ${warning}\n`);
+  // A PostgreSQL database that cannot be reached (a wrong password) is one line, not one per check.
+  await verifyPostgresTarget(config);
   const target = connectTarget(config, via, { dryRun: false });
   try {
     // An app with session login: a wrong or missing password is one line, not fifteen failed checks.

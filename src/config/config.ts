@@ -463,14 +463,16 @@ function databasePassword(url: string, file: string | undefined, env: NodeJS.Pro
       'the PostgreSQL URL (target.database, --database or TRIMP_DATABASE) holds a password: it would show in commands, journals and process lists',
       'remove it from the URL; give it in PGPASSWORD, target.database_password_file (mode 0600) or ~/.pgpass',
     );
+  // The environment before the config file, as for every setting.
   let password: Secret | undefined;
-  if (file) {
+  if (env.PGPASSWORD) password = new Secret(env.PGPASSWORD, 'PGPASSWORD');
+  else if (file) {
     try {
       password = new Secret(readFileSync(file, 'utf8').trim(), 'target.database_password_file');
     } catch {
       throw usageError('config-invalid', `the database password file cannot be read: ${file}`, 'check target.database_password_file');
     }
-  } else if (env.PGPASSWORD) password = new Secret(env.PGPASSWORD, 'PGPASSWORD');
+  }
   registerSecret(password);
   return password;
 }
@@ -510,7 +512,10 @@ function adminLogin(
     if (!text) throw usageError('config-invalid', `the admin password file is empty: ${file}`, 'write the password into it');
     password = new Secret(text, `target.login.password_file ${file}`);
   }
-  registerSecret(password);
+  // Masked wherever it could appear, unless shorter than 8 characters: masking every occurrence of
+  // a short word ("wrong") garbles the tool's own messages and hints at the password. The password
+  // goes only into the login request's body; no message repeats a reply to it.
+  if (password && password.reveal().length >= 8) registerSecret(password);
   return { email: login.email, password };
 }
 

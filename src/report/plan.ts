@@ -17,7 +17,7 @@ export function renderPlan(plan: Plan, c: ChalkInstance, config: Config): string
     `  run:      ${plan.runId}${plan.dryRun ? c.yellow(' (dry run: read-only checks run for real, changes are only shown)') : ''}`,
     `  config:   ${config.file ?? `none (no --config, TRIMP_ROLLBACK_CONFIG or ./${DEFAULT_CONFIG_NAME}): the seed's defaults, flags and environment`}`,
     `  state:    ${config.stateDir}${plan.dryRun ? ' (a dry run writes nothing there)' : ' (journal, report, lock)'}`,
-    `  token:    ${plan.info.via === 'api' ? describeTokenSource(config) : 'not needed (--via db)'}`,
+    `  ${config.target.login ? 'login: ' : 'token: '}   ${plan.info.via === 'api' ? describeTokenSource(config) : 'not needed (--via db)'}`,
   ];
   // What the tool can do on this app, said before anything runs (the seed's contract needs no words).
   const profile = profileNamed(config.target.profile);

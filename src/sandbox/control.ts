@@ -84,7 +84,9 @@ export async function startSandbox(dir: string, options: StartOptions = {}): Pro
   } else if (!existsSync(layout.database)) {
     await createSandboxDatabase(layout.database, { ...DEFAULT_SEED, ...options.seed });
   }
-  if (!existsSync(layout.tokenFile)) writeFileSync(layout.tokenFile, `${randomBytes(24).toString('hex')}\n`, { mode: 0o600 });
+  // The public app has no token (it logs in): its sandbox writes none.
+  if (!trainingMonkey && !existsSync(layout.tokenFile))
+    writeFileSync(layout.tokenFile, `${randomBytes(24).toString('hex')}\n`, { mode: 0o600 });
   if (options.engine === 'postgres' && !existsSync(layout.engineFile)) await setUpPostgres(layout);
   else if (existsSync(layout.engineFile)) await startPostgresServer(layout.root);
   if (trainingMonkey && !readSandboxProfile(layout.root)?.reshaped) {

@@ -124,7 +124,8 @@ export class AdminApi {
   }
 
   private async request(method: string, path: string, body: unknown, signal?: AbortSignal): Promise<HttpResponse> {
-    if (!this.login) return this.exchange(method, path, body, signal, false);
+    // /health asks for no login (a wrong password must not hide whether the app is up).
+    if (!this.login || path === 'health') return this.exchange(method, path, body, signal, false);
     await this.signIn(signal);
     const first = await this.exchange(method, path, body, signal, true);
     if (first.status !== 401) return first;

@@ -84,7 +84,11 @@ export async function openSqlite(path: string, options: OpenOptions): Promise<Sq
     },
     async tableNames() {
       return guard(() =>
-        (db.prepare("SELECT name FROM sqlite_master WHERE type = 'table' ORDER BY name").all() as { name: string }[]).map((t) => t.name),
+        (
+          db.prepare("SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%' ORDER BY name").all() as {
+            name: string;
+          }[]
+        ).map((t) => t.name),
       );
     },
     async schemaObjects() {

@@ -216,7 +216,7 @@ describe('an app that acknowledges a flag change and does not make it', () => {
       const step = jsonOf<RunJson>(result).steps.find((s) => s.id === 'set-flag');
       expect(step?.status).toBe('failed');
       expect(step?.summary).toBe(
-        `acknowledged but not applied: ${proxy.url} answered every change with success, and reading the flag back shows admin still enabled, beta still enabled, regular still enabled; this app does not change the flag this way (an application rollback to a release without it does: trimp-rollback application --to REF)`,
+        `acknowledged but not applied: ${proxy.url} answered every change with success, and reading the flag back shows admin still enabled, beta still enabled, regular still enabled; this app does not change the flag this way (an application rollback to a release without it does: trimp-rollback application, or --to COMMIT)`,
       );
       expect(proxy.seen.filter((r) => r.endsWith('/toggle'))).toHaveLength(3);
       expect(await sandbox.flags()).toEqual(all);

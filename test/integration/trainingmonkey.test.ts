@@ -198,7 +198,7 @@ describe('flags on an app that sets them in code', () => {
       const refused = await cli(['flag', '--all', '--yes', ...extra, '--config', info.config]);
       expect(refused.exitCode, refused.stderr).toBe(2);
       expect(refused.stderr.trim()).toBe(
-        'trimp-rollback: nothing was changed: step set-flag would set the flag, but on this app flags are set in code (utils/feature_flags.py): its toggle endpoint answers 200 and persists nothing, and there is no feature_flags table — deploy a release without the enhanced calculation: trimp-rollback application --to REF (trimp-rollback advise says the same)',
+        'trimp-rollback: nothing was changed: step set-flag would set the flag, but on this app flags are set in code (utils/feature_flags.py): its toggle endpoint answers 200 and persists nothing, and there is no feature_flags table — deploy a release without the enhanced calculation: trimp-rollback application (the previous release; --to COMMIT for an older one) (trimp-rollback advise says the same)',
       );
     }
     const gradual = await cli(['gradual', '--yes', '--config', info.config], { timeoutMs: 20_000 });
@@ -214,7 +214,7 @@ describe('flags on an app that sets them in code', () => {
     expect(advice.exitCode, advice.stderr).toBe(0);
     const answer = jsonOf<{ action: string; command: string; note: string }>(advice);
     expect(answer.action).toBe('Application rollback');
-    expect(answer.command).toBe(`trimp-rollback application --to REF --config ${info.config}`);
+    expect(answer.command).toBe(`trimp-rollback application --config ${info.config}`);
     expect(answer.note).toContain('the matrix says feature flag rollback, but on this app flags are set in code');
   });
 
@@ -230,8 +230,9 @@ describe('flags on an app that sets them in code', () => {
     expect(run.exitCode).toBe(1);
     const result = jsonOf<RunJson>(run);
     expect(result.status).toBe('failed');
+    expect(result.undo_command).toBeNull(); // nothing changed: nothing to put back
     expect(stepOf(result, 'set-flag').summary).toBe(
-      `acknowledged but not applied: ${info.base_url} answered every change with success, and reading the flag back shows admin still enabled, beta still enabled; this app does not change the flag this way (an application rollback to a release without it does: trimp-rollback application --to REF)`,
+      `acknowledged but not applied: ${info.base_url} answered every change with success, and reading the flag back shows admin still enabled, beta still enabled; this app does not change the flag this way (an application rollback to a release without it does: trimp-rollback application, or --to COMMIT)`,
     );
     // From outside: the app was asked (and said 200) for each type, and still serves the old states.
     expect(
@@ -360,6 +361,11 @@ describe('the other commands there', () => {
   it("status, runs, advise --from-metrics, logs collect (the app's hashes masked), backup, database, report", async () => {
     const status = await cli(['status', '--config', info.config]);
     expect(status.exitCode, status.stderr).toBe(0);
+    expect(status.stdout).toContain('(flag via api; trainingmonkey profile, flags read-only (set in code))');
+    // /health needs no login: a wrong password does not make the app look down.
+    const wrongLogin = await cli(['status', '--config', info.config], { env: { TRIMP_ADMIN_PASSWORD: 'not-the-password' } });
+    expect(wrongLogin.stdout).toMatch(/^app {7}\/health 200 healthy/m);
+    expect(wrongLogin.stdout).toContain('refused the login of');
     expect(status.stdout).toMatch(/^app {7}\/health 200 healthy/m);
     expect(status.stdout).toMatch(/^errors {4}\d+\/\d+ requests failed in the last 60 s/m);
     expect((await cli(['runs', 'list', '--config', info.config])).exitCode).toBe(0);

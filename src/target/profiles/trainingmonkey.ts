@@ -24,7 +24,8 @@ export function trainingMonkeyUserType(userId: number): UserType {
 
 const FLAGS_IN_CODE =
   'on this app flags are set in code (utils/feature_flags.py): its toggle endpoint answers 200 and persists nothing, and there is no feature_flags table';
-const RELEASE_INSTEAD = 'deploy a release without the enhanced calculation: trimp-rollback application --to REF';
+const RELEASE_INSTEAD =
+  'deploy a release without the enhanced calculation: trimp-rollback application (the previous release; --to COMMIT for an older one)';
 
 interface FeatureFlagsBody {
   feature_flags?: Record<string, { admin_enabled?: unknown; beta_enabled?: unknown; regular_enabled?: unknown }>;
