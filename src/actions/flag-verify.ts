@@ -1,8 +1,7 @@
 import { z } from 'zod';
-import { type AppTrimpAnswer, checkAppTrimp } from '../checks/app-trimp.js';
 import { dryRunGate } from '../target/flag-store.js';
-import { apiFlagStore } from '../target/flag-store-api.js';
 import { instanceLabel } from '../target/instances.js';
+import type { TrimpAnswer } from '../target/profiles/index.js';
 import type { Target } from '../target/target.js';
 import { describeState, type FlagStates, USER_TYPES, type UserType } from '../target/user-types.js';
 import { defineAction } from './action.js';
@@ -34,12 +33,12 @@ export const flagVerify = defineAction<Params>({
     // a stale cache serves the old calculation to every other request.
     for (const instance of instances) {
       const said = instanceLabel(instance, instances.length);
-      const seen = await verifyOn(ctx.target.onInstance(instance), { flag, states, app }, warnings, said ? `${said}: ` : '');
+      const seen = await verifyOn(ctx.target.onInstance(instance), { flag, states, app }, warnings, said ? `${said}: ` : '', ctx.signal);
       // One line per instance: which instance serves what is the finding.
       if (seen.problems.length > 0) problems.push(`${said ? `${said}: ` : ''}${seen.problems.join(', ')}`);
       failedOn.push(seen.problems.length > 0);
       evidence.push({ ...(said ? { instance: instance.baseUrl } : {}), ...seen.evidence });
-      methods.push(seen.answers.map((a) => `user ${a.userId} → ${String(a.method)} ${String(a.trimp)}`));
+      methods.push(seen.answers.map((a) => `user ${a.userId} → ${a.answer}`));
     }
     const journaled = instances.length > 1 ? { flag, via: ctx.target.flags.via, instances: evidence } : (evidence[0] ?? {});
     // Some instances serve the change and some do not: the stale ones hold an old view (a cache).
@@ -68,10 +67,11 @@ async function verifyOn(
   { flag, states, app }: { flag: string; states: FlagStates; app: 'required' | 'optional' },
   warnings: string[],
   prefix: string,
-): Promise<{ problems: string[]; evidence: Record<string, unknown>; answers: AppTrimpAnswer[] }> {
+  signal: AbortSignal,
+): Promise<{ problems: string[]; evidence: Record<string, unknown>; answers: TrimpAnswer[] }> {
   const problems: string[] = [];
-  // Through the API, each instance is asked what it serves; through the database, the one state.
-  const store = target.via === 'api' ? apiFlagStore(target.api, dryRunGate) : target.flags;
+  // Through the API, each instance is asked what it serves (as the app's profile reads it); through the database, the one state.
+  const store = target.via === 'api' ? target.profile.apiFlagStore(target.api, dryRunGate) : target.flags;
   const readBack = await store.read(flag);
   for (const type of typesOf(states)) {
     if (readBack[type] !== states[type])
@@ -91,17 +91,19 @@ async function verifyOn(
     else if (evaluation.enabled !== states[type]) problems.push(`user ${userId} (${type}) evaluates ${describeState(evaluation.enabled)}`);
   }
 
-  const answers: AppTrimpAnswer[] = [];
+  const answers: TrimpAnswer[] = [];
   for (const type of typesOf(states)) {
     const userId = target.config.sampleUsers[type];
-    const answer = await whenAppReachable(app, warnings, `${prefix}the app's TRIMP for user ${userId}`, () =>
-      checkAppTrimp(target.api, userId, states[type] as boolean),
+    const answered = await whenAppReachable(app, warnings, `${prefix}the app's TRIMP for user ${userId}`, () =>
+      target.profile.appTrimp(target, userId, states[type] as boolean, 1, signal),
     );
+    const answer = answered?.[0];
     if (!answer) continue;
     answers.push(answer);
     if (!answer.ok && answer.problem) problems.push(answer.problem);
   }
-  return { problems, evidence: { flag, via: store.via, states: readBack, evaluations, trimp: answers }, answers };
+  const trimp = answers.map(({ details, ...answer }) => ({ ...answer, ...details }));
+  return { problems, evidence: { flag, via: store.via, states: readBack, evaluations, trimp }, answers };
 }
 
 /** The app's TRIMP answers; said once when every instance gave the same ones. */

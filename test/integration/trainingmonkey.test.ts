@@ -252,6 +252,13 @@ describe('flags on an app that sets them in code', () => {
       regular_enabled: false,
     });
 
+    // A state the app already has is verified in the app's own terms: its flag shape, its user ids, trimp-comparison.
+    const already = await cli(['flag', '--user-type', 'regular', '--yes', '--json', '--config', claims]);
+    expect(already.exitCode, already.stderr).toBe(0);
+    const verified = stepOf(jsonOf<RunJson>(already), 'verify');
+    expect(verified.summary).toMatch(/^regular disabled; TRIMP: user 4 → activity \d+: enhanced [\d.]+, average [\d.]+$/);
+    expect(verified.evidence?.evaluations).toEqual({ user_4: { userType: 'regular', enabled: false } });
+
     // resume speaks to the run's app as the run did: another profile is refused, the same one logs in again.
     const seedShaped = join(dir, 'seed-shaped.yaml');
     writeFileSync(

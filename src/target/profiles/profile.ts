@@ -29,6 +29,8 @@ export interface TrimpAnswer {
   /** What was compared: "stream 119.57", or "activity 1001: enhanced 119.57, average 117.94". */
   answer: string;
   problem?: string;
+  /** The app's answer in its own terms, for the evidence (the seed's: method and TRIMP, and what was expected). */
+  details?: Record<string, unknown>;
 }
 
 /** An activity whose stored TRIMP is recomputed from its stored inputs. */

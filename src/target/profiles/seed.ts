@@ -47,6 +47,7 @@ export const seedProfile: AppProfile = {
       ok: a.ok,
       answer: `${String(a.method)} ${String(a.trimp)}`,
       ...(a.problem ? { problem: a.problem } : {}),
+      details: { method: a.method, trimp: a.trimp, expectedMethod: a.expectedMethod, expectedTrimp: a.expectedTrimp },
     }));
   },
   appTrimpSource: 'POST /api/trimp/calculate with a reference workout',
