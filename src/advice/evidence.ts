@@ -1,7 +1,8 @@
 import { existsSync } from 'node:fs';
 import { checkIntegrity, describeCheck, isOk, withSqliteFile } from '../backup/sqlite-file.js';
+import { maskLogSecrets } from '../checks/log-secrets.js';
 import type { Config } from '../config/config.js';
-import { messageOf } from '../errors.js';
+import { attempt, messageOf } from '../errors.js';
 import { readHealth } from '../target/health.js';
 import { errorPatterns } from '../target/log-patterns.js';
 import { isPostgresUrl, openPostgres } from '../target/postgres.js';
@@ -75,9 +76,11 @@ export async function proposeFromSystem(config: Config, target: Target): Promise
   let errorRate: number | undefined;
   let failureRate: number | undefined;
   let p95: number | undefined;
+  let seen = 0; // user requests the reading rests on
   for (const windowS of [WINDOW_S, RECENT_S]) {
     try {
       const m = await target.profile.metrics(target, windowS);
+      if (windowS === WINDOW_S) seen = m.requests;
       evidence.push(
         `metrics, last ${windowS} s${apis.length > 1 ? ` (${apis.length} instances added up)` : ''}: ${m.requests} requests, ${m.errors} errors (${pct(m.error_rate)}), p95 ${m.latency_ms.p95} ms${m.trimp_calculations !== undefined ? `, ${m.trimp_failures ?? 0} of ${m.trimp_calculations} TRIMP calculations failed` : ''}`,
       );
@@ -91,12 +94,13 @@ export async function proposeFromSystem(config: Config, target: Target): Promise
   }
 
   const now = new Date();
-  const lines = await target.logs.errorLines(new Date(now.getTime() - 15 * 60_000), now).catch(() => undefined);
-  if (lines === undefined) evidence.push(`${target.logs.label}: none in ${target.logs.where}`);
+  const read = await attempt(() => target.logs.errorLines(new Date(now.getTime() - 15 * 60_000), now));
+  if (!read.ok) evidence.push(`${target.logs.label}: could not be read: ${read.reason}`);
+  else if (read.value === undefined) evidence.push(`${target.logs.label}: none in ${target.logs.where}`);
   else {
-    const [top] = errorPatterns(lines, undefined, target.profile.logFormat);
+    const [top] = errorPatterns(read.value, undefined, target.profile.logFormat);
     evidence.push(
-      `${target.logs.label}, last 15 min: ${lines.length} error lines${top ? `; most often (${top.count}×): ${top.shape.slice(0, 100)}` : ''}`,
+      `${target.logs.label}, last 15 min: ${read.value.length} error lines${top ? `; most often (${top.count}×): ${maskLogSecrets(top.shape).slice(0, 100)}` : ''}`,
     );
   }
 
@@ -110,6 +114,13 @@ export async function proposeFromSystem(config: Config, target: Target): Promise
       evidence,
     };
   if ((p95 ?? 0) > t.latencyP95Ms) return { issue: 'performance', why: `p95 latency ${p95} ms is above ${t.latencyP95Ms} ms`, evidence };
+  // Evidence, not hope: "no errors" needs requests to have none in.
+  if (seen < t.minRequests)
+    return {
+      issue: undefined,
+      why: `no row of the matrix can be read off the system: ${seen} user request(s) seen in the last ${WINDOW_S} s (${t.minRequests} needed to judge errors and latency), ${quick ? 'data intact' : 'data not checked'}; say the issue with --issue`,
+      evidence,
+    };
   return {
     issue: undefined,
     why: `nothing the matrix covers shows: healthy, no errors above the threshold, latency normal, ${quick ? 'data intact' : 'data not checked'}`,

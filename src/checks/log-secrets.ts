@@ -1,4 +1,5 @@
-import { type CheckDefinition, fail, pass, skip } from './check.js';
+import { type CheckDefinition, fail, pass } from './check.js';
+import { noLogs } from './no-logs.js';
 
 /**
  * Secrets an app writes into its own logs: password hashes (the public app logs the user's row,
@@ -10,6 +11,12 @@ const KINDS: { kind: string; pattern: RegExp }[] = [
   { kind: 'password hash (bcrypt)', pattern: /\$2[aby]\$\d{2}\$[./A-Za-z0-9]{22,}/ },
   { kind: 'password hash (argon2)', pattern: /\$argon2(?:id|i|d)\$v=\d+\$/ },
   { kind: 'database URL with a password', pattern: /\b[a-z][a-z0-9+]*:\/\/[^\s:/@'"]+:[^\s@/'"]+@/i },
+  // The app prints only the start of DATABASE_URL: cut inside the password, there is no @ to find.
+  {
+    kind: 'database URL with a password',
+    pattern: /\b(?:postgres(?:ql)?|mysql|mariadb|mongodb(?:\+srv)?|redis|amqps?):\/\/[^\s:/@'"]+:[^\s/'"]{3,}/i,
+  },
+  { kind: 'database password (key=value)', pattern: /\bpassword=(?!\*\*\*)[^\s'"&;]+/i },
 ];
 
 /** The line with each secret of those kinds masked: what a log bundle made to be shared holds. */
@@ -28,7 +35,7 @@ export const logsNoSecrets: CheckDefinition = {
   title: 'No secrets in the logs',
   async run(ctx) {
     const sources = await ctx.target.logs.tails(TAIL_BYTES);
-    if (!sources) return skip(`no logs: none in ${ctx.target.logs.where}`, 'set target.logs (a file or a command), or target.logs_dir');
+    if (!sources) return noLogs(ctx);
     const names = sources.map((s) => s.source);
     const found: { file: string; line: number; kind: string }[] = [];
     for (const { source: name, lines } of sources) {

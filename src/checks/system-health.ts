@@ -3,7 +3,9 @@ import { cpus, freemem, loadavg } from 'node:os';
 import { dirname } from 'node:path';
 import { readHealth } from '../target/health.js';
 import { withApp, withDatabase } from './app-access.js';
-import { type CheckDefinition, fail, pass, skip, warn } from './check.js';
+import { type CheckDefinition, fail, pass, warn } from './check.js';
+import { maskLogSecrets } from './log-secrets.js';
+import { noLogs } from './no-logs.js';
 
 export const appResponsive: CheckDefinition = {
   name: 'app-responsive',
@@ -100,10 +102,10 @@ export const logsClean: CheckDefinition = {
     // After a change, the logs must be clean from then on; the errors before it are the incident.
     const since = ctx.changedAt ?? ctx.since ?? new Date(Date.now() - 15 * 60_000);
     const lines = await ctx.target.logs.linesSince(since);
-    if (lines === undefined)
-      return skip(`no logs: none in ${ctx.target.logs.where}`, 'set target.logs (a file or a command), or target.logs_dir');
+    if (lines === undefined) return noLogs(ctx);
     const errors = lines.filter((line) => line.level === 'ERROR' || line.level === 'CRITICAL');
-    const found = errors.map((line) => line.text);
+    // The lines are evidence (journal, report, JUnit): secrets the app wrote into them are masked.
+    const found = errors.map((line) => maskLogSecrets(line.text));
     const critical = errors.filter((line) => line.level === 'CRITICAL').length;
     const evidence = { source: ctx.target.logs.where, since: since.toISOString(), errors: found.length, critical, last: found.slice(-5) };
     const remedy = `read the lines in the evidence, and the rest in ${ctx.target.logs.where}`;

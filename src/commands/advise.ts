@@ -115,8 +115,10 @@ function print(options: AdviseOptions, answer: Answer): CommandResult {
   const runbook = row ? runbookFacts(row.runbook) : undefined;
   const words = refusal ? ['application'] : (row?.command ?? []);
   const command = row ? commandLine(['trimp-rollback', ...words, ...targetArgs(invocationOf(config, {}))]) : undefined;
+  // The complete rollback is flag, application and database: without the flag, the other two.
+  const database = asked?.runbook === 'complete' ? '; then, if the data must go back too, trimp-rollback database' : '';
   const note = refusal
-    ? `the matrix says ${asked?.action.toLowerCase()}, but ${refusal.reason}; ${refusal.instead}${matrixNote ? `; ${matrixNote}` : ''}`
+    ? `the matrix says ${asked?.action.toLowerCase()}, but ${refusal.reason}; ${refusal.instead}${database}${matrixNote ? `; ${matrixNote}` : ''}`
     : matrixNote;
   if (options.json) {
     process.stdout.write(
@@ -164,4 +166,4 @@ function runbookFacts(id: string): { exists: boolean; file?: string; budgetMs?: 
 }
 
 /** Runbooks that change the flag: not on an app whose flags are set in code. */
-const FLAG_RUNBOOKS = ['flag', 'gradual'];
+const FLAG_RUNBOOKS = ['flag', 'gradual', 'complete'];

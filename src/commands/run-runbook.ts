@@ -28,7 +28,7 @@ import { terminalProgress } from '../report/terminal-progress.js';
 import { loadRunbook } from '../runbook/load.js';
 import { describePostgres, isPostgresUrl } from '../target/postgres.js';
 import { profileNamed } from '../target/profiles/index.js';
-import { connectTarget, type Target, type Via } from '../target/target.js';
+import { connectTarget, signInFirst, type Target, type Via } from '../target/target.js';
 import { verifyPostgresTarget } from '../target/verify-database.js';
 import { parseDurationOption } from './options.js';
 import { invocationOf, resumeCommand } from './printed-commands.js';
@@ -145,16 +145,15 @@ export async function runRunbook(request: RunRequest): Promise<{ result: RunResu
   verifyToken(config, via);
   await verifyPostgresTarget(config);
   const err = styleFor(process.stderr, output);
+  const target = connectTarget(config, via, { dryRun });
+  // An app with session login: a wrong password is one line, before the plan, the first step and a
+  // journal. An app that is down (or whose login is broken) is no reason to stop here: the
+  // application and database rollbacks exist for it, and each call that needs a session logs in.
+  const loginProblem = via === 'api' ? await signInFirst(target) : undefined;
   for (const warning of config.warnings) process.stderr.write(err.yellow(`warning: ${warning}\n`));
+  if (loginProblem) process.stderr.write(err.yellow(`warning: ${loginProblem}\n`));
   process.stderr.write(renderPlan(plan, err, config));
   const invocation = invocationOf(config, { via, yes: options.yes ?? false });
-  const target = connectTarget(config, via, { dryRun });
-  // An app with session login: a wrong password is one line here, before the first step and its journal.
-  if (via === 'api')
-    await target.signIn().catch(async (error: unknown) => {
-      await target.close();
-      throw error;
-    });
   // Ctrl-C (or a closing terminal) is handled from here until the summary is out: a signal that
   // arrives after the run ended must not cut the summary, the Undo line or the report.
   const interruption = request.interruption ?? new Interruption((message) => process.stderr.write(`${err.yellow(message)}\n`)).install();

@@ -12,7 +12,7 @@ import { renderJUnit } from '../report/junit.js';
 import { toJson, writeOutputFile } from '../report/output.js';
 import { styleFor } from '../report/style.js';
 import { renderValidationTable } from '../report/validation-table.js';
-import { connectTarget, type Via } from '../target/target.js';
+import { connectTarget, signInFirst, type Via } from '../target/target.js';
 import { verifyPostgresTarget } from '../target/verify-database.js';
 import { parseDurationOption } from './options.js';
 import { changedSomething, isChange, loadRun } from './run-history.js';
@@ -36,8 +36,10 @@ export async function validateCommand(options: ValidateOptions): Promise<Command
   await verifyPostgresTarget(config);
   const target = connectTarget(config, via, { dryRun: false });
   try {
-    // An app with session login: a wrong or missing password is one line, not fifteen failed checks.
-    if (via === 'api') await target.signIn();
+    // An app with session login: a wrong or missing password is one line, not fifteen failed checks
+    // (an app that is down is for the checks to find).
+    const loginProblem = via === 'api' ? await signInFirst(target) : undefined;
+    if (loginProblem) process.stderr.write(`warning: ${loginProblem}\n`);
     // Redacted as values before JUnit, GitHub and the table escape them in their own ways.
     const reports = redactValue(
       await runChecks(selected, {

@@ -54,7 +54,10 @@ export interface AdminLogin {
 }
 
 /** target.logs: a file the app's output is captured in, or a command that prints it (no shell). */
-export type LogSource = { file: string } | { command: string[] };
+export type LogSource = ({ file: string } | { command: string[] }) & {
+  /** The zone the app stamps its lines in, when they carry none: "local" (default), "UTC", "+09:00". */
+  timezone?: string;
+};
 
 /** `target.app`: the app's process, as the database and application scenarios control it. */
 export interface AppProcessConfig {
@@ -141,6 +144,12 @@ const durationText = z
   .regex(/^\d+(\.\d+)?(ms|s|m)$/, 'a duration such as 10s or 2m')
   .refine((text) => parseDuration(text) > 0 && parseDuration(text) <= 3_600_000, 'between 1 ms and 1 h');
 
+/** target.logs.timezone: where the app's log stamps are (Python's asctime carries no zone). */
+const logZone = z
+  .string()
+  .regex(/^(local|UTC|[+-](0\d|1[0-4]):[0-5]\d)$/, 'local, UTC, or an offset such as +09:00')
+  .optional();
+
 const appSchema = z
   .object({
     start: z.array(z.string().min(1).max(4096)).min(1).max(256),
@@ -179,8 +188,8 @@ const fileSchema = z
           .optional(),
         logs: z
           .union([
-            z.object({ file: z.string().min(1).max(4096) }).strict(),
-            z.object({ command: z.array(z.string().min(1).max(4096)).min(1).max(256) }).strict(),
+            z.object({ file: z.string().min(1).max(4096), timezone: logZone }).strict(),
+            z.object({ command: z.array(z.string().min(1).max(4096)).min(1).max(256), timezone: logZone }).strict(),
           ])
           .optional(),
         flag_toggle: z.enum(['persists', 'placeholder']).optional(),
@@ -256,7 +265,12 @@ export function loadConfig(flags: ConfigFlags, env: NodeJS.ProcessEnv = process.
     databasePassword: undefined,
     profile: t.profile ?? 'seed',
     login: undefined,
-    logs: t.logs ? ('file' in t.logs ? { file: resolve(fileDir, t.logs.file) } : { command: t.logs.command }) : undefined,
+    logs: t.logs
+      ? {
+          ...('file' in t.logs ? { file: resolve(fileDir, t.logs.file) } : { command: t.logs.command }),
+          ...(t.logs.timezone ? { timezone: t.logs.timezone } : {}),
+        }
+      : undefined,
     flagToggle: t.flag_toggle ?? (t.profile === 'trainingmonkey' ? 'placeholder' : 'persists'),
   };
   if (target.profile === 'trainingmonkey') target.login = adminLogin(t.login, fromFileDir(t.login?.password_file), env);

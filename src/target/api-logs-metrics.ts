@@ -7,13 +7,14 @@ import type { UserType } from './user-types.js';
 /** Requests that are not users': the app's health probe and its login page. */
 const NOT_USER_ENDPOINTS = ['health', 'health_check', '/health', 'login', '/login'];
 
-/** More rows than this in one window are not read: the window's figures say they are a sample. */
+/** More rows than this in one window are not read: the newest are, and the window says the span they cover. */
 const MAX_ROWS = 200_000;
 
 interface LoggedRequest {
   user_id: number | null;
   status_code: number | null;
   response_time_ms: number | null;
+  at: string | Date;
 }
 
 /**
@@ -29,13 +30,16 @@ export async function apiLogsMetrics(
   now = new Date(),
 ): Promise<SystemMetrics> {
   const from = new Date(now.getTime() - windowS * 1000);
+  // The bounds as instants: a "timestamp" column without a time zone (the app's NOW() in the
+  // database's zone) is compared in the session's zone, which is the database's, not as UTC text.
+  const instant = db.kind === 'postgres' ? '?::timestamptz' : '?';
   let rows: LoggedRequest[];
   try {
     rows = await db.all<LoggedRequest>(
-      `SELECT user_id, status_code, response_time_ms FROM api_logs
-       WHERE "timestamp" >= ? AND "timestamp" < ? AND (user_agent IS NULL OR user_agent NOT LIKE ?)
+      `SELECT user_id, status_code, response_time_ms, "timestamp" AS at FROM api_logs
+       WHERE "timestamp" >= ${instant} AND "timestamp" < ${instant} AND (user_agent IS NULL OR user_agent NOT LIKE ?)
          AND endpoint NOT IN (${NOT_USER_ENDPOINTS.map(() => '?').join(', ')})
-       LIMIT ${MAX_ROWS}`,
+       ORDER BY "timestamp" DESC LIMIT ${MAX_ROWS}`,
       [from.toISOString(), now.toISOString(), `${USER_AGENT.split('/')[0]}/%`, ...NOT_USER_ENDPOINTS],
     );
   } catch (error) {
@@ -48,11 +52,19 @@ export async function apiLogsMetrics(
     );
   }
   const byType = new Map<UserType, LoggedRequest[]>();
-  for (const row of rows)
-    if (row.user_id !== null) byType.set(userTypeOf(Number(row.user_id)), [...(byType.get(userTypeOf(Number(row.user_id))) ?? []), row]);
+  for (const row of rows) {
+    if (row.user_id === null) continue;
+    const type = userTypeOf(Number(row.user_id));
+    const list = byType.get(type);
+    if (list) list.push(row);
+    else byType.set(type, [row]);
+  }
+  // A busy window read only in part: the figures are the newest requests', over the span they cover.
+  const oldest = rows.length === MAX_ROWS ? new Date(rows[rows.length - 1]?.at ?? from) : undefined;
+  const covered = oldest && !Number.isNaN(oldest.getTime()) ? Math.max(0.05, (now.getTime() - oldest.getTime()) / 1000) : windowS;
   return {
     ...figuresOf(rows),
-    window_seconds: Number(windowS.toFixed(2)),
+    window_seconds: Number(covered.toFixed(2)),
     per_user_type: Object.fromEntries([...byType].map(([type, list]) => [type, figuresOf(list)])),
   };
 }

@@ -21,6 +21,8 @@ export interface LogLine {
 export interface LogFormat {
   readonly name: string;
   parse(line: string): LogLine | undefined;
+  /** The same format with its stamps read in another zone (target.logs.timezone), when its stamps carry none. */
+  inZone?(zone: string): LogFormat;
 }
 
 /** The seed's app and the sandbox: `2026-11-29T09:00:00.000Z ERROR message`. */
@@ -38,15 +40,34 @@ export const SEED_LOG_FORMAT: LogFormat = {
  * Python logging's `%(asctime)s - %(name)s - %(levelname)s - %(message)s`, the public app's:
  * `2026-11-29 04:58:16,092 - strava_app - INFO - …`, in the server's local time.
  */
-export const PYTHON_LOG_FORMAT: LogFormat = {
-  name: 'asctime - logger - LEVEL - message',
-  parse(line) {
-    const match = /^(\d{4})-(\d\d)-(\d\d) (\d\d):(\d\d):(\d\d),(\d{3}) - (\S+) - ([A-Z]+) - (.*)$/.exec(line);
-    if (!match) return undefined;
-    const [y, mo, d, h, mi, s, ms] = match.slice(1, 8).map(Number) as [number, number, number, number, number, number, number];
-    return { at: new Date(y, mo - 1, d, h, mi, s, ms), level: match[9] as string, message: `${match[8]}: ${match[10]}`, text: line };
-  },
-};
+export const PYTHON_LOG_FORMAT: LogFormat = pythonLogFormat(undefined);
+
+/** `offsetMinutes` east of UTC; undefined: this machine's local time (the app's, when they share a host). */
+function pythonLogFormat(offsetMinutes: number | undefined): LogFormat {
+  return {
+    name: 'asctime - logger - LEVEL - message',
+    parse(line) {
+      const match = /^(\d{4})-(\d\d)-(\d\d) (\d\d):(\d\d):(\d\d),(\d{3}) - (\S+) - ([A-Z]+) - (.*)$/.exec(line);
+      if (!match) return undefined;
+      const [y, mo, d, h, mi, s, ms] = match.slice(1, 8).map(Number) as [number, number, number, number, number, number, number];
+      const at =
+        offsetMinutes === undefined
+          ? new Date(y, mo - 1, d, h, mi, s, ms)
+          : new Date(Date.UTC(y, mo - 1, d, h, mi, s, ms) - offsetMinutes * 60_000);
+      return { at, level: match[9] as string, message: `${match[8]}: ${match[10]}`, text: line };
+    },
+    inZone: (zone) => pythonLogFormat(zoneOffset(zone)),
+  };
+}
+
+/** "local", "UTC", or an offset such as "+09:00" / "-05:30" (checked by the config's schema). */
+export function zoneOffset(zone: string): number | undefined {
+  if (zone === 'local') return undefined;
+  if (zone === 'UTC') return 0;
+  const match = /^([+-])(\d\d):(\d\d)$/.exec(zone);
+  if (!match) return undefined;
+  return (match[1] === '-' ? -1 : 1) * (Number(match[2]) * 60 + Number(match[3]));
+}
 
 /** Where the app's log lines come from, read the same way whatever the source. */
 export interface AppLogReader {
@@ -75,7 +96,9 @@ const SEED_FILES = ['error.log', 'application.log', 'trimp_calculation.log'];
  * target.logs when the config names it (a file, or a command such as `journalctl -u app -o cat`,
  * run without a shell); otherwise the seed's log files under target.logs_dir.
  */
-export function appLogReader(source: LogSource | undefined, logsDir: string, format: LogFormat): AppLogReader {
+export function appLogReader(source: LogSource | undefined, logsDir: string, appFormat: LogFormat): AppLogReader {
+  // An app in another zone than this machine (a container in UTC) stamps its lines in its own.
+  const format = source?.timezone && appFormat.inZone ? appFormat.inZone(source.timezone) : appFormat;
   if (source && 'file' in source) return { ...fileReader([source.file], source.file, format), label: basename(source.file) };
   if (source) return { ...commandReader(source.command, format), label: basename(source.command[0] as string) };
   const seedFiles = fileReader(
@@ -137,7 +160,14 @@ function commandReader(argv: string[], format: LogFormat): Omit<AppLogReader, 'l
       // Both streams: `docker logs` prints the container's stderr (the app's log) on its own stderr.
       return `${stdout}\n${stderr}`.split('\n').filter(Boolean);
     } catch (error) {
-      throw new TrimpError('logs-command', `target.logs.command failed: ${argv.join(' ')}: ${messageOf(error).split('\n')[0]}`, {
+      const failed = error as { code?: unknown; killed?: boolean; stderr?: string };
+      const said = (failed.stderr ?? '').trim().split('\n').at(-1)?.slice(0, 200);
+      const why = failed.killed
+        ? 'no end within 30 s'
+        : typeof failed.code === 'number'
+          ? `exit ${failed.code}${said ? `: ${said}` : ''}`
+          : messageOf(error).split('\n')[0];
+      throw new TrimpError('logs-command', `target.logs.command ${argv.join(' ')} failed (${why})`, {
         remedy: 'run it by hand; it must print the app log lines and exit 0',
       });
     }

@@ -1,7 +1,7 @@
 import type { Thresholds } from '../checks/check.js';
 import type { Config, TargetConfig } from '../config/config.js';
 import type { Secret } from '../config/secret.js';
-import { TrimpError } from '../errors.js';
+import { isTrimpError, messageOf, TrimpError } from '../errors.js';
 import { type Channel, channelFor } from '../notify/channels.js';
 import { AdminApi } from './admin-api.js';
 import { type AppLogReader, appLogReader } from './app-log-reader.js';
@@ -111,4 +111,21 @@ function flagsNotInDatabase(location: string): FlagStore {
     evaluate: async () => refuse(),
     close: async () => {},
   };
+}
+
+/**
+ * Logs in before anything runs. A refused password (or none) ends the command here; a login the
+ * app could not answer is said and the run goes on (it is the app's outage, not the operator's).
+ */
+export async function signInFirst(target: Target): Promise<string | undefined> {
+  try {
+    await target.signIn();
+    return undefined;
+  } catch (error) {
+    if (isTrimpError(error) && (error.code === 'login-refused' || error.code === 'password-missing')) {
+      await target.close();
+      throw error;
+    }
+    return `could not log in to the app now (${messageOf(error)}): the steps that need its admin API log in when they run`;
+  }
 }

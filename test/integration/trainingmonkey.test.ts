@@ -441,6 +441,34 @@ describe('the application rollback there', () => {
     });
     expect(run.stdout + run.stderr + readFileSync(result.journal as string, 'utf8')).not.toContain(password);
   }, 150_000);
+
+  it('with the app down (no login possible), the application rollback still runs, and says it could not log in first', async () => {
+    const pid = Number(readFileSync(join(dir, 'sandbox.pid'), 'utf8'));
+    process.kill(pid, 'SIGKILL');
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    // HEAD~1 is 1.0.0, the release without the enhanced calculation (the deploy history's previous one is the broken 1.2.0).
+    const run = await cli(['application', '--to', 'HEAD~1', '--yes', '--json', '--config', info.config], { timeoutMs: 120_000 });
+    expect(run.exitCode, run.stderr).toBe(0);
+    expect(run.stderr).toMatch(
+      /^warning: could not log in to the app now \(cannot reach the app at http:\/\/127\.0\.0\.1:\d+ \(ECONNREFUSED\)\): the steps that need its admin API log in when they run$/m,
+    );
+    const result = jsonOf<RunJson>(run);
+    expect(stepOf(result, 'preflight').summary).toMatch(/not running/);
+    expect(stepOf(result, 'validate').status).toBe('succeeded');
+    expect(await (await fetch(`${info.base_url}/health`)).json()).toMatchObject({ status: 'healthy' });
+    // A release without the enhanced calculation: the app's flags say so.
+    const { cookie } = await login();
+    const flags = (await (
+      await fetch(`${info.base_url}/api/admin/feature-flags`, { headers: { ...PROBE, cookie: cookie as string } })
+    ).json()) as {
+      feature_flags: { enhanced_trimp_calculation: Record<string, unknown> };
+    };
+    expect(flags.feature_flags.enhanced_trimp_calculation).toMatchObject({
+      admin_enabled: false,
+      beta_enabled: false,
+      regular_enabled: false,
+    });
+  }, 150_000);
 });
 
 const { pgIt } = postgresTests();

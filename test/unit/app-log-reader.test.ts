@@ -2,6 +2,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
+import { maskLogSecrets } from '../../src/checks/log-secrets.js';
 import { appLogReader, PYTHON_LOG_FORMAT, SEED_LOG_FORMAT } from '../../src/target/app-log-reader.js';
 
 /** target.logs: the app's log lines from a file or a command, in the public app's format or the seed's. */
@@ -55,6 +56,30 @@ describe('the public app log format', () => {
 
   it('a command that fails is one line that names it', async () => {
     const reader = appLogReader({ command: [process.execPath, '-e', 'process.exit(3)'] }, dir, PYTHON_LOG_FORMAT);
-    await expect(reader.linesSince(new Date(0))).rejects.toThrow(/^target\.logs\.command failed: .* -e process\.exit\(3\): Command failed/);
+    await expect(reader.linesSince(new Date(0))).rejects.toThrow(/^target\.logs\.command .* -e process\.exit\(3\) failed \(exit 3\)$/);
+  });
+});
+
+describe('the zone of the app', () => {
+  it('target.logs.timezone reads asctime in the app zone (a container in UTC, an operator elsewhere)', () => {
+    const line = '2026-11-29 04:58:16,092 - strava_app - ERROR - x';
+    const inTokyo = PYTHON_LOG_FORMAT.inZone?.('+09:00').parse(line);
+    expect(inTokyo?.at.toISOString()).toBe('2026-11-28T19:58:16.092Z');
+    expect(PYTHON_LOG_FORMAT.inZone?.('UTC').parse(line)?.at.toISOString()).toBe('2026-11-29T04:58:16.092Z');
+    expect(PYTHON_LOG_FORMAT.inZone?.('-05:30').parse(line)?.at.toISOString()).toBe('2026-11-29T10:28:16.092Z');
+  });
+});
+
+describe('secrets the app writes into its logs', () => {
+  it('are masked whole, also a DATABASE_URL cut inside its password and a key=value password', () => {
+    expect(maskLogSecrets("Found user data: {'password_hash': 'pbkdf2:sha256:600000$abcdEFGH$0123456789abcdef0123'}")).toBe(
+      "Found user data: {'password_hash': '***'}",
+    );
+    expect(maskLogSecrets('Using DATABASE_URL: postgresql://trainingmonkey_app:Zq8LongGeneratedPasswo')).toBe('Using DATABASE_URL: ***');
+    expect(maskLogSecrets('DATABASE_URL=postgres://u:s3cr3t@db.internal:5432/tm ok')).not.toContain('s3cr3t');
+    expect(maskLogSecrets('dsn host=db user=tm password=hunter22 dbname=tm')).toBe('dsn host=db user=tm *** dbname=tm');
+    expect(maskLogSecrets('2026-11-29 04:58:16,092 - strava_app - INFO - Starting server on port 8080')).toBe(
+      '2026-11-29 04:58:16,092 - strava_app - INFO - Starting server on port 8080',
+    );
   });
 });

@@ -34,7 +34,7 @@ interface FeatureFlagsBody {
 /** GET /api/admin/feature-flags in its real shape; the toggle is tried only when target.flag_toggle says it persists. */
 function flagsFromApi(api: AdminApi, gate: WriteGate): FlagStore {
   const read = async (flag: string): Promise<FlagStates> => {
-    const body = await api.getOk<FeatureFlagsBody>('api/admin/feature-flags');
+    const body = (await api.getOk<FeatureFlagsBody | null>('api/admin/feature-flags')) ?? {};
     const entry = body.feature_flags?.[flag];
     if (!entry)
       throw new TrimpError('unknown-flag', `the app at ${api.baseUrl} has no flag named ${flag}`, {
@@ -102,7 +102,7 @@ async function comparisonAnswers(api: AdminApi, open: () => Promise<SqlDatabase>
         userId,
         ok: false,
         answer: `HTTP ${response.status}`,
-        problem: `user ${userId}: trimp-comparison answered HTTP ${response.status}${body.error ? ` (${String(body.error)})` : ''}`,
+        problem: `user ${userId}: trimp-comparison answered HTTP ${response.status}${body.error ? ` (${String(body.error).slice(0, 200)})` : ''}`,
       },
     ];
   const rows = body.comparison_results;
