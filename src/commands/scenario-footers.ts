@@ -10,10 +10,7 @@ export function appLeftStopped(result: RunResult): string[] {
   for (const s of result.steps) {
     if (s.action === 'app.stop' && done(s.status) && !s.noop) stopped = true;
     // A start that ran but never got healthy, or was interrupted while waiting, left a process running.
-    if (
-      s.action === 'app.start' &&
-      (done(s.status) || ((s.status === 'failed' || s.status === 'interrupted') && s.evidence?.pid !== undefined))
-    )
+    if (s.action === 'app.start' && (done(s.status) || ((s.status === 'failed' || s.status === 'interrupted') && startedOne(s.evidence))))
       stopped = false;
   }
   if (!stopped) return [];
@@ -22,4 +19,11 @@ export function appLeftStopped(result: RunResult): string[] {
     result.undo_command ? 'Undo puts back what ran before and starts the app' : undefined,
   ].filter(Boolean);
   return [`The app is STOPPED: this run stopped it and did not start it again.${ways.length ? ` ${ways.join('; ')}.` : ''}`];
+}
+
+/** A start step's evidence names a started process: its own pid, or one of its instances'. */
+function startedOne(evidence: Record<string, unknown> | undefined): boolean {
+  if (evidence?.pid !== undefined) return true;
+  const instances = evidence?.instances;
+  return Array.isArray(instances) && instances.some((i) => (i as { pid?: unknown } | null)?.pid !== undefined);
 }

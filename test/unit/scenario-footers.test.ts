@@ -77,3 +77,20 @@ describe('a database run that leaves the app stopped says so', () => {
     expect(appLeftStopped(interrupted)).toEqual([]);
   });
 });
+
+describe('a start that ran on one of several instances', () => {
+  it('an interrupted start whose instance process is running is not "left stopped"', () => {
+    const result = {
+      dry_run: false,
+      resume_command: 'trimp-rollback resume R',
+      undo_command: null,
+      steps: [
+        { action: 'app.stop', status: 'succeeded' },
+        { action: 'app.start', status: 'interrupted', evidence: { instances: [{ pid: 30534, healthy: true }] } },
+      ],
+    } as unknown as RunResult;
+    expect(appLeftStopped(result)).toEqual([]);
+    const none = { ...result, steps: [result.steps[0], { action: 'app.start', status: 'interrupted', evidence: { instances: [{}] } }] };
+    expect(appLeftStopped(none as unknown as RunResult)[0]).toMatch(/^The app is STOPPED/);
+  });
+});
