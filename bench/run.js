@@ -238,3 +238,7 @@ await benchReport();
 // 10. PostgreSQL targets: the flag through the database, against psql and against SQLite.
 const { benchPostgres } = await import('./postgres.js');
 await benchPostgres();
+
+// 11. The public app's profile: figures from api_logs, validate through a session login.
+const { benchTrainingMonkey } = await import('./trainingmonkey.js');
+await benchTrainingMonkey();

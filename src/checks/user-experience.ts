@@ -276,10 +276,20 @@ export const noUserErrors: CheckDefinition = {
         per_user_type: Object.fromEntries(
           parts.map(([type, f]) => [type, { requests: f.requests, errors: f.errors, error_rate: f.error_rate }]),
         ),
+        ...endpointEvidence(
+          m,
+          (f) => f.errors,
+          (f) => ({ requests: f.requests, errors: f.errors }),
+        ),
       };
       const perType = parts.map(([type, f]) => `${type} ${f.errors}/${f.requests}`).join(', ');
       const text = `${m.errors} errors in ${m.requests} user requests over ${m.window_seconds} s (${(m.error_rate * 100).toFixed(1)}%; ${perType})`;
-      const remedy = `see ${ctx.target.logs.where}; if the enhanced method fails, ${flagRemedy(ctx, 'roll the flag back for the affected users')}`;
+      const failingEndpoints = worstEndpoints(
+        m,
+        (f) => f.errors,
+        (f) => `${f.errors} of ${f.requests} failed`,
+      );
+      const remedy = `${failingEndpoints ? `failing: ${failingEndpoints}; ` : ''}see ${ctx.target.logs.where}; if the enhanced method fails, ${flagRemedy(ctx, 'roll the flag back for the affected users')}`;
       // Errors seen are evidence enough to fail; a pass needs enough requests.
       const failing = parts.filter(([, f]) => f.requests > 0 && f.error_rate >= ctx.thresholds.errorRateFail).map(([type]) => type);
       // Failed requests the app could not tie to a user (its database down: no user to look up)
@@ -308,14 +318,24 @@ export const performanceAcceptable: CheckDefinition = {
         requests: m.requests,
         ...m.latency_ms,
         per_user_type: Object.fromEntries(parts.map(([type, f]) => [type, { requests: f.requests, ...f.latency_ms }])),
+        ...endpointEvidence(
+          m,
+          (f) => f.latency_ms.p95,
+          (f) => ({ requests: f.requests, ...f.latency_ms }),
+        ),
       };
+      const slowest = worstEndpoints(
+        m,
+        (f) => f.latency_ms.p95,
+        (f) => `p95 ${f.latency_ms.p95} ms`,
+      );
       const perType = parts.map(([type, f]) => `${type} p95 ${f.latency_ms.p95} ms`).join(', ');
       const text = `p95 ${m.latency_ms.p95} ms, p99 ${m.latency_ms.p99} ms over ${m.requests} user requests in ${m.window_seconds} s (${perType})`;
       const slow = parts.filter(([, f]) => f.requests > 0 && f.latency_ms.p95 > ctx.thresholds.latencyP95Ms).map(([type]) => type);
       if (slow.length > 0)
         return fail(
           `${text}: p95 above ${ctx.thresholds.latencyP95Ms} ms for ${slow.join(', ')}`,
-          `a performance degradation: ${flagRemedy(ctx, "the flag rollback is the seed's remedy")}`,
+          `${slowest ? `slowest: ${slowest}; ` : ''}a performance degradation: ${flagRemedy(ctx, "the flag rollback is the seed's remedy")}`,
           evidence,
         );
       if (shortfall) return warn(`${shortfall} (${text})`, MORE_EVIDENCE, evidence);
@@ -345,4 +365,23 @@ function processedAfterFlip(processedAt: string, flippedAt: string): boolean {
 /** The flag rollback, or, on an app whose flags are set in code, the way that works there. */
 function flagRemedy(ctx: CheckContext, seed: string): string {
   return ctx.target.profile.flagChangeRefusal(ctx.target.config, ctx.target.via)?.instead ?? seed;
+}
+
+/** The ten endpoints that rank worst by `rank`, when the source records endpoints (api_logs does). */
+function ranked(m: SystemMetrics, rank: (f: Figures) => number): [string, Figures][] {
+  return Object.entries(m.per_endpoint ?? {})
+    .filter(([, f]) => rank(f) > 0)
+    .sort(([, a], [, b]) => rank(b) - rank(a))
+    .slice(0, 10);
+}
+
+function endpointEvidence(m: SystemMetrics, rank: (f: Figures) => number, shown: (f: Figures) => Record<string, number>) {
+  return m.per_endpoint ? { per_endpoint: Object.fromEntries(ranked(m, rank).map(([name, f]) => [name, shown(f)])) } : {};
+}
+
+function worstEndpoints(m: SystemMetrics, rank: (f: Figures) => number, said: (f: Figures) => string): string {
+  return ranked(m, rank)
+    .slice(0, 3)
+    .map(([name, f]) => `${name} (${said(f)})`)
+    .join(', ');
 }

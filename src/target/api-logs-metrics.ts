@@ -11,6 +11,7 @@ const NOT_USER_ENDPOINTS = ['health', 'health_check', '/health', 'login', '/logi
 const MAX_ROWS = 200_000;
 
 interface LoggedRequest {
+  endpoint: string;
   user_id: number | null;
   status_code: number | null;
   response_time_ms: number | null;
@@ -36,7 +37,7 @@ export async function apiLogsMetrics(
   let rows: LoggedRequest[];
   try {
     rows = await db.all<LoggedRequest>(
-      `SELECT user_id, status_code, response_time_ms, "timestamp" AS at FROM api_logs
+      `SELECT endpoint, user_id, status_code, response_time_ms, "timestamp" AS at FROM api_logs
        WHERE "timestamp" >= ${instant} AND "timestamp" < ${instant} AND (user_agent IS NULL OR user_agent NOT LIKE ?)
          AND endpoint NOT IN (${NOT_USER_ENDPOINTS.map(() => '?').join(', ')})
        ORDER BY "timestamp" DESC LIMIT ${MAX_ROWS}`,
@@ -52,7 +53,11 @@ export async function apiLogsMetrics(
     );
   }
   const byType = new Map<UserType, LoggedRequest[]>();
+  const byEndpoint = new Map<string, LoggedRequest[]>();
   for (const row of rows) {
+    const same = byEndpoint.get(row.endpoint);
+    if (same) same.push(row);
+    else byEndpoint.set(row.endpoint, [row]);
     if (row.user_id === null) continue;
     const type = userTypeOf(Number(row.user_id));
     const list = byType.get(type);
@@ -66,6 +71,7 @@ export async function apiLogsMetrics(
     ...figuresOf(rows),
     window_seconds: Number(covered.toFixed(2)),
     per_user_type: Object.fromEntries([...byType].map(([type, list]) => [type, figuresOf(list)])),
+    per_endpoint: Object.fromEntries([...byEndpoint].map(([endpoint, list]) => [endpoint, figuresOf(list)])),
   };
 }
 

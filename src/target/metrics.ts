@@ -36,6 +36,8 @@ const systemMetrics = z
     window_seconds: z.number().positive().optional(),
     /** Figures per user type, when the app gives them. */
     per_user_type: z.record(z.string(), figures).optional(),
+    /** Figures per endpoint, when the source records it (the public app's api_logs does). */
+    per_endpoint: z.record(z.string(), figures).optional(),
   })
   .refine(possible, IMPOSSIBLE);
 

@@ -325,6 +325,15 @@ describe('validate, each check answering from the real sources', () => {
       const { checks } = await validate('user-errors', 'performance');
       expect(named(checks, 'user-errors').status).toBe('fail');
       expect(named(checks, 'user-errors').summary).toMatch(/too many errors for regular$/);
+      // Per endpoint, as api_logs records it: where the failures are.
+      expect(
+        ((named(checks, 'user-errors').evidence?.per_endpoint ?? {}) as Record<string, { errors: number }>).get_training_data?.errors,
+      ).toBe(80);
+      expect(
+        jsonOf<{ checks: (Check & { remedy: string })[] }>(
+          await cli(['validate', '--checks', 'user-errors', '--json', '--config', info.config]),
+        ).checks[0]?.remedy,
+      ).toMatch(/^failing: get_training_data \(80 of \d+ failed\); see /);
       expect(named(checks, 'performance').status).toBe('fail');
       expect(named(checks, 'performance').summary).toMatch(/p95 above 500 ms for regular$/);
     } finally {
