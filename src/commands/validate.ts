@@ -6,7 +6,7 @@ import { loadConfig } from '../config/config.js';
 import { redactValue } from '../config/secret.js';
 import type { StampedEvent } from '../engine/journal.js';
 import { listRunIds } from '../engine/journal.js';
-import { ExitCode, fileSystemError, messageOf, usageError } from '../errors.js';
+import { ExitCode, fileSystemError, isTrimpError, messageOf, usageError } from '../errors.js';
 import { writeGithubOutputs } from '../report/github.js';
 import { renderJUnit } from '../report/junit.js';
 import { toJson, writeOutputFile } from '../report/output.js';
@@ -32,8 +32,12 @@ export async function validateCommand(options: ValidateOptions): Promise<Command
   const via: Via = options.via ?? 'api';
   const settleMs = options.settle === undefined ? 0 : parseDurationOption('--settle', options.settle, 3_600_000);
   for (const warning of config.warnings) process.stderr.write(`warning: ${warning}\n`);
-  // A PostgreSQL database that cannot be reached (a wrong password) is one line, not one per check.
-  await verifyPostgresTarget(config);
+  // A PostgreSQL target the config gets wrong (a password, a database name) is one line, not one per
+  // check; a server that is down is the checks' finding, not a reason to run none of them.
+  await verifyPostgresTarget(config).catch((error: unknown) => {
+    if (isTrimpError(error) && error.code === 'database-unreachable') process.stderr.write(`warning: ${error.message}\n`);
+    else throw error;
+  });
   const target = connectTarget(config, via, { dryRun: false });
   try {
     // An app with session login: a wrong or missing password is one line, not fifteen failed checks
