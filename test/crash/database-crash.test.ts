@@ -12,6 +12,7 @@ import { execa } from 'execa';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { randomSource } from '../../src/sandbox/seed.js';
 import { cli, jsonOf, spawnCli } from '../helpers/cli.js';
+import { recordCases } from '../helpers/reliability.js';
 import { sha256, startTestSandbox, type TestSandbox } from '../helpers/sandbox.js';
 
 const KILLS = Number(process.env.TRIMP_CRASH_KILLS ?? 14);
@@ -87,6 +88,9 @@ describe(`database --yes killed at random moments (${KILLS} kills, seed ${SEED})
     await calibration.remove();
 
     const outcomes: string[] = [];
+    // Every kill is tried, and each that does not hold is kept with what replays it: the
+    // reliability table counts them (a first failure no longer hides the rest).
+    const failed: string[] = [];
     for (let kill = 0; kill < KILLS; kill++) {
       const target = await freshTarget();
       try {
@@ -122,10 +126,14 @@ describe(`database --yes killed at random moments (${KILLS} kills, seed ${SEED})
         const health = await fetch(`${target.baseUrl}/health`);
         expect(health.status, where).toBe(200);
         outcomes.push(now === backupSha ? 'backup' : 'old');
+      } catch (error) {
+        failed.push(`kill ${kill} of seed ${SEED}: ${(error as Error).message.split('\n')[0]}`);
       } finally {
         await target.remove();
       }
     }
+    recordCases({ family: 'crash', part: 'database --yes (SQLite restore), SIGKILL', cases: KILLS, held: KILLS - failed.length, failed });
+    expect(failed).toEqual([]);
     // Both sides of the swap were hit: the kills reached into the restore, not only its edges.
     process.stderr.write(
       `crash harness: ${KILLS} kills over ${Math.round(windowMs)} ms (restore at ${restore.from}–${restore.to} ms): ${outcomes.filter((o) => o === 'old').length} old, ${outcomes.filter((o) => o === 'backup').length} backup\n`,

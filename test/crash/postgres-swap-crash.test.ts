@@ -16,6 +16,7 @@ import { afterAll, beforeAll, describe, expect } from 'vitest';
 import { randomSource } from '../../src/sandbox/seed.js';
 import { cli, jsonOf, spawnCli } from '../helpers/cli.js';
 import { postgresTests } from '../helpers/postgres.js';
+import { recordCases } from '../helpers/reliability.js';
 import { RELAXED_HOST } from '../helpers/sandbox.js';
 
 const { installed, pgIt } = postgresTests();
@@ -101,43 +102,57 @@ describe(`database --yes on PostgreSQL killed at random moments (${KILLS} kills,
       expect(swap.to).toBeGreaterThan(swap.from);
 
       const outcomes: string[] = [];
+      // Every kill is tried; each that does not hold is kept with what replays it (the reliability table counts them).
+      const failed: string[] = [];
       for (let kill = 0; kill < KILLS; kill++) {
-        await write();
-        const old = await training();
-        expect(old).not.toBe(restored);
-        const runsBefore = new Set(readdirSync(join(dir, 'state', 'runs')));
-        const aimed = kill % 2 === 1;
-        const delay = Math.round(aimed ? swap.from - 20 + next() * (swap.to - swap.from + 40) : next() * windowMs);
-        const child = spawnCli(['database', '--backup', backup.id, '--yes', '--config', info.config]);
-        await Promise.race([sleep(delay), child]);
-        child.kill('SIGKILL');
-        await child;
-        const where = `kill ${kill} at ${delay} ms${aimed ? ' (aimed at stage and swap)' : ''} (seed ${SEED})`;
+        try {
+          await write();
+          const old = await training();
+          expect(old).not.toBe(restored);
+          const runsBefore = new Set(readdirSync(join(dir, 'state', 'runs')));
+          const aimed = kill % 2 === 1;
+          const delay = Math.round(aimed ? swap.from - 20 + next() * (swap.to - swap.from + 40) : next() * windowMs);
+          const child = spawnCli(['database', '--backup', backup.id, '--yes', '--config', info.config]);
+          await Promise.race([sleep(delay), child]);
+          child.kill('SIGKILL');
+          await child;
+          const where = `kill ${kill} at ${delay} ms${aimed ? ' (aimed at stage and swap)' : ''} (seed ${SEED})`;
 
-        // Before anything restarts the app: a whole database under the name, one of the two.
-        const now = await training();
-        expect([old, restored], `${where}: training holds ${now}`).toContain(now);
+          // Before anything restarts the app: a whole database under the name, one of the two.
+          const now = await training();
+          expect([old, restored], `${where}: training holds ${now}`).toContain(now);
 
-        // What the journal says decides what comes next: nothing (it had finished), resume, or a new run.
-        const listed = await cli(['runs', 'list', '--json', '--config', info.config]);
-        expect(listed.exitCode, listed.stderr).toBe(0);
-        const run = jsonOf<{ runs: { run_id: string; status: string }[] }>(listed).runs.find((r) => !runsBefore.has(r.run_id));
-        let said = run ? `run ${run.run_id} ${run.status}` : 'no run began';
-        if (!run) {
-          const again = await cli(['database', '--backup', backup.id, '--yes', '--config', info.config], { timeoutMs: 120_000 });
-          said = `${said}; a new run: ${again.stderr.split('\n').slice(-18).join('\n')}`;
-          expect(again.exitCode, `${where}: ${said}`).toBe(0);
-        } else if (run.status !== 'succeeded') {
-          const resumed = await cli(['resume', run.run_id, '--yes', '--config', info.config], { timeoutMs: 120_000 });
-          said = `${said}; resumed: ${resumed.stderr.split('\n').slice(-18).join('\n')}`;
-          expect(resumed.exitCode, `${where}: ${said}`).toBe(0);
+          // What the journal says decides what comes next: nothing (it had finished), resume, or a new run.
+          const listed = await cli(['runs', 'list', '--json', '--config', info.config]);
+          expect(listed.exitCode, listed.stderr).toBe(0);
+          const run = jsonOf<{ runs: { run_id: string; status: string }[] }>(listed).runs.find((r) => !runsBefore.has(r.run_id));
+          let said = run ? `run ${run.run_id} ${run.status}` : 'no run began';
+          if (!run) {
+            const again = await cli(['database', '--backup', backup.id, '--yes', '--config', info.config], { timeoutMs: 120_000 });
+            said = `${said}; a new run: ${again.stderr.split('\n').slice(-18).join('\n')}`;
+            expect(again.exitCode, `${where}: ${said}`).toBe(0);
+          } else if (run.status !== 'succeeded') {
+            const resumed = await cli(['resume', run.run_id, '--yes', '--config', info.config], { timeoutMs: 120_000 });
+            said = `${said}; resumed: ${resumed.stderr.split('\n').slice(-18).join('\n')}`;
+            expect(resumed.exitCode, `${where}: ${said}`).toBe(0);
+          }
+          expect(await training(), `${where}: ${said}`).toBe(restored);
+          const left = (await psql('postgres', "SELECT datname FROM pg_database WHERE datname LIKE 'training_restore_%'")).trim();
+          expect(left, `${where}: a staged database was left`).toBe('');
+          expect((await fetch(`${info.base_url}/health`)).status, where).toBe(200);
+          outcomes.push(now === restored ? 'backup' : 'old');
+        } catch (error) {
+          failed.push(`kill ${kill} of seed ${SEED}: ${(error as Error).message.split('\n')[0]}`);
         }
-        expect(await training(), `${where}: ${said}`).toBe(restored);
-        const left = (await psql('postgres', "SELECT datname FROM pg_database WHERE datname LIKE 'training_restore_%'")).trim();
-        expect(left, `${where}: a staged database was left`).toBe('');
-        expect((await fetch(`${info.base_url}/health`)).status, where).toBe(200);
-        outcomes.push(now === restored ? 'backup' : 'old');
       }
+      recordCases({
+        family: 'crash',
+        part: 'database --yes (PostgreSQL stage and swap), SIGKILL',
+        cases: KILLS,
+        held: KILLS - failed.length,
+        failed,
+      });
+      expect(failed).toEqual([]);
       process.stderr.write(
         `postgres crash harness: ${KILLS} kills over ${Math.round(windowMs)} ms (stage and swap at ${swap.from}–${swap.to} ms): ${outcomes.filter((o) => o === 'old').length} old, ${outcomes.filter((o) => o === 'backup').length} backup\n`,
       );

@@ -8,6 +8,7 @@ import { loadConfig } from '../../src/config/config.js';
 import { readJournal } from '../../src/engine/journal.js';
 import { isTrimpError } from '../../src/errors.js';
 import { lintRunbookFile, loadRunbook } from '../../src/runbook/load.js';
+import { recordCases } from '../helpers/reliability.js';
 
 /**
  * Whatever the input, the readers answer with a value or a TrimpError (one line, an exit code):
@@ -30,7 +31,28 @@ function expectOnlyTrimpErrors(work: () => unknown): void {
   }
 }
 
-const RUNS = 400;
+/** Runs per property: 400 in the suite; `npm run test:reliability` asks for more (TRIMP_FUZZ_RUNS). */
+const RUNS = Number(process.env.TRIMP_FUZZ_RUNS ?? 400);
+
+/**
+ * fc.assert with a seed it states: a property that fails names the seed that replays it
+ * (TRIMP_FUZZ_SEED), and the reliability table counts every case generated.
+ */
+const SEED = Number(process.env.TRIMP_FUZZ_SEED ?? Math.floor(Math.random() * 2 ** 31));
+let generated = 0;
+const failed: string[] = [];
+function fuzz<T>(property: fc.IPropertyWithHooks<T> | fc.IProperty<T>, params: { numRuns: number }): void {
+  generated += params.numRuns;
+  try {
+    fc.assert(property as fc.IProperty<T>, { ...params, seed: SEED });
+  } catch (error) {
+    failed.push(`${expect.getState().currentTestName ?? 'a property'}: seed ${SEED}`);
+    throw error;
+  }
+}
+afterAll(() =>
+  recordCases({ family: 'fuzz', part: 'journal, config and runbook readers', cases: generated, held: generated - failed.length, failed }),
+);
 
 /** A real journal of a finished run (the shape the tool writes), to cut and damage. */
 const JOURNAL = readFileSync(new URL('../fixtures/journal-finished.jsonl', import.meta.url), 'utf8');
@@ -38,7 +60,7 @@ const JOURNAL = readFileSync(new URL('../fixtures/journal-finished.jsonl', impor
 describe('the journal reader', () => {
   it('reads any prefix of a valid journal (a crash mid-write) without error', () => {
     const bytes = Buffer.from(JOURNAL);
-    fc.assert(
+    fuzz(
       fc.property(fc.integer({ min: 0, max: bytes.length }), (cut) => {
         const { events } = readJournal(file('prefix.jsonl', bytes.subarray(0, cut)));
         expect(events.length).toBeLessThanOrEqual(JOURNAL.trim().split('\n').length);
@@ -48,7 +70,7 @@ describe('the journal reader', () => {
   });
 
   it('answers random bytes with events or a TrimpError', () => {
-    fc.assert(
+    fuzz(
       fc.property(fc.uint8Array({ maxLength: 2048 }), (bytes) => {
         expectOnlyTrimpErrors(() => readJournal(file('bytes.jsonl', bytes)));
       }),
@@ -69,7 +91,7 @@ describe('the journal reader', () => {
         torn_line: fc.anything(),
       }),
     );
-    fc.assert(
+    fuzz(
       fc.property(fc.array(event, { maxLength: 12 }), fc.boolean(), (events, whole) => {
         const text = events.map((e) => JSON.stringify(e) ?? 'undefined').join('\n') + (whole ? '\n' : '');
         expectOnlyTrimpErrors(() => readJournal(file('events.jsonl', text)));
@@ -80,7 +102,7 @@ describe('the journal reader', () => {
 
   it('one damaged line in the middle of a valid journal is always refused, naming that line', () => {
     const lines = JOURNAL.trimEnd().split('\n');
-    fc.assert(
+    fuzz(
       fc.property(fc.integer({ min: 0, max: lines.length - 2 }), fc.string({ minLength: 1 }), (at, junk) => {
         const damaged = [...lines];
         damaged[at] = `${damaged[at]?.slice(0, 10)}${junk}`;
@@ -114,7 +136,7 @@ describe('the config and runbook loaders', () => {
   );
 
   it('loads a config file or refuses it with a TrimpError', () => {
-    fc.assert(
+    fuzz(
       fc.property(yamlDocument, (text) => {
         const path = file('config.yaml', text);
         expectOnlyTrimpErrors(() => loadConfig({ config: path }, {}, scratch));
@@ -155,7 +177,7 @@ describe('the config and runbook loaders', () => {
   );
 
   it('lints any runbook without throwing, and loads it or refuses it with a TrimpError', () => {
-    fc.assert(
+    fuzz(
       fc.property(runbookDocument, (text) => {
         const path = file('runbook.yaml', text);
         const lint = lintRunbookFile(path);
