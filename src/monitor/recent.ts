@@ -21,7 +21,17 @@ export async function readRecentErrors(
 ): Promise<RecentErrors> {
   const spans = Array.from({ length: count }, (_, i) => (windowS * (count - i)) / count);
   // Every instance's requests: the app's error rate, not the first instance's.
-  const nested = await Promise.all(spans.map((span) => metrics(span)));
+  const read = await Promise.all(spans.map((span) => metrics(span)));
+  // The reads land at slightly different moments: a shorter window read later can count a request
+  // a longer one read earlier missed. A longer window holds at least what a shorter one does, so
+  // each count is raised to the next shorter window's: the slices then add up to the whole.
+  const nested = read.map((m) => ({ ...m }));
+  for (let i = nested.length - 2; i >= 0; i--) {
+    const longer = nested[i] as (typeof nested)[number];
+    const shorter = nested[i + 1] as (typeof nested)[number];
+    longer.requests = Math.max(longer.requests, shorter.requests);
+    longer.errors = Math.max(longer.errors, shorter.errors);
+  }
   const whole = nested[0];
   if (!whole) throw new Error('no slices asked');
   // An app that says its span must say the one asked; one that does not say must answer shorter
