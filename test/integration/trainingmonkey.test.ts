@@ -64,6 +64,14 @@ async function login(pass = password): Promise<{ status: number; cookie: string 
   return { status: response.status, cookie: /session=[^;]+/.exec(response.headers.get('set-cookie') ?? '')?.[0] };
 }
 
+/** The enhanced flag as the app serves it now, read from outside through its own login. */
+async function servedFlag(): Promise<Record<string, unknown>> {
+  const { cookie } = await login();
+  const response = await fetch(`${info.base_url}/api/admin/feature-flags`, { headers: { ...PROBE, cookie: cookie as string } });
+  return ((await response.json()) as { feature_flags: { enhanced_trimp_calculation: Record<string, unknown> } }).feature_flags
+    .enhanced_trimp_calculation;
+}
+
 describe('the public app, as the sandbox plays it', () => {
   it('has its facts: session login, sorted keys, /health 200, the placeholder toggle, 404 and 500 endpoints, api_logs', async () => {
     expect(statSync(info.login.password_file).mode & 0o777).toBe(0o600);
@@ -240,13 +248,7 @@ describe('flags on an app that sets them in code', () => {
         scalar('SELECT COUNT(*) FROM api_logs WHERE endpoint = \'toggle_feature_flag\' AND status_code = 200 AND "timestamp" >= ?', since),
       ),
     ).toBe(3);
-    const { cookie } = await login();
-    const flags = (await (
-      await fetch(`${info.base_url}/api/admin/feature-flags`, { headers: { ...PROBE, cookie: cookie as string } })
-    ).json()) as {
-      feature_flags: { enhanced_trimp_calculation: Record<string, unknown> };
-    };
-    expect(flags.feature_flags.enhanced_trimp_calculation).toMatchObject({
+    expect(await servedFlag()).toMatchObject({
       admin_enabled: true,
       beta_enabled: true,
       regular_enabled: false,
@@ -466,13 +468,7 @@ describe('the application rollback there', () => {
     expect(stepOf(result, 'validate').status).toBe('succeeded');
     expect(await (await fetch(`${info.base_url}/health`)).json()).toMatchObject({ status: 'healthy' });
     // A release without the enhanced calculation: the app's flags say so.
-    const { cookie } = await login();
-    const flags = (await (
-      await fetch(`${info.base_url}/api/admin/feature-flags`, { headers: { ...PROBE, cookie: cookie as string } })
-    ).json()) as {
-      feature_flags: { enhanced_trimp_calculation: Record<string, unknown> };
-    };
-    expect(flags.feature_flags.enhanced_trimp_calculation).toMatchObject({
+    expect(await servedFlag()).toMatchObject({
       admin_enabled: false,
       beta_enabled: false,
       regular_enabled: false,
