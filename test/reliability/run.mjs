@@ -1,67 +1,89 @@
 #!/usr/bin/env node
-// `npm run test:reliability [-- --sample] [--crash-seed S] [--fuzz-seed S]`: the reliability
-// families with more cases than CI runs (--sample: CI's counts), each counting what it tried and
-// what held (test/helpers/reliability.ts); then docs/reliability.json and docs/RELIABILITY.md are
-// written from those counts. A family that did not hold still gets its row, with what replays it.
+// `npm run test:reliability [-- --only crash,soak] [--sample] [--seed S]`: the reliability
+// families with more cases than CI runs (--sample: CI's counts). Each family counts what it tried
+// and what held (test/helpers/reliability.ts); its entry in docs/reliability.json is replaced by
+// this run's, with the commit and date it ran at, and docs/RELIABILITY.md is rendered from the
+// whole file. A family that did not hold still gets its rows, with what replays each case.
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
-import { renderTable } from './table.mjs';
+import { FAMILIES, renderTable } from './table.mjs';
 
 const root = fileURLToPath(new URL('../../', import.meta.url));
 const { values } = parseArgs({
-  options: { sample: { type: 'boolean', default: false }, 'crash-seed': { type: 'string' }, 'fuzz-seed': { type: 'string' } },
+  options: { sample: { type: 'boolean', default: false }, only: { type: 'string' }, seed: { type: 'string' } },
 });
 const sample = values.sample;
-const seeds = {
-  crash: Number(values['crash-seed'] ?? Math.floor(Math.random() * 2 ** 31)),
-  fuzz: Number(values['fuzz-seed'] ?? Math.floor(Math.random() * 2 ** 31)),
+const seed = Number(values.seed ?? Math.floor(Math.random() * 2 ** 31));
+const full = (sampled, counted) => (sample ? sampled : counted);
+// What each family runs, and how many cases a full run asks of it.
+const plans = {
+  crash: { files: ['test/crash'], env: { TRIMP_CRASH_KILLS: full('4', '100'), TRIMP_CRASH_SEED: String(seed) } },
+  faults: { files: ['test/reliability/faults.test.ts'], env: { TRIMP_FAULTS: full('sample', 'all'), TRIMP_FAULT_SEED: String(seed) } },
+  // 2,000 runs for each of the generated-input properties: at least 10,000 cases in all.
+  fuzz: {
+    files: ['test/unit/fuzz.test.ts', 'test/reliability/cli-fuzz.test.ts'],
+    env: { TRIMP_FUZZ_RUNS: full('400', '2000'), TRIMP_FUZZ_SEED: String(seed) },
+  },
+  secrets: { files: ['test/reliability/secrets-sweep.test.ts'], env: { TRIMP_SECRETS: full('sample', 'all') } },
+  soak: { files: ['test/reliability/soak.test.ts'], env: { TRIMP_SOAK_RUNS: full('2', '100'), TRIMP_SOAK_ALL: full('0', '1') } },
 };
-// Full: 100 kills per crash harness; 2,000 runs for each of the 6 fuzz properties (12,000 cases).
-const families = [
-  { files: ['test/crash'], env: { TRIMP_CRASH_KILLS: sample ? '8' : '100', TRIMP_CRASH_SEED: String(seeds.crash) } },
-  { files: ['test/unit/fuzz.test.ts'], env: { TRIMP_FUZZ_RUNS: sample ? '400' : '2000', TRIMP_FUZZ_SEED: String(seeds.fuzz) } },
-];
+const chosen = values.only ? values.only.split(',') : FAMILIES.map(([name]) => name);
+for (const name of chosen) {
+  if (!plans[name]) {
+    console.error(`test:reliability: no family "${name}" — the families are ${Object.keys(plans).join(', ')}`);
+    process.exit(2);
+  }
+}
+
+const git = (...args) => spawnSync('git', args, { cwd: root, encoding: 'utf8' }).stdout.trim();
+const jsonFile = join(root, 'docs', 'reliability.json');
+const previous = existsSync(jsonFile) ? JSON.parse(readFileSync(jsonFile, 'utf8')) : { families: [] };
+const report = { families: Array.isArray(previous.families) ? previous.families : [] };
 
 const scratch = mkdtempSync(join(tmpdir(), 'trimp-reliability-'));
-const out = join(scratch, 'cases.jsonl');
-writeFileSync(out, '');
 let exitCode = 0;
 try {
   const build = spawnSync('npm', ['run', 'build'], { cwd: root, stdio: 'inherit' });
   if (build.status !== 0) process.exit(build.status ?? 1);
-  for (const family of families) {
-    const result = spawnSync('npx', ['vitest', 'run', ...family.files], {
+  for (const family of chosen) {
+    const out = join(scratch, `${family}.jsonl`);
+    writeFileSync(out, '');
+    // The commit is taken before the family runs: it is the code that was tested.
+    const started = new Date();
+    const commit = git('rev-parse', 'HEAD');
+    const dirty = git('status', '--porcelain', '--untracked-files=no') !== '';
+    const result = spawnSync('npx', ['vitest', 'run', ...plans[family].files], {
       cwd: root,
       stdio: 'inherit',
-      env: { ...process.env, ...family.env, TRIMP_RELIABILITY_OUT: out },
+      env: { ...process.env, ...plans[family].env, TRIMP_RELIABILITY_OUT: out },
     });
     if (result.status !== 0) exitCode = 1;
+    const parts = readFileSync(out, 'utf8')
+      .split('\n')
+      .filter(Boolean)
+      .map((line) => JSON.parse(line));
+    const entry = {
+      family,
+      mode: sample ? 'sample' : 'full',
+      seed,
+      commit,
+      dirty,
+      started_at: started.toISOString(),
+      duration_s: Math.round((Date.now() - started.getTime()) / 1000),
+      parts,
+    };
+    report.families = [...report.families.filter((f) => f.family !== family), entry];
+    writeFileSync(jsonFile, `${JSON.stringify(report, null, 2)}\n`);
+    writeFileSync(join(root, 'docs', 'RELIABILITY.md'), renderTable(report));
+    const total = parts.reduce((n, p) => n + p.cases, 0);
+    const held = parts.reduce((n, p) => n + p.held, 0);
+    console.log(`\nreliability: ${family}: ${held} of ${total} cases held (${entry.mode}, commit ${commit.slice(0, 12)}, seed ${seed})`);
+    if (held !== total || parts.length === 0) exitCode = 1;
   }
-  const parts = readFileSync(out, 'utf8')
-    .split('\n')
-    .filter(Boolean)
-    .map((line) => JSON.parse(line));
-  const git = (...args) => spawnSync('git', args, { cwd: root, encoding: 'utf8' }).stdout.trim();
-  const report = {
-    generated_at: new Date().toISOString(),
-    commit: git('rev-parse', 'HEAD'),
-    dirty: git('status', '--porcelain', '--untracked-files=no') !== '',
-    mode: sample ? 'sample' : 'full',
-    seeds,
-    parts,
-  };
-  writeFileSync(join(root, 'docs', 'reliability.json'), `${JSON.stringify(report, null, 2)}\n`);
-  writeFileSync(join(root, 'docs', 'RELIABILITY.md'), renderTable(report));
-  const total = parts.reduce((n, p) => n + p.cases, 0);
-  const held = parts.reduce((n, p) => n + p.held, 0);
-  console.log(
-    `\nreliability: ${held} of ${total} cases held; docs/RELIABILITY.md written (${report.mode}, commit ${report.commit.slice(0, 12)})`,
-  );
-  if (held !== total) exitCode = 1;
 } finally {
   rmSync(scratch, { recursive: true, force: true });
 }
