@@ -2,7 +2,7 @@
  * The crash harness: `database --yes` SIGKILLed at seeded random moments. After each kill, before
  * anything restarts the app, the database file must be exactly the old one or exactly the
  * backup (SHA-256), pass integrity_check (the sqlite3 CLI, not our code), and `resume` must finish
- * the run. CI runs 10 kills (half aimed at the restore), a sample; `npm run test:reliability` runs 100 and counts them (docs/RELIABILITY.md).
+ * the run. CI runs 4 kills (half aimed at the restore), a sample; `npm run test:reliability` runs 100 and counts them (docs/RELIABILITY.md).
  */
 import { copyFileSync, cpSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -15,7 +15,7 @@ import { cli, jsonOf, spawnCli } from '../helpers/cli.js';
 import { recordCases } from '../helpers/reliability.js';
 import { sha256, startTestSandbox, type TestSandbox } from '../helpers/sandbox.js';
 
-const KILLS = Number(process.env.TRIMP_CRASH_KILLS ?? 10);
+const KILLS = Number(process.env.TRIMP_CRASH_KILLS ?? 4);
 const SEED = Number(process.env.TRIMP_CRASH_SEED ?? 20261129);
 
 const work = mkdtempSync(join(tmpdir(), 'trimp-crash-'));

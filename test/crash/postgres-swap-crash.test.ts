@@ -3,7 +3,7 @@
  * sandbox with its own PostgreSQL server. After each kill, before anything restarts the app, the
  * database named `training` must be a whole database, the old one or the backup (its row count and
  * highest id, read with psql as the superuser, not with our code), and `resume` (or a new run, when
- * the kill came before the run began) must finish with the backup in place. CI runs 6 kills (a sample: npm run test:reliability runs 100);
+ * the kill came before the run began) must finish with the backup in place. CI runs 3 kills (a sample: npm run test:reliability runs 100);
  * TRIMP_CRASH_KILLS and TRIMP_CRASH_SEED run more or replay one.
  */
 import { execFileSync } from 'node:child_process';
@@ -20,7 +20,7 @@ import { recordCases } from '../helpers/reliability.js';
 import { RELAXED_HOST } from '../helpers/sandbox.js';
 
 const { installed, pgIt } = postgresTests();
-const KILLS = Number(process.env.TRIMP_CRASH_KILLS ?? 6);
+const KILLS = Number(process.env.TRIMP_CRASH_KILLS ?? 3);
 const SEED = Number(process.env.TRIMP_CRASH_SEED ?? 20261129);
 
 let dir: string;

@@ -21,7 +21,10 @@ const seed = Number(values.seed ?? Math.floor(Math.random() * 2 ** 31));
 const full = (sampled, counted) => (sample ? sampled : counted);
 // What each family runs, and how many cases a full run asks of it.
 const plans = {
-  crash: { files: ['test/crash'], env: { TRIMP_CRASH_KILLS: full('4', '100'), TRIMP_CRASH_SEED: String(seed) } },
+  crash: {
+    files: ['test/crash'],
+    env: { TRIMP_CRASH_KILLS: full('4', '100'), TRIMP_SCENARIO_KILLS: full('1', '25'), TRIMP_CRASH_SIGNALS: full('sample', 'both'), TRIMP_CRASH_SEED: String(seed) },
+  },
   faults: { files: ['test/reliability/faults.test.ts'], env: { TRIMP_FAULTS: full('sample', 'all'), TRIMP_FAULT_SEED: String(seed) } },
   // 2,000 runs for each of the generated-input properties: at least 10,000 cases in all.
   fuzz: {
