@@ -65,13 +65,22 @@ async function run(argv: string[]): Promise<CommandResult> {
 
 function report(error: TrimpError, argv: string[]): CommandResult {
   const line = error.remedy ? `${error.message} — ${error.remedy}` : error.message;
-  process.stderr.write(`trimp-rollback: ${line}\n`);
+  process.stderr.write(`trimp-rollback: ${printable(line)}\n`);
   if (argv.includes('--json')) {
     process.stdout.write(
       `${toJson({ error: { code: error.code, message: error.message, remedy: error.remedy ?? null }, exit_code: error.exitCode }, 0)}\n`,
     );
   }
   return { exitCode: error.exitCode };
+}
+
+/**
+ * A message stays one line on the terminal: a control character it quotes from the command line
+ * or a file (a newline in an argument, an escape sequence) is shown escaped, not obeyed.
+ */
+function printable(text: string): string {
+  // biome-ignore lint/suspicious/noControlCharactersInRegex: these are the characters to escape
+  return text.replace(/[\u0000-\u001f\u007f]/g, (c) => JSON.stringify(c).slice(1, -1));
 }
 
 /**

@@ -8,6 +8,7 @@ import { describeSample, takeSample } from '../monitor/sample.js';
 import { formatMs } from '../report/format.js';
 import { errorRateOf } from '../report/sparkline.js';
 import { apiUrl } from '../target/admin-api.js';
+import { readHealth } from '../target/health.js';
 import { METRICS_PATH } from '../target/metrics.js';
 import { type FlagStates, USER_TYPES } from '../target/user-types.js';
 import { type ActionContext, defineAction, type StepOutcome } from './action.js';
@@ -91,7 +92,7 @@ export const monitor = defineAction<Params>({
     for (let window = 1; ; window++) {
       const watched = await watchWindow(p, ctx, window);
       if ('interrupted' in watched) return watched.interrupted;
-      const { judgement } = watched;
+      const judgement = await withHealth(watched.judgement, ctx);
       ctx.observe('monitor_decision', { stage: p.stage ?? null, cohort: cohort ?? null, window, ...judgement, findings: undefined });
       if (judgement.decision !== 'inconclusive') return await outcomeOf(p, ctx, judgement, judgement.decision, 'evidence', window);
       const answer = await askOperator(p, ctx, judgement);
@@ -113,6 +114,27 @@ export const monitor = defineAction<Params>({
 });
 
 type Watched = { judgement: Judgement; samples: Sample[] } | { interrupted: StepOutcome };
+
+/**
+ * Figures that hold are not a recovery while the app itself says it is unhealthy: /health is
+ * read once at the window's end, and a "recovered" window becomes "failing" with what it said
+ * (an app answering 503 throughout would otherwise be judged recovered on its users' figures).
+ */
+async function withHealth(judgement: Judgement, ctx: ActionContext): Promise<Judgement> {
+  if (judgement.decision !== 'recovered') return judgement;
+  let problem: string | undefined;
+  try {
+    problem = (await readHealth(ctx.target.api, ctx.signal)).problem;
+  } catch (error) {
+    problem = `could not be read: ${messageOf(error)}`;
+  }
+  if (problem === undefined) return judgement;
+  return {
+    ...judgement,
+    decision: 'failing',
+    reasons: [`the figures hold, but /health is not healthy (${problem})`, ...judgement.reasons],
+  };
+}
 
 /** One window: a sample at the end of every interval, on a fixed schedule (a slow sample does not stretch it). */
 async function watchWindow(p: Params, ctx: ActionContext, window: number): Promise<Watched> {

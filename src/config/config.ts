@@ -236,7 +236,13 @@ export function loadConfig(flags: ConfigFlags, env: NodeJS.ProcessEnv = process.
   // A base URL named on the command line or in the environment is one instance, on its own.
   const named = flags.baseUrl ?? env.TRIMP_BASE_URL;
   const instances = named !== undefined ? [named] : (t.instances ?? [t.base_url ?? 'http://localhost:8080']);
-  for (const url of instances) verifyUrl(url);
+  const urlSource =
+    flags.baseUrl !== undefined
+      ? '--base-url'
+      : env.TRIMP_BASE_URL !== undefined
+        ? 'TRIMP_BASE_URL'
+        : `target.instances in ${file ?? 'the config'}`;
+  for (const url of instances) verifyUrl(url, urlSource);
   const baseUrl = instances[0] as string;
   if (named === undefined && t.base_url !== undefined && t.instances !== undefined && !t.instances.includes(t.base_url))
     throw usageError(
@@ -418,12 +424,16 @@ function looseStateDir(stateDir: string): string[] {
   return [];
 }
 
-function verifyUrl(url: string): void {
+/** `where` names the place the URL came from: the flag, the variable or the config file. */
+function verifyUrl(url: string, where: string): void {
   try {
     const parsed = new URL(url);
     if (parsed.protocol !== 'http:' && parsed.protocol !== 'https:') throw new Error('not http');
   } catch {
-    throw new TrimpError('config-invalid', `base URL is not an http(s) URL: ${url}`, { exitCode: 2 });
+    throw new TrimpError('config-invalid', `${where} is not an http(s) URL: ${JSON.stringify(url)}`, {
+      exitCode: 2,
+      remedy: "give the app's address, such as http://127.0.0.1:8080",
+    });
   }
 }
 

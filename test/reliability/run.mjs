@@ -23,7 +23,12 @@ const full = (sampled, counted) => (sample ? sampled : counted);
 const plans = {
   crash: {
     files: ['test/crash'],
-    env: { TRIMP_CRASH_KILLS: full('4', '100'), TRIMP_SCENARIO_KILLS: full('1', '25'), TRIMP_CRASH_SIGNALS: full('sample', 'both'), TRIMP_CRASH_SEED: String(seed) },
+    env: {
+      TRIMP_CRASH_KILLS: full('4', '100'),
+      TRIMP_SCENARIO_KILLS: full('1', '25'),
+      TRIMP_CRASH_SIGNALS: full('sample', 'both'),
+      TRIMP_CRASH_SEED: String(seed),
+    },
   },
   faults: { files: ['test/reliability/faults.test.ts'], env: { TRIMP_FAULTS: full('sample', 'all'), TRIMP_FAULT_SEED: String(seed) } },
   // 2,000 runs for each of the generated-input properties: at least 10,000 cases in all.
@@ -32,7 +37,7 @@ const plans = {
     env: { TRIMP_FUZZ_RUNS: full('400', '2000'), TRIMP_FUZZ_SEED: String(seed) },
   },
   secrets: { files: ['test/reliability/secrets-sweep.test.ts'], env: { TRIMP_SECRETS: full('sample', 'all') } },
-  soak: { files: ['test/reliability/soak.test.ts'], env: { TRIMP_SOAK_RUNS: full('2', '100'), TRIMP_SOAK_ALL: full('0', '1') } },
+  soak: { files: ['test/reliability/soak.test.ts'], env: { TRIMP_SOAK_RUNS: full('1', '100'), TRIMP_SOAK_ALL: full('0', '1') } },
 };
 const chosen = values.only ? values.only.split(',') : FAMILIES.map(([name]) => name);
 for (const name of chosen) {
