@@ -12,7 +12,7 @@ import { execa } from 'execa';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { randomSource } from '../../src/sandbox/seed.js';
 import { cli, jsonOf, spawnCli } from '../helpers/cli.js';
-import { recordCases } from '../helpers/reliability.js';
+import { planCases, recordCases } from '../helpers/reliability.js';
 import { sha256, startTestSandbox, type TestSandbox } from '../helpers/sandbox.js';
 
 const KILLS = Number(process.env.TRIMP_CRASH_KILLS ?? 4);
@@ -70,6 +70,8 @@ beforeAll(async () => {
 afterAll(() => {
   rmSync(work, { recursive: true, force: true });
 });
+
+planCases({ family: 'crash', part: 'database --yes (SQLite restore), SIGKILL', cases: KILLS });
 
 describe(`database --yes killed at random moments (${KILLS} kills, seed ${SEED})`, () => {
   it('is always exactly the old database or exactly the backup, passes integrity_check, and resume completes', async () => {
@@ -138,5 +140,5 @@ describe(`database --yes killed at random moments (${KILLS} kills, seed ${SEED})
     process.stderr.write(
       `crash harness: ${KILLS} kills over ${Math.round(windowMs)} ms (restore at ${restore.from}–${restore.to} ms): ${outcomes.filter((o) => o === 'old').length} old, ${outcomes.filter((o) => o === 'backup').length} backup\n`,
     );
-  }, 600_000);
+  }, 3_600_000);
 });

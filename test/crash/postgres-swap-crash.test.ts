@@ -16,7 +16,7 @@ import { afterAll, beforeAll, describe, expect } from 'vitest';
 import { randomSource } from '../../src/sandbox/seed.js';
 import { cli, jsonOf, spawnCli } from '../helpers/cli.js';
 import { postgresTests } from '../helpers/postgres.js';
-import { recordCases } from '../helpers/reliability.js';
+import { planCases, recordCases } from '../helpers/reliability.js';
 import { RELAXED_HOST } from '../helpers/sandbox.js';
 
 const { installed, pgIt } = postgresTests();
@@ -84,6 +84,8 @@ afterAll(async () => {
   await cli(['sandbox', 'stop', '--dir', dir]);
   rmSync(dir, { recursive: true, force: true });
 });
+
+planCases({ family: 'crash', part: 'database --yes (PostgreSQL stage and swap), SIGKILL', cases: KILLS });
 
 describe(`database --yes on PostgreSQL killed at random moments (${KILLS} kills, seed ${SEED})`, () => {
   pgIt(
@@ -157,6 +159,6 @@ describe(`database --yes on PostgreSQL killed at random moments (${KILLS} kills,
         `postgres crash harness: ${KILLS} kills over ${Math.round(windowMs)} ms (stage and swap at ${swap.from}–${swap.to} ms): ${outcomes.filter((o) => o === 'old').length} old, ${outcomes.filter((o) => o === 'backup').length} backup\n`,
       );
     },
-    600_000,
+    3_600_000,
   );
 });

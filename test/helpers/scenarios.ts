@@ -102,7 +102,7 @@ async function flagsOff(sb: TestSandbox): Promise<string[]> {
 
 export async function healthOf(sb: TestSandbox): Promise<{ up: boolean; version?: string; status?: string }> {
   try {
-    const response = await fetch(`${sb.baseUrl}/health`, { signal: AbortSignal.timeout(3000) });
+    const response = await fetch(`${sb.baseUrl}/health`, { signal: AbortSignal.timeout(10_000) });
     const body = (await response.json()) as { version?: string; status?: string };
     return { up: true, version: body.version, status: body.status };
   } catch {

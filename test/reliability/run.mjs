@@ -56,24 +56,38 @@ const scratch = mkdtempSync(join(tmpdir(), 'trimp-reliability-'));
 let exitCode = 0;
 try {
   const build = spawnSync('npm', ['run', 'build'], { cwd: root, stdio: 'inherit' });
-  if (build.status !== 0) process.exit(build.status ?? 1);
+  if (build.status !== 0) throw new Error(`the build failed (exit ${build.status})`);
   for (const family of chosen) {
     const out = join(scratch, `${family}.jsonl`);
     writeFileSync(out, '');
     // The commit is taken before the family runs: it is the code that was tested.
     const started = new Date();
     const commit = git('rev-parse', 'HEAD');
-    const dirty = git('status', '--porcelain', '--untracked-files=no') !== '';
+    // Untracked files count too: a new test that is not committed is not in the commit named.
+    const dirty = git('status', '--porcelain') !== '';
     const result = spawnSync('npx', ['vitest', 'run', ...plans[family].files], {
       cwd: root,
       stdio: 'inherit',
       env: { ...process.env, ...plans[family].env, TRIMP_RELIABILITY_OUT: out },
     });
     if (result.status !== 0) exitCode = 1;
-    const parts = readFileSync(out, 'utf8')
+    const lines = readFileSync(out, 'utf8')
       .split('\n')
       .filter(Boolean)
       .map((line) => JSON.parse(line));
+    const recorded = lines.filter((l) => !l.planned);
+    const keyOf = (l) => l.key ?? l.part;
+    // A part that said it would run and never recorded did not finish: it counts, as not held.
+    const unfinished = lines
+      .filter((l) => l.planned && !recorded.some((r) => keyOf(r) === keyOf(l)))
+      .map(({ planned, ...l }) => ({
+        ...l,
+        held: 0,
+        failed: [
+          `did not finish: the part ended before it recorded its counts (a timeout, a kill or a failed setup; vitest exit ${result.status ?? result.signal})`,
+        ],
+      }));
+    const parts = [...recorded, ...unfinished].map(({ key, ...p }) => p);
     const entry = {
       family,
       mode: sample ? 'sample' : 'full',
@@ -92,6 +106,9 @@ try {
     console.log(`\nreliability: ${family}: ${held} of ${total} cases held (${entry.mode}, commit ${commit.slice(0, 12)}, seed ${seed})`);
     if (held !== total || parts.length === 0) exitCode = 1;
   }
+} catch (error) {
+  console.error(`test:reliability: ${error.message}`);
+  exitCode = 1;
 } finally {
   rmSync(scratch, { recursive: true, force: true });
 }

@@ -20,7 +20,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { BIN, jsonOf } from '../helpers/cli.js';
 import { echoHeaders, type HostileServer, startHostileServer } from '../helpers/hostile-server.js';
 import { postgresTests } from '../helpers/postgres.js';
-import { recordCases } from '../helpers/reliability.js';
+import { planCases, recordCases } from '../helpers/reliability.js';
 import { RELAXED_HOST } from '../helpers/sandbox.js';
 
 const ALL = process.env.TRIMP_SECRETS === 'all';
@@ -104,7 +104,13 @@ async function traced(
 function leaks(artifacts: Artifact[], secrets: Record<string, string>): string[] {
   return artifacts.flatMap(([name, text]) =>
     Object.entries(secrets).flatMap(([what, secret]) => {
-      const forms = [secret, secret.slice(0, 16), secret.slice(-16), Buffer.from(secret).toString('base64').slice(0, 20)];
+      // Base64 at each of the three alignments a secret can have inside a longer encoded text.
+      const encoded = ['', 'x', 'xx'].map((pad) =>
+        Buffer.from(pad + secret)
+          .toString('base64')
+          .slice(4, 24),
+      );
+      const forms = [secret, secret.slice(0, 16), secret.slice(-16), ...encoded];
       return forms.some((form) => form.length >= 12 && text.includes(form)) ? [`${what} in ${name}`] : [];
     }),
   );
@@ -142,6 +148,9 @@ async function sandbox(
 }
 
 const stop = (dir: string) => execa(process.execPath, [BIN, 'sandbox', 'stop', '--dir', dir], { reject: false });
+
+planCases({ family: 'secrets', key: 'sqlite', part: 'SQLite: every scenario and the commands around it', cases: 1 });
+if (ALL) planCases({ family: 'secrets', key: 'pg', part: 'PostgreSQL: backup, database, validate, status', cases: 1 });
 
 describe(`secrets sweep (${ALL ? 'SQLite and PostgreSQL' : 'SQLite; the reliability run adds PostgreSQL'})`, () => {
   it('finds a planted secret, in a file and in a child argument list', () => {
@@ -193,6 +202,11 @@ describe(`secrets sweep (${ALL ? 'SQLite and PostgreSQL' : 'SQLite; the reliabil
       expect(await exitOf('database', ['database', '--yes', '--json', ...config])).toBe('0');
       expect(await exitOf('validate', ['validate', '--json', '--junit', join(junit, 'validate.xml'), ...config])).not.toMatch(/^2/);
       expect(await exitOf('status', ['status', ...config])).not.toMatch(/^2/);
+      // The token from the environment instead of the file (as CI jobs give it).
+      const fromEnv = await run('validate, token from TRIMP_ADMIN_TOKEN', ['validate', '--json', '--config', info.config], {
+        TRIMP_ADMIN_TOKEN: token,
+      });
+      expect(fromEnv.exitCode).not.toBe(2);
       expect(await exitOf('advise', ['advise', '--from-metrics', ...config])).not.toMatch(/^2/);
       expect(await exitOf('runs list', ['runs', 'list', '--json', ...config])).toBe('0');
       const runId = jsonOf<{ run_id: string }>({ exitCode: 0, signal: undefined, stdout: application.stdout, stderr: '' }).run_id;
@@ -204,6 +218,7 @@ describe(`secrets sweep (${ALL ? 'SQLite and PostgreSQL' : 'SQLite; the reliabil
       ).toBe(1);
 
       artifacts.push(...filesUnder(join(sandboxDir, 'state'), 'state directory'));
+      artifacts.push(...filesUnder(join(sandboxDir, 'backups'), 'backups (manifests and files)'));
       artifacts.push(...filesUnder(junit, 'JUnit'));
       for (const file of [github.GITHUB_STEP_SUMMARY, github.GITHUB_OUTPUT, join(dir, 'bundle.tar.gz')])
         if (existsSync(file))
@@ -225,6 +240,7 @@ describe(`secrets sweep (${ALL ? 'SQLite and PostgreSQL' : 'SQLite; the reliabil
         .reduce((n, [name]) => n + Number(/of (\d+) exec/.exec(name)?.[1] ?? 0), 0);
       recordCases({
         family: 'secrets',
+        key: 'sqlite',
         part: `SQLite: flag, gradual, application, database, backup, validate, status, advise, runs, report, logs collect, an echoing app: ${artifacts.length} artifacts, ${children} child argument lists`,
         cases: artifacts.length,
         held: artifacts.length - new Set(found.map((f) => f.split(' in ')[1])).size,
@@ -236,9 +252,10 @@ describe(`secrets sweep (${ALL ? 'SQLite and PostgreSQL' : 'SQLite; the reliabil
     }
   }, 600_000);
 
-  it.skipIf(!ALL || !pgInstalled)(
+  it.skipIf(!ALL)(
     'no secret in any artifact of the PostgreSQL database rollback, nor in pg_dump, pg_restore or psql arguments',
     async () => {
+      expect(pgInstalled, 'the reliability run needs the PostgreSQL server binaries').toBe(true);
       const dir = join(work, 'pg');
       mkdirSync(dir);
       const info = await sandbox(join(dir, 'sandbox'), ['--engine', 'postgres']);
@@ -267,6 +284,7 @@ describe(`secrets sweep (${ALL ? 'SQLite and PostgreSQL' : 'SQLite; the reliabil
         const found = leaks(artifacts, { 'the admin token': token, 'the database password': password });
         recordCases({
           family: 'secrets',
+          key: 'pg',
           part: `PostgreSQL: backup, database, validate, status: ${artifacts.length} artifacts, pg_dump/pg_restore/psql argument lists`,
           cases: artifacts.length,
           held: artifacts.length - new Set(found.map((f) => f.split(' in ')[1])).size,
