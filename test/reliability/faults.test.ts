@@ -12,7 +12,20 @@
  * CI runs a sample (TRIMP_FAULTS unset); `npm run test:reliability` runs every case (TRIMP_FAULTS=all).
  */
 import { spawn } from 'node:child_process';
-import { appendFileSync, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statfsSync, writeFileSync } from 'node:fs';
+import {
+  appendFileSync,
+  closeSync,
+  existsSync,
+  mkdtempSync,
+  openSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  statfsSync,
+  statSync,
+  writeFileSync,
+  writeSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -51,6 +64,8 @@ interface FaultCase {
   says: RegExp;
   /** In CI's sample. */
   sample?: boolean;
+  /** The sandbox (database, backups, state) on a small file system of its own. */
+  smallDisk?: boolean;
   /** What else must hold afterwards (its problems; empty: it holds). */
   check?(sb: TestSandbox, rowsBefore: number): Promise<string[]>;
 }
@@ -99,8 +114,22 @@ function newestBackup(sb: TestSandbox): { db: string; manifest: string } {
 
 /** Fills a small file system until `free` bytes are left. */
 function fill(dir: string, free: number): void {
-  const fs = statfsSync(dir);
-  writeFileSync(join(dir, 'filler'), Buffer.alloc(Math.max(0, fs.bavail * fs.bsize - free)));
+  // In pieces, and a full disk ends it: the tool may be writing at the same moment.
+  const fd = openSync(join(dir, 'filler'), 'a');
+  try {
+    for (;;) {
+      const left = (() => {
+        const fs = statfsSync(dir);
+        return fs.bavail * fs.bsize - free;
+      })();
+      if (left <= 0) return;
+      writeSync(fd, Buffer.alloc(Math.min(left, 1024 * 1024)));
+    }
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code !== 'ENOSPC') throw error;
+  } finally {
+    closeSync(fd);
+  }
 }
 
 const scenario = (name: string) => (name === 'database' ? intactDatabase : (SCENARIOS.find((s) => s.name === name) as Scenario));
@@ -245,7 +274,7 @@ async function staleWal(database: string): Promise<void> {
 const databaseFaults: FaultCase[] = [
   {
     scenario: 'application',
-    fault: 'disk full during the backup',
+    fault: 'not enough disk for the backup',
     arrange: async (sb) => {
       const mount = mountTmpfs(join(sb.dir, 'backups-full'), '8m');
       if (!mount) throw new Error('cannot mount a tmpfs here (root is needed)');
@@ -264,7 +293,8 @@ const databaseFaults: FaultCase[] = [
   },
   {
     scenario: 'database',
-    fault: 'disk full during the restore',
+    fault: 'not enough disk for the restore',
+    smallDisk: true,
     arrange: async (sb) => {
       // The database's own file system (where the restore stages its copy) is filled to 64 KiB.
       fill(sb.dir, 64 * 1024);
@@ -273,6 +303,27 @@ const databaseFaults: FaultCase[] = [
     exit: 1,
     says: /no space|not enough disk|disk is full|ENOSPC/i,
   },
+  ...(
+    [
+      ['application', 'the disk fills after the app stopped, before the backup'],
+      ['database', 'the disk fills after the app stopped, before the restore'],
+    ] as const
+  ).map(
+    ([name, fault]): FaultCase => ({
+      scenario: name,
+      fault,
+      smallDisk: true,
+      // The checks before the stop pass; then something else takes the disk while the app is down.
+      arrange: async (sb) => {
+        // Room for the checks before the stop (a copy and a megabyte to spare), and little more:
+        // what is left goes in a few milliseconds once the app is stopped.
+        fill(sb.dir, statSync(sb.database).size + 3 * 1024 * 1024);
+        return { during: fillWhen(sb, 'stop-app'), clear: async () => rmSync(join(sb.dir, 'filler'), { force: true }) };
+      },
+      exit: 1,
+      says: /not enough disk|no space|ENOSPC/i,
+    }),
+  ),
   {
     scenario: 'database',
     fault: 'corrupted backup',
@@ -331,6 +382,24 @@ const databaseFaults: FaultCase[] = [
     }),
   ),
 ];
+
+/** Fills the sandbox's disk (to 256 KiB) as soon as the journal says the step began. */
+function fillWhen(sb: TestSandbox, step: string) {
+  return async (child: ReturnType<typeof spawnCli>) => {
+    let ended = false;
+    void child.then(() => {
+      ended = true;
+    });
+    while (!ended) {
+      const id = runIds(sb.stateDir).at(-1);
+      if (id && journalOf(sb.stateDir, id).some((e) => e.type === 'step.started' && e.step === step)) {
+        fill(sb.dir, 256 * 1024);
+        return;
+      }
+      await sleep(5);
+    }
+  };
+}
 
 /** The steps of a runbook, in order (Ctrl-C is tried at each). */
 function stepsOfRunbook(name: string): string[] {
@@ -396,7 +465,7 @@ const STACK = /^\s+at .+:\d+:\d+\)?$|internal error/m;
 async function runCase(c: FaultCase): Promise<string[]> {
   const s = scenario(c.scenario);
   // The restore's disk-full case puts the whole sandbox (database, backups) on a small file system.
-  const fs = c.fault === 'disk full during the restore' ? mkdtempSync(join(tmpdir(), 'trimp-fault-fs-')) : undefined;
+  const fs = c.smallDisk ? mkdtempSync(join(tmpdir(), 'trimp-fault-fs-')) : undefined;
   const mount = fs ? mountTmpfs(fs, '48m') : undefined;
   if (fs && !mount) throw new Error('cannot mount a tmpfs here (root is needed)');
   const sb = await startTestSandbox('trimp-fault-', {
