@@ -17,6 +17,7 @@ import { execa } from 'execa';
 import { afterAll, describe, expect, it } from 'vitest';
 import { BIN } from '../helpers/cli.js';
 import { planCases, recordCases } from '../helpers/reliability.js';
+import { processesWith } from '../helpers/scenarios.js';
 
 const RUNS = Number(process.env.TRIMP_SOAK_RUNS ?? 1);
 const ALL = process.env.TRIMP_SOAK_ALL === '1';
@@ -26,19 +27,7 @@ const soakTmp = mkdtempSync(join(tmpdir(), 'trimp-soak-'));
 afterAll(() => rmSync(soakTmp, { recursive: true, force: true }));
 
 /** Processes that carry the soak's TMPDIR: the CLI's descendants, wherever they were re-parented. */
-function processesOfTheSoak(): string[] {
-  const found: string[] = [];
-  for (const pid of readdirSync('/proc').filter((name) => /^\d+$/.test(name))) {
-    try {
-      const environ = readFileSync(`/proc/${pid}/environ`, 'utf8').split('\0');
-      if (environ.includes(`TMPDIR=${soakTmp}`))
-        found.push(`${pid} ${readFileSync(`/proc/${pid}/cmdline`, 'utf8').replaceAll('\0', ' ').trim()}`);
-    } catch {
-      // gone meanwhile, or not ours to read
-    }
-  }
-  return found;
-}
+const processesOfTheSoak = () => processesWith(soakTmp);
 
 /** The loopback ports still in LISTEN state, of those given (/proc/net/tcp and tcp6, state 0A). */
 function listening(ports: number[]): number[] {
