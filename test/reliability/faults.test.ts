@@ -383,31 +383,11 @@ const databaseFaults: FaultCase[] = [
   ),
 ];
 
-/** Fills the sandbox's disk (to 256 KiB) as soon as the journal says the step began. */
-function fillWhen(sb: TestSandbox, step: string) {
-  return async (child: ReturnType<typeof spawnCli>) => {
-    let ended = false;
-    void child.then(() => {
-      ended = true;
-    });
-    while (!ended) {
-      const id = runIds(sb.stateDir).at(-1);
-      if (id && journalOf(sb.stateDir, id).some((e) => e.type === 'step.started' && e.step === step)) {
-        fill(sb.dir, 256 * 1024);
-        return;
-      }
-      await sleep(5);
-    }
-  };
-}
-
-/** The steps of a runbook, in order (Ctrl-C is tried at each). */
-function stepsOfRunbook(name: string): string[] {
-  return [...readFileSync(join(ROOT, 'runbooks', `${name}.yaml`), 'utf8').matchAll(/^ {2}- id: (\S+)/gm)].map((m) => m[1] as string);
-}
-
-/** SIGINT as soon as the journal says the step began; nothing if the run ends first (a step that does not run). */
-function ctrlCAt(step: string, sb: TestSandbox, reached: Set<string>) {
+/**
+ * A `during` hook: acts as soon as the journal of the run just started says the step began;
+ * nothing if the run ends first (a step that does not run).
+ */
+function whenStepStarts(sb: TestSandbox, step: string, act: (child: ReturnType<typeof spawnCli>) => void) {
   return async (child: ReturnType<typeof spawnCli>) => {
     let ended = false;
     void child.then(() => {
@@ -417,13 +397,28 @@ function ctrlCAt(step: string, sb: TestSandbox, reached: Set<string>) {
     while (!ended) {
       const id = runIds(sb.stateDir).find((r) => !known.includes(r)) ?? runIds(sb.stateDir).at(-1);
       if (id && journalOf(sb.stateDir, id).some((e) => e.type === 'step.started' && e.step === step)) {
-        child.kill('SIGINT');
-        reached.add(step);
+        act(child);
         return;
       }
       await sleep(5);
     }
   };
+}
+
+/** Fills the sandbox's disk (to 256 KiB) as soon as the step began. */
+const fillWhen = (sb: TestSandbox, step: string) => whenStepStarts(sb, step, () => fill(sb.dir, 256 * 1024));
+
+/** The steps of a runbook, in order (Ctrl-C is tried at each). */
+function stepsOfRunbook(name: string): string[] {
+  return [...readFileSync(join(ROOT, 'runbooks', `${name}.yaml`), 'utf8').matchAll(/^ {2}- id: (\S+)/gm)].map((m) => m[1] as string);
+}
+
+/** SIGINT as soon as the step began (Ctrl-C at that step). */
+function ctrlCAt(step: string, sb: TestSandbox, reached: Set<string>) {
+  return whenStepStarts(sb, step, (child) => {
+    child.kill('SIGINT');
+    reached.add(step);
+  });
 }
 
 const reachedSteps = new Map<string, Set<string>>();

@@ -116,6 +116,20 @@ function leaks(artifacts: Artifact[], secrets: Record<string, string>): string[]
   );
 }
 
+/** Searches the artifacts, records the part (one case per artifact), and returns where a secret was found. */
+function sweep(key: string, part: string, artifacts: Artifact[], secrets: Record<string, string>): string[] {
+  const found = leaks(artifacts, secrets);
+  recordCases({
+    family: 'secrets',
+    key,
+    part,
+    cases: artifacts.length,
+    held: artifacts.length - new Set(found.map((f) => f.split(' in ')[1])).size,
+    failed: found,
+  });
+  return found;
+}
+
 /** A webhook that keeps what it is sent. */
 async function webhook(): Promise<{ url: string; bodies: string[] }> {
   const bodies: string[] = [];
@@ -234,18 +248,15 @@ describe(`secrets sweep (${ALL ? 'SQLite and PostgreSQL' : 'SQLite; the reliabil
       expect(artifacts.some(([n]) => n.includes('(unpacked)'))).toBe(true);
       expect(artifacts.some(([n, text]) => n.includes("exec'd") && text.includes('"git"'))).toBe(true);
 
-      const found = leaks(artifacts, { 'the admin token': token });
       const children = artifacts
         .filter(([n]) => n.includes("exec'd"))
         .reduce((n, [name]) => n + Number(/of (\d+) exec/.exec(name)?.[1] ?? 0), 0);
-      recordCases({
-        family: 'secrets',
-        key: 'sqlite',
-        part: `SQLite: flag, gradual, application, database, backup, validate, status, advise, runs, report, logs collect, an echoing app: ${artifacts.length} artifacts, ${children} child argument lists`,
-        cases: artifacts.length,
-        held: artifacts.length - new Set(found.map((f) => f.split(' in ')[1])).size,
-        failed: found,
-      });
+      const found = sweep(
+        'sqlite',
+        `SQLite: flag, gradual, application, database, backup, validate, status, advise, runs, report, logs collect, an echoing app: ${artifacts.length} artifacts, ${children} child argument lists`,
+        artifacts,
+        { 'the admin token': token },
+      );
       expect(found).toEqual([]);
     } finally {
       await stop(join(dir, 'sandbox'));
@@ -281,15 +292,12 @@ describe(`secrets sweep (${ALL ? 'SQLite and PostgreSQL' : 'SQLite; the reliabil
           readFileSync(join(dir, 'db.xml'), 'utf8'),
         ]);
         expect(artifacts.some(([n, text]) => n.includes("exec'd") && /pg_dump|pg_restore|psql/.test(text))).toBe(true);
-        const found = leaks(artifacts, { 'the admin token': token, 'the database password': password });
-        recordCases({
-          family: 'secrets',
-          key: 'pg',
-          part: `PostgreSQL: backup, database, validate, status: ${artifacts.length} artifacts, pg_dump/pg_restore/psql argument lists`,
-          cases: artifacts.length,
-          held: artifacts.length - new Set(found.map((f) => f.split(' in ')[1])).size,
-          failed: found,
-        });
+        const found = sweep(
+          'pg',
+          `PostgreSQL: backup, database, validate, status: ${artifacts.length} artifacts, pg_dump/pg_restore/psql argument lists`,
+          artifacts,
+          { 'the admin token': token, 'the database password': password },
+        );
         expect(found).toEqual([]);
       } finally {
         await stop(join(dir, 'sandbox'));
